@@ -1,0 +1,110 @@
+# pmu-lake: the everyday commands. `make help` lists them.
+#   make extract DATE=05112025            one race day (also 2025-11-05)
+#   make extract START=01112025 END=30112025
+#   make load                             the lake into PostgreSQL (DATABASE_URL, PG*, or data/pg)
+#   make test                             the whole test suite (unit + integration, real PostgreSQL)
+
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/release/pmu-lake
+LAKE ?= data/lake
+PROFILE ?= production
+
+# Reference samples live beside the checkout; tests read them through PMU_SAMPLES.
+ifneq ($(wildcard ../shared/pmu-samples/raw),)
+export PMU_SAMPLES ?= $(abspath ../shared/pmu-samples)
+endif
+
+# Optional knobs passed through to the binary when set.
+EXTRACT_FLAGS := --lake $(LAKE) --profile $(PROFILE)
+ifdef DATE
+EXTRACT_FLAGS += --date $(DATE)
+endif
+ifdef START
+EXTRACT_FLAGS += --start $(START)
+endif
+ifdef END
+EXTRACT_FLAGS += --end $(END)
+endif
+ifdef PMU_API_BASE
+EXTRACT_FLAGS += --api-base $(PMU_API_BASE)
+endif
+ifdef WORKERS
+EXTRACT_FLAGS += --workers $(WORKERS)
+endif
+ifdef DELAY
+EXTRACT_FLAGS += --delay $(DELAY)
+endif
+ifdef REFRESH
+EXTRACT_FLAGS += --refresh
+endif
+ifdef DRY_RUN
+EXTRACT_FLAGS += --dry-run
+endif
+ifdef REPORT
+EXTRACT_FLAGS += --report $(REPORT)
+LOAD_FLAGS += --report $(REPORT)
+endif
+
+LOAD_FLAGS += --lake $(LAKE)
+ifdef DATE
+LOAD_FLAGS += --date $(DATE)
+endif
+ifdef START
+LOAD_FLAGS += --start $(START)
+endif
+ifdef END
+LOAD_FLAGS += --end $(END)
+endif
+ifdef FORCE
+LOAD_FLAGS += --force
+endif
+
+.PHONY: help build extract today load db db-stop migrate test lint fmt bench clean-lake
+
+help:
+	@sed -n '2,6p' Makefile
+
+build:
+	$(CARGO) build --release --locked
+
+# With neither DATE nor START/END, extract fetches today (Paris time): what cron runs daily.
+extract: build
+	@if [ -z "$(DATE)$(START)$(END)" ]; then \
+	  $(BIN) extract --date "$$(TZ=Europe/Paris date +%d%m%Y)" $(EXTRACT_FLAGS); \
+	else \
+	  $(BIN) extract $(EXTRACT_FLAGS); \
+	fi
+
+# Without DATABASE_URL (or PGHOST/PGDATABASE), load uses the local cluster under data/pg,
+# created and started on demand.
+load: build
+	@if [ -z "$$DATABASE_URL$$PGHOST$$PGDATABASE" ]; then \
+	  export DATABASE_URL="$$($(BIN) db start)" || exit 1; \
+	fi; \
+	$(BIN) load $(LOAD_FLAGS)
+
+migrate: build
+	@if [ -z "$$DATABASE_URL$$PGHOST$$PGDATABASE" ]; then \
+	  export DATABASE_URL="$$($(BIN) db start)" || exit 1; \
+	fi; \
+	$(BIN) migrate
+
+db: build
+	$(BIN) db start
+
+db-stop: build
+	$(BIN) db stop
+
+test:
+	$(CARGO) test --locked --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: build
+	$(BIN) bench

@@ -1,0 +1,177 @@
+//! The command line: clap derive structs whose doc comments are the help text. No I/O here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::day::Day;
+
+/// Keep a faithful, replayable archive of the PMU turfinfo API and load it into PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "pmu-lake", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download race days from the PMU API into the compressed lake.
+    Extract(ExtractArgs),
+    /// Load the lake into PostgreSQL (never touches the network).
+    Load(LoadArgs),
+    /// Apply the schema migrations to the database, and nothing else.
+    Migrate(DbArgs),
+    /// Manage the local PostgreSQL cluster under data/pg used when no database is configured.
+    Db(LocalDbArgs),
+    /// Generate a synthetic lake and measure load speed against `psql \copy` (make bench).
+    Bench(BenchArgs),
+}
+
+/// Which days a command covers: `--date D`, or `--start D --end D` (inclusive).
+#[derive(Debug, Clone, Args)]
+pub struct DaysArgs {
+    /// One race day, as 05112025 or 2025-11-05.
+    #[arg(long, value_name = "DAY")]
+    pub date: Option<Day>,
+    /// First day of an inclusive range (05112025 or 2025-11-05).
+    #[arg(long, value_name = "DAY")]
+    pub start: Option<Day>,
+    /// Last day of an inclusive range (05112025 or 2025-11-05).
+    #[arg(long, value_name = "DAY")]
+    pub end: Option<Day>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LakeArgs {
+    /// Root directory of the lake.
+    #[arg(
+        long,
+        env = "PMU_LAKE",
+        default_value = "data/lake",
+        value_name = "DIR"
+    )]
+    pub lake: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Also write the run's figures, per day, to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    pub days: DaysArgs,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Base URL of the PMU API (a mirror, or a fake server in tests).
+    #[arg(
+        long,
+        env = "PMU_API_BASE",
+        default_value = "https://online.turfinfo.api.pmu.fr",
+        value_name = "URL"
+    )]
+    pub api_base: String,
+    /// Politeness profile: production (12 workers, 0.1-0.3 s delay) or safe (4 workers, 0.5-1.5 s).
+    #[arg(
+        long,
+        env = "PMU_PROFILE",
+        default_value = "production",
+        value_name = "NAME"
+    )]
+    pub profile: String,
+    /// Requests in flight at most (overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Random delay before each request, in seconds, as MIN..MAX (0..0 turns it off).
+    #[arg(long, value_name = "MIN..MAX")]
+    pub delay: Option<String>,
+    /// Global cap on requests per second, across all workers.
+    #[arg(long, value_name = "RPS")]
+    pub max_rps: Option<f64>,
+    /// Per-request timeout, in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Attempts per request before it counts as failed (timeouts, resets, 5xx, 429, bad bodies).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+    /// Days after a race day past which what the lake holds is final whatever it says.
+    #[arg(long, default_value_t = 3, value_name = "DAYS")]
+    pub grace_days: u32,
+    /// Re-fetch everything in the range, even objects the lake holds in final form.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Print how many requests the range needs and how long it would take; fetch nothing
+    /// beyond the programmes needed to count races.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL (postgres://user:pass@host:port/db?sslmode=require). Without it the
+    /// standard PG* variables are used, then the local cluster under data/pg.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub days: DaysArgs,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Reload objects the ledger says were already loaded unchanged.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LocalDbArgs {
+    /// What to do with the local cluster.
+    #[arg(value_enum, default_value = "start")]
+    pub action: LocalDbAction,
+    /// Directory of the local cluster.
+    #[arg(
+        long,
+        env = "PMU_PGDATA",
+        default_value = "data/pg",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LocalDbAction {
+    /// Create the cluster if needed and start it; print its DATABASE_URL.
+    Start,
+    /// Stop the cluster.
+    Stop,
+    /// Print the DATABASE_URL of the local cluster.
+    Url,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Days of synthetic data.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Races per day.
+    #[arg(long, default_value_t = 67)]
+    pub races_per_day: u32,
+    /// Working directory for the synthetic lake, the throwaway cluster and the CSV files.
+    #[arg(long, default_value = "data/bench", value_name = "DIR")]
+    pub dir: PathBuf,
+}

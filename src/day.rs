@@ -1,0 +1,217 @@
+//! A race day: parsing `05112025` and `2025-11-05`, inclusive ranges, and the Europe/Paris
+//! calendar the PMU API lives in.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, Days, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+
+use crate::exit::{UsageError, usage};
+
+/// One race day of the Paris calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(NaiveDate);
+
+impl Day {
+    pub fn new(date: NaiveDate) -> Day {
+        Day(date)
+    }
+
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Day> {
+        NaiveDate::from_ymd_opt(year, month, day).map(Day)
+    }
+
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+
+    /// The form the API puts in its paths: `DDMMYYYY`.
+    pub fn api(self) -> String {
+        self.0.format("%d%m%Y").to_string()
+    }
+
+    /// The ISO form used in the lake (`date=2025-11-05`) and in SQL.
+    pub fn iso(self) -> String {
+        self.0.format("%Y-%m-%d").to_string()
+    }
+
+    /// Today in Paris: the day whose programme the API currently calls "today".
+    pub fn today_paris() -> Day {
+        Day(Utc::now().with_timezone(&Paris).date_naive())
+    }
+
+    pub fn succ(self) -> Option<Day> {
+        self.0.checked_add_days(Days::new(1)).map(Day)
+    }
+
+    /// Whole days from `self` to `later` (negative when `later` is earlier).
+    pub fn days_until(self, later: Day) -> i64 {
+        (later.0 - self.0).num_days()
+    }
+
+    /// Epoch milliseconds of midnight in Paris at the start of this day (what the API sends as
+    /// `programme.date`).
+    pub fn paris_midnight_ms(self) -> i64 {
+        let naive = self.0.and_hms_opt(0, 0, 0).expect("midnight exists");
+        Paris
+            .from_local_datetime(&naive)
+            .earliest()
+            .expect("Paris has no DST gap at midnight")
+            .timestamp_millis()
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.iso())
+    }
+}
+
+impl FromStr for Day {
+    type Err = UsageError;
+
+    /// Accepts `DDMMYYYY` (the API's form, `05112025`) and ISO `YYYY-MM-DD` (`2025-11-05`).
+    fn from_str(s: &str) -> Result<Day, UsageError> {
+        let s = s.trim();
+        let bad = |why: &str| UsageError(format!("invalid date {s:?}: {why}"));
+        let parsed = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+            NaiveDate::parse_from_str(s, "%d%m%Y")
+        } else if s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        } else {
+            return Err(bad(
+                "expected DDMMYYYY (05112025) or YYYY-MM-DD (2025-11-05)",
+            ));
+        };
+        let date = parsed.map_err(|_| bad("no such day in the calendar"))?;
+        if !(1990..=2100).contains(&date.year()) {
+            return Err(bad("year out of range 1990..=2100"));
+        }
+        Ok(Day(date))
+    }
+}
+
+/// An inclusive range of days, `start..=end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRange {
+    pub start: Day,
+    pub end: Day,
+}
+
+impl DayRange {
+    pub fn new(start: Day, end: Day) -> anyhow::Result<DayRange> {
+        if end < start {
+            return Err(usage(format!(
+                "the end date {end} is before the start date {start}"
+            )));
+        }
+        Ok(DayRange { start, end })
+    }
+
+    pub fn single(day: Day) -> DayRange {
+        DayRange {
+            start: day,
+            end: day,
+        }
+    }
+
+    /// Builds the range from `--date`, or `--start`/`--end` (either alone means one day).
+    pub fn from_options(
+        date: Option<Day>,
+        start: Option<Day>,
+        end: Option<Day>,
+    ) -> anyhow::Result<Option<DayRange>> {
+        match (date, start, end) {
+            (None, None, None) => Ok(None),
+            (Some(d), None, None) => Ok(Some(DayRange::single(d))),
+            (Some(_), _, _) => Err(usage("--date cannot be combined with --start/--end")),
+            (None, Some(s), Some(e)) => DayRange::new(s, e).map(Some),
+            (None, Some(s), None) => Ok(Some(DayRange::single(s))),
+            (None, None, Some(e)) => Ok(Some(DayRange::single(e))),
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.start.days_until(self.end) as u64 + 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    pub fn contains(&self, day: Day) -> bool {
+        self.start <= day && day <= self.end
+    }
+
+    pub fn days(&self) -> impl Iterator<Item = Day> + use<> {
+        let end = self.end;
+        std::iter::successors(Some(self.start), move |d| d.succ().filter(|n| *n <= end))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Day {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_both_forms_to_the_same_day() {
+        assert_eq!(day("05112025"), day("2025-11-05"));
+        assert_eq!(day("05112025").api(), "05112025");
+        assert_eq!(day("05112025").iso(), "2025-11-05");
+    }
+
+    #[test]
+    fn rejects_impossible_dates_with_the_input_in_the_message() {
+        for bad in [
+            "32012025",
+            "2025-13-01",
+            "abcdefgh",
+            "2025-02-29",
+            "5112025",
+            "",
+            "2025/11/05",
+        ] {
+            let err = bad.parse::<Day>().unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+        assert!("29022024".parse::<Day>().is_ok(), "2024 is a leap year");
+    }
+
+    #[test]
+    fn range_is_inclusive_and_checks_order() {
+        let r = DayRange::new(day("30122025"), day("02012026")).unwrap();
+        let days: Vec<String> = r.days().map(|d| d.api()).collect();
+        assert_eq!(days, ["30122025", "31122025", "01012026", "02012026"]);
+        assert_eq!(r.len(), 4);
+        let err = DayRange::new(day("02012026"), day("30122025")).unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
+    }
+
+    #[test]
+    fn paris_midnight_matches_the_api_programme_date() {
+        // pmu-api.md §3: 1762297200000 = 05/11/2025 00:00 Paris (winter, UTC+1).
+        assert_eq!(day("05112025").paris_midnight_ms(), 1_762_297_200_000);
+        // Summer time: UTC+2.
+        assert_eq!(
+            day("02042026").paris_midnight_ms() % 86_400_000,
+            22 * 3_600_000
+        );
+    }
+
+    #[test]
+    fn options_build_a_range() {
+        let r = DayRange::from_options(Some(day("05112025")), None, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.len(), 1);
+        assert!(
+            DayRange::from_options(Some(day("05112025")), Some(day("05112025")), None).is_err()
+        );
+        assert!(DayRange::from_options(None, None, None).unwrap().is_none());
+    }
+}

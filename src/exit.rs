@@ -1,0 +1,72 @@
+//! Exit codes and the error kinds that choose them: 0 ok, 1 failure, 2 usage, 3 partial.
+
+pub const OK: u8 = 0;
+pub const FAILURE: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const PARTIAL: u8 = 3;
+
+/// How a command that ran to its end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked for was done.
+    Complete,
+    /// Some objects or days failed; they were counted and reported.
+    Partial,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Complete => OK,
+            Outcome::Partial => PARTIAL,
+        }
+    }
+
+    pub fn from_failures(failures: u64) -> Outcome {
+        if failures == 0 {
+            Outcome::Complete
+        } else {
+            Outcome::Partial
+        }
+    }
+}
+
+/// Bad input from the user (a date, a range, an option): exit code 2, nothing done.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Shorthand to build a usage error as an `anyhow::Error`.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// The exit code for an error that stopped a command: 2 when the cause is the user's input.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|cause| cause.is::<UsageError>()) {
+        USAGE
+    } else {
+        FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn usage_error_keeps_code_2_through_context() {
+        let err = Err::<(), _>(usage("bad date"))
+            .context("parsing --date")
+            .unwrap_err();
+        assert_eq!(code_for(&err), USAGE);
+        assert_eq!(code_for(&anyhow::anyhow!("disk full")), FAILURE);
+    }
+
+    #[test]
+    fn failures_make_a_partial_outcome() {
+        assert_eq!(Outcome::from_failures(0).code(), OK);
+        assert_eq!(Outcome::from_failures(2).code(), PARTIAL);
+    }
+}
