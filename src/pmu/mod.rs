@@ -1,0 +1,1 @@
+//! Serde models of the four PMU payloads, tolerant of every quirk listed in pmu-api.md.

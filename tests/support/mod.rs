@@ -1,0 +1,2 @@
+//! Helpers shared by the integration tests: fake PMU API, throwaway PostgreSQL, temp lakes.
+#![allow(dead_code)]

@@ -1,0 +1,3 @@
+//! The one integration-test binary: modules below share helpers from `support/`.
+
+mod support;
