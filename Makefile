@@ -68,10 +68,12 @@ help:
 build:
 	$(CARGO) build --release --locked
 
-# With neither DATE nor START/END, extract fetches today (Paris time): what cron runs daily.
+# With neither DATE nor START/END, extract fetches yesterday and today (Paris time): what cron
+# runs daily. Yesterday's final objects are skipped; what was not final yet is fetched again.
 extract: build
 	@if [ -z "$(DATE)$(START)$(END)" ]; then \
-	  $(BIN) extract --date "$$(TZ=Europe/Paris date +%d%m%Y)" $(EXTRACT_FLAGS); \
+	  $(BIN) extract --start "$$(TZ=Europe/Paris date -d yesterday +%d%m%Y)" \
+	    --end "$$(TZ=Europe/Paris date +%d%m%Y)" $(EXTRACT_FLAGS); \
 	else \
 	  $(BIN) extract $(EXTRACT_FLAGS); \
 	fi
