@@ -1,0 +1,784 @@
+//! `pmu-lake extract`: what to fetch for a range of days (the plan, skipping what the lake holds
+//! in final form), fetching it through one bounded pool of workers (programmes first, then the
+//! three per-race stages of every race of every day, interleaved), storing each answer with its
+//! provenance and finality, the progress bar, and the run's summary and report.
+
+pub mod finality;
+pub mod report;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::Notify;
+
+use crate::api::{self, Client, ClientConfig, FetchError, Politeness};
+use crate::cli::ExtractArgs;
+use crate::day::{Day, DayRange};
+use crate::exit::{Outcome, usage};
+use crate::lake::{self, Held, Lake, ManifestEntry, ObjectKey, Stage};
+use crate::pmu::discovery::{self, Discovered, Race};
+use finality::{Content, Finality};
+use report::{Figures, RunReport, human_bytes};
+
+/// 403s in a row after which the crawl stops.
+pub const BAN_LIMIT: u32 = 6;
+
+/// Runs `extract`: validates every option before touching the lake or the network.
+pub fn run(args: ExtractArgs) -> Result<Outcome> {
+    let cfg = Config::from_args(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let crawl = Arc::new(Crawl::new(cfg)?);
+    runtime.block_on(crawl.run())
+}
+
+/// The validated command line.
+#[derive(Debug)]
+struct Config {
+    range: DayRange,
+    lake: Lake,
+    base: String,
+    client: ClientConfig,
+    grace_days: u32,
+    refresh: bool,
+    dry_run: bool,
+    quiet: bool,
+    report: Option<PathBuf>,
+    today: Day,
+}
+
+impl Config {
+    fn from_args(a: ExtractArgs) -> Result<Config> {
+        let range = DayRange::from_options(a.days.date, a.days.start, a.days.end)?
+            .ok_or_else(|| usage("which days? give --date DAY, or --start DAY --end DAY"))?;
+        let politeness =
+            Politeness::from_options(&a.profile, a.workers, a.delay.as_deref(), a.max_rps)?;
+        let base = api::parse_base(&a.api_base)?;
+        if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 3600.0) {
+            return Err(usage(format!(
+                "invalid --timeout {}: expected seconds between 0 and 3600",
+                a.timeout
+            )));
+        }
+        if a.retries == 0 {
+            return Err(usage("invalid --retries 0: at least one attempt is needed"));
+        }
+        let backoff_ms = match std::env::var(api::BACKOFF_ENV) {
+            Ok(v) => v.trim().parse::<u64>().map_err(|_| {
+                usage(format!(
+                    "invalid {}={v:?}: expected milliseconds",
+                    api::BACKOFF_ENV
+                ))
+            })?,
+            Err(_) => api::DEFAULT_BACKOFF_MS,
+        };
+        if a.lake.lake.exists() && !a.lake.lake.is_dir() {
+            return Err(usage(format!(
+                "--lake {} is not a directory",
+                a.lake.lake.display()
+            )));
+        }
+        if let Some(report) = &a.output.report {
+            let parent = report
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            if !parent.is_dir() {
+                return Err(usage(format!(
+                    "--report {}: no such directory {}",
+                    report.display(),
+                    parent.display()
+                )));
+            }
+        }
+        Ok(Config {
+            range,
+            lake: Lake::new(a.lake.lake),
+            base,
+            client: ClientConfig {
+                politeness,
+                timeout: Duration::from_secs_f64(a.timeout),
+                attempts: a.retries,
+                backoff_base: Duration::from_millis(backoff_ms),
+                ban_limit: BAN_LIMIT,
+            },
+            grace_days: a.grace_days,
+            refresh: a.refresh,
+            dry_run: a.dry_run,
+            quiet: a.output.quiet,
+            report: a.output.report,
+            today: Day::today_paris(),
+        })
+    }
+}
+
+/// One unit of work for the pool.
+enum Job {
+    Programme(Day),
+    Object { key: ObjectKey, race: Arc<Race> },
+}
+
+/// The work queue shared by the workers: programmes before race objects. It ends when both
+/// lists are empty and nothing that could add to them (the planner, a running job) is left.
+struct Queue {
+    state: Mutex<QueueState>,
+    notify: Notify,
+}
+
+struct QueueState {
+    programmes: VecDeque<Job>,
+    objects: VecDeque<Job>,
+    /// The planner plus the jobs being run.
+    open: usize,
+}
+
+impl Queue {
+    fn new() -> Queue {
+        let state = QueueState {
+            programmes: VecDeque::new(),
+            objects: VecDeque::new(),
+            open: 1,
+        };
+        Queue {
+            state: Mutex::new(state),
+            notify: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().expect("queue lock is never poisoned")
+    }
+
+    fn push(&self, job: Job) {
+        {
+            let mut s = self.lock();
+            match job {
+                Job::Programme(_) => s.programmes.push_back(job),
+                Job::Object { .. } => s.objects.push_back(job),
+            }
+        }
+        self.notify.notify_waiters();
+    }
+
+    async fn next(&self) -> Option<Job> {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut s = self.lock();
+                if let Some(job) = s.programmes.pop_front().or_else(|| s.objects.pop_front()) {
+                    s.open += 1;
+                    return Some(job);
+                }
+                if s.open == 0 {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// The planner or a job is done (after pushing what it found).
+    fn finish(&self) {
+        let done = {
+            let mut s = self.lock();
+            s.open -= 1;
+            s.open == 0
+        };
+        if done {
+            self.notify.notify_waiters();
+        }
+    }
+}
+
+/// Dry-run counters.
+#[derive(Debug, Default)]
+struct DryRun {
+    programmes_needed: u64,
+    programmes_asked: u64,
+    objects_needed: u64,
+    unknown_days: u64,
+}
+
+struct Crawl {
+    cfg: Config,
+    client: Client,
+    queue: Queue,
+    report: Mutex<RunReport>,
+    dry: Mutex<DryRun>,
+    progress: ProgressBar,
+    unreachable: Mutex<Option<String>>,
+}
+
+impl Crawl {
+    fn new(cfg: Config) -> Result<Crawl> {
+        let client = Client::new(cfg.client.clone())?;
+        let progress = if cfg.quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} requests, {msg}, {per_sec}, ETA {eta}",
+                )
+                .expect("the progress template is valid"),
+            );
+            bar
+        };
+        Ok(Crawl {
+            cfg,
+            client,
+            queue: Queue::new(),
+            report: Mutex::new(RunReport::default()),
+            dry: Mutex::new(DryRun::default()),
+            progress,
+            unreachable: Mutex::new(None),
+        })
+    }
+
+    async fn run(self: Arc<Self>) -> Result<Outcome> {
+        let started = Instant::now();
+        let planner = {
+            let me = Arc::clone(&self);
+            tokio::task::spawn_blocking(move || me.plan_days())
+        };
+        let workers: Vec<_> = (0..self.cfg.client.politeness.workers)
+            .map(|_| tokio::spawn(Arc::clone(&self).work()))
+            .collect();
+        planner.await.context("the planner panicked")?;
+        for w in workers {
+            w.await.context("a worker panicked")?;
+        }
+        self.progress.finish_and_clear();
+        self.finish(started.elapsed())
+    }
+
+    fn figures(&self, day: Day, f: impl FnOnce(&mut Figures)) {
+        f(&mut self
+            .report
+            .lock()
+            .expect("report lock is never poisoned")
+            .day(day)
+            .figures);
+    }
+
+    fn day_report(&self, day: Day, f: impl FnOnce(&mut report::DayReport)) {
+        f(self
+            .report
+            .lock()
+            .expect("report lock is never poisoned")
+            .day(day));
+    }
+
+    fn warn(&self, msg: &str) {
+        self.progress.suspend(|| eprintln!("pmu-lake: {msg}"));
+    }
+
+    /// For each day: sweep temp files, then either plan its races from a programme held in final
+    /// form, or queue the programme.
+    fn plan_days(&self) {
+        for day in self.cfg.range.days() {
+            self.day_report(day, |_| {});
+            if let Err(e) = self.plan_day(day) {
+                self.warn(&format!("{day}: {e:#}"));
+                self.day_report(day, |d| d.error = Some(format!("{e:#}")));
+                self.figures(day, |f| f.failed += 1);
+            }
+        }
+        self.queue.finish();
+    }
+
+    fn plan_day(&self, day: Day) -> Result<()> {
+        if !self.cfg.dry_run && self.cfg.lake.day_dir(day).is_dir() {
+            self.cfg
+                .lake
+                .sweep_temp(day)
+                .with_context(|| format!("sweeping temp files of {day}"))?;
+        }
+        match self.held_final_programme(day)? {
+            Some(found) => {
+                self.day_report(day, |d| d.programme = "held".into());
+                self.figures(day, |f| f.already_held += 1);
+                for job in self.plan_races(day, &found)? {
+                    self.queue.push(job);
+                }
+            }
+            None => {
+                self.progress.inc_length(1);
+                if self.cfg.dry_run {
+                    self.dry
+                        .lock()
+                        .expect("dry-run lock is never poisoned")
+                        .programmes_needed += 1;
+                }
+                self.queue.push(Job::Programme(day));
+            }
+        }
+        Ok(())
+    }
+
+    /// The races of a programme the lake holds in final form; `None` when it must be fetched.
+    fn held_final_programme(&self, day: Day) -> Result<Option<Discovered>> {
+        if self.cfg.refresh {
+            return Ok(None);
+        }
+        let key = ObjectKey::programme(day);
+        let Held::Body(path) = self
+            .cfg
+            .lake
+            .held(&key)
+            .with_context(|| format!("reading {}", key.display_path()))?
+        else {
+            return Ok(None);
+        };
+        let manifest = self.cfg.lake.read_manifest(day)?;
+        let recorded = manifest.get(&key.body_name()).map(|e| e.is_final);
+        if recorded == Some(false) {
+            return Ok(None);
+        }
+        // A stored programme that does not read is fetched again.
+        let Ok(found) = lake::read_body(&path).map(|b| discovery::discover(&b)) else {
+            return Ok(None);
+        };
+        let Ok(found) = found else { return Ok(None) };
+        let is_final = recorded.unwrap_or_else(|| {
+            finality::programme(day, self.cfg.today, &found, None, self.cfg.grace_days).is_final
+        });
+        Ok(is_final.then_some(found))
+    }
+
+    /// The per-race objects of a day that must be fetched; counts the others as held.
+    fn plan_races(&self, day: Day, found: &Discovered) -> Result<Vec<Job>> {
+        if found.unnamed + found.duplicates > 0 {
+            self.warn(&format!(
+                "{day}: programme lists {} courses without usable R/C numbers and {} duplicates (skipped)",
+                found.unnamed, found.duplicates
+            ));
+        }
+        let manifest = if self.cfg.refresh {
+            HashMap::new()
+        } else {
+            self.cfg.lake.read_manifest(day)?
+        };
+        let mut jobs = Vec::new();
+        let mut held = 0;
+        for race in &found.races {
+            let race = Arc::new(race.clone());
+            for stage in Stage::PER_RACE {
+                let key = ObjectKey::race(day, race.id, stage);
+                if !self.cfg.refresh && self.held_final(&key, &race, &manifest)? {
+                    held += 1;
+                } else {
+                    jobs.push(Job::Object {
+                        key,
+                        race: Arc::clone(&race),
+                    });
+                }
+            }
+        }
+        self.day_report(day, |d| {
+            d.races = found.races.len() as u64;
+            d.figures.already_held += held;
+        });
+        if self.cfg.dry_run {
+            self.dry
+                .lock()
+                .expect("dry-run lock is never poisoned")
+                .objects_needed += jobs.len() as u64;
+            return Ok(Vec::new());
+        }
+        self.progress.inc_length(jobs.len() as u64);
+        Ok(jobs)
+    }
+
+    /// Whether the lake holds `key` in final form: the manifest says so, or, for an object
+    /// without a manifest line (a lake copied in), its content does.
+    fn held_final(
+        &self,
+        key: &ObjectKey,
+        race: &Race,
+        manifest: &HashMap<String, ManifestEntry>,
+    ) -> Result<bool> {
+        let held = self
+            .cfg
+            .lake
+            .held(key)
+            .with_context(|| format!("reading {}", key.display_path()))?;
+        let name = match &held {
+            Held::Missing => return Ok(false),
+            Held::Body(_) => key.body_name(),
+            Held::Marker(status, _) => key.marker_name(*status),
+        };
+        if let Some(entry) = manifest.get(&name) {
+            return Ok(entry.is_final);
+        }
+        Ok(match held {
+            Held::Body(path) => lake::read_body(&path).is_ok_and(|body| {
+                self.content_finality(key, race, Content::Body(&body), None)
+                    .is_final
+            }),
+            Held::Marker(status, _) => {
+                self.content_finality(key, race, Content::Empty(status), None)
+                    .is_final
+            }
+            Held::Missing => false,
+        })
+    }
+
+    fn content_finality(
+        &self,
+        key: &ObjectKey,
+        race: &Race,
+        content: Content<'_>,
+        fetched: Option<Day>,
+    ) -> Finality {
+        finality::race_object(
+            key.stage,
+            race,
+            content,
+            key.day,
+            fetched,
+            self.cfg.grace_days,
+        )
+    }
+
+    async fn work(self: Arc<Self>) {
+        while let Some(job) = self.queue.next().await {
+            match job {
+                Job::Programme(day) => self.programme_job(day).await,
+                Job::Object { key, race } => self.object_job(key, race).await,
+            }
+            self.queue.finish();
+        }
+    }
+
+    async fn programme_job(self: &Arc<Self>, day: Day) {
+        let key = ObjectKey::programme(day);
+        let url = api::url(&self.cfg.base, &key);
+        let fetched = self.client.fetch(&url).await;
+        self.progress.inc(1);
+        if self.cfg.dry_run {
+            self.dry
+                .lock()
+                .expect("dry-run lock is never poisoned")
+                .programmes_asked += 1;
+        }
+        let fetched = match fetched {
+            Ok(f) if f.is_empty_answer() => {
+                let msg = format!(
+                    "no programme for {day}: the API answered {} (nothing to fetch for this day)",
+                    f.status
+                );
+                return self.day_failed(day, f.retries.into(), msg);
+            }
+            Ok(f) => f,
+            Err(e) => {
+                let retries = e.retries().into();
+                self.note_unreachable(&e);
+                if matches!(e, FetchError::Stopped(_)) {
+                    self.figures(day, |f| f.not_asked += 1);
+                    self.day_report(day, |d| d.programme = "not asked".into());
+                    return;
+                }
+                return self.day_failed(
+                    day,
+                    retries,
+                    format!("could not get the programme of {day}: {e}"),
+                );
+            }
+        };
+        let found = match discovery::discover(&fetched.body) {
+            Ok(found) => found,
+            Err(e) => {
+                return self.day_failed(
+                    day,
+                    fetched.retries.into(),
+                    format!("the programme of {day} does not read: {e}"),
+                );
+            }
+        };
+        self.figures(day, |f| {
+            f.retried += u64::from(fetched.retries);
+            f.bytes_raw += fetched.body.len() as u64;
+        });
+        if self.cfg.dry_run {
+            if let Err(e) = self.plan_races(day, &found) {
+                self.warn(&format!("{day}: {e:#}"));
+            }
+            return;
+        }
+        let fin = finality::programme(
+            day,
+            self.cfg.today,
+            &found,
+            Some(self.cfg.today),
+            self.cfg.grace_days,
+        );
+        let me = Arc::clone(self);
+        let planned = tokio::task::spawn_blocking(move || -> Result<Vec<Job>> {
+            me.store(&key, &url, fetched.status, &fetched.body, &fin)?;
+            me.day_report(day, |d| d.programme = "fetched".into());
+            me.plan_races(day, &found)
+        })
+        .await;
+        match planned {
+            Ok(Ok(jobs)) => jobs.into_iter().for_each(|j| self.queue.push(j)),
+            Ok(Err(e)) => self.day_failed(day, 0, format!("{e:#}")),
+            Err(e) => self.day_failed(day, 0, format!("storing the programme of {day}: {e}")),
+        }
+    }
+
+    fn day_failed(&self, day: Day, retries: u64, msg: String) {
+        self.warn(&msg);
+        self.day_report(day, |d| {
+            d.programme = "failed".into();
+            d.error = Some(msg);
+            d.figures.failed += 1;
+            d.figures.retried += retries;
+        });
+    }
+
+    fn note_unreachable(&self, e: &FetchError) {
+        if e.is_unreachable() {
+            *self
+                .unreachable
+                .lock()
+                .expect("unreachable lock is never poisoned") = Some(e.to_string());
+        }
+    }
+
+    async fn object_job(self: &Arc<Self>, key: ObjectKey, race: Arc<Race>) {
+        let url = api::url(&self.cfg.base, &key);
+        let result = self.client.fetch(&url).await;
+        self.progress.inc(1);
+        let fetched = match result {
+            Ok(f) => f,
+            Err(e) => {
+                self.note_unreachable(&e);
+                let stopped = matches!(e, FetchError::Stopped(_));
+                if !stopped {
+                    self.warn(&format!("{}: {e}", key.display_path()));
+                }
+                return self.figures(key.day, |f| {
+                    f.retried += u64::from(e.retries());
+                    if stopped {
+                        f.not_asked += 1
+                    } else {
+                        f.failed += 1
+                    }
+                });
+            }
+        };
+        let content = if fetched.is_empty_answer() {
+            Content::Empty(fetched.status)
+        } else {
+            Content::Body(&fetched.body)
+        };
+        let fin = self.content_finality(&key, &race, content, Some(self.cfg.today));
+        let me = Arc::clone(self);
+        let stored = tokio::task::spawn_blocking(move || {
+            me.store(&key, &url, fetched.status, &fetched.body, &fin)
+                .map(|s| (s, fetched))
+        })
+        .await;
+        match stored {
+            Ok(Ok((stored_bytes, fetched))) => {
+                self.figures(key.day, |f| {
+                    if fetched.is_empty_answer() {
+                        f.no_content += 1
+                    } else {
+                        f.fetched += 1
+                    }
+                    f.retried += u64::from(fetched.retries);
+                    f.bytes_raw += fetched.body.len() as u64;
+                    f.bytes_stored += stored_bytes;
+                });
+                self.show_bytes();
+            }
+            Ok(Err(e)) => {
+                self.warn(&format!("{e:#}"));
+                self.figures(key.day, |f| f.failed += 1);
+            }
+            Err(e) => {
+                self.warn(&format!("storing {}: {e}", key.display_path()));
+                self.figures(key.day, |f| f.failed += 1);
+            }
+        }
+    }
+
+    /// Writes an answer (body or marker) and its manifest line; returns the bytes stored.
+    fn store(
+        &self,
+        key: &ObjectKey,
+        url: &str,
+        status: u16,
+        body: &[u8],
+        fin: &Finality,
+    ) -> Result<u64> {
+        let lake = &self.cfg.lake;
+        let (path, stored) = if matches!(status, 204 | 404) {
+            lake.write_marker(key, status)?;
+            let empty = lake::Stored {
+                raw_bytes: 0,
+                stored_bytes: 0,
+                sha256: lake::sha256_hex(b""),
+            };
+            (key.marker_name(status), empty)
+        } else {
+            (key.body_name(), lake.write_body(key, body)?)
+        };
+        let entry = ManifestEntry {
+            path,
+            url: url.to_string(),
+            status,
+            fetched_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            raw_bytes: stored.raw_bytes,
+            stored_bytes: stored.stored_bytes,
+            sha256: stored.sha256,
+            is_final: fin.is_final,
+            finality: Some(fin.reason.clone()),
+        };
+        lake.append_manifest(key.day, &entry)
+            .with_context(|| format!("recording {} in the manifest", key.display_path()))?;
+        if key.stage == Stage::Programme {
+            self.figures(key.day, |f| {
+                f.fetched += 1;
+                f.bytes_stored += stored.stored_bytes;
+            });
+        }
+        Ok(stored.stored_bytes)
+    }
+
+    fn show_bytes(&self) {
+        if !self.progress.is_hidden() {
+            let t = self
+                .report
+                .lock()
+                .expect("report lock is never poisoned")
+                .total();
+            self.progress
+                .set_message(format!("{} downloaded", human_bytes(t.bytes_raw)));
+        }
+    }
+
+    fn finish(&self, elapsed: Duration) -> Result<Outcome> {
+        let report = self.report.lock().expect("report lock is never poisoned");
+        let total = report.total();
+        if let Some(err) = self
+            .unreachable
+            .lock()
+            .expect("unreachable lock is never poisoned")
+            .as_ref()
+            && !self.client.ever_answered()
+        {
+            bail!("cannot reach the PMU API at {}: {err}", self.cfg.base);
+        }
+        let banned = self.client.stopped_by_ban();
+        if let Some(n) = banned {
+            eprintln!(
+                "pmu-lake: stopped: the API refused {n} requests in a row (403), so this address is \
+                 probably banned for now. Everything fetched so far is kept. Wait an hour or more, then \
+                 rerun the same command with --profile safe (or a larger --delay) to fetch the rest."
+            );
+        }
+        if self.cfg.dry_run {
+            println!("{}", self.dry_summary(&report));
+        } else {
+            println!("{}", report.summary(elapsed));
+        }
+        if let Some(path) = &self.cfg.report {
+            report.write_json(path, &self.cfg.base, elapsed, banned.is_some())?;
+        }
+        Ok(Outcome::from_failures(total.failed + total.not_asked))
+    }
+
+    fn dry_summary(&self, report: &RunReport) -> String {
+        let dry = self.dry.lock().expect("dry-run lock is never poisoned");
+        let unknown = report.failed_days() as u64 + dry.unknown_days;
+        let needed = dry.programmes_needed + dry.objects_needed;
+        let p = &self.cfg.client.politeness;
+        let mut line = format!(
+            "dry run {}..{} ({} days): {} requests needed ({} programmes, {} race objects), {} objects already held final; \
+             about {} at --profile {} ({})",
+            self.cfg.range.start,
+            self.cfg.range.end,
+            self.cfg.range.len(),
+            needed,
+            dry.programmes_needed,
+            dry.objects_needed,
+            report.total().already_held,
+            human_duration(p.estimate(needed)),
+            p.profile,
+            p.describe()
+        );
+        if dry.programmes_asked == 0 {
+            line.push_str("; asked the API nothing");
+        } else {
+            line.push_str(&format!(
+                "; asked the API for {} programmes only, to count their races",
+                dry.programmes_asked
+            ));
+        }
+        if unknown > 0 {
+            line.push_str(&format!(
+                "; {unknown} days without a programme (races unknown)"
+            ));
+        }
+        line
+    }
+}
+
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{:.0} s", d.as_secs_f64().ceil()),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human_duration(Duration::from_millis(2300)), "3 s");
+        assert_eq!(human_duration(Duration::from_secs(125)), "2 min 5 s");
+        assert_eq!(
+            human_duration(Duration::from_secs(2 * 3600 + 61)),
+            "2 h 1 min"
+        );
+    }
+
+    #[tokio::test]
+    async fn queue_serves_programmes_first_and_ends_when_nothing_is_open() {
+        let day: Day = "05112025".parse().unwrap();
+        let race = Arc::new(Race {
+            id: crate::lake::RaceId::new(1, 1).unwrap(),
+            statut: None,
+            rapports_definitifs_disponibles: false,
+            arrivee_definitive: false,
+        });
+        let q = Queue::new();
+        q.push(Job::Object {
+            key: ObjectKey::race(day, race.id, Stage::Rapports),
+            race,
+        });
+        q.push(Job::Programme(day));
+        q.finish();
+        assert!(matches!(q.next().await, Some(Job::Programme(_))));
+        assert!(matches!(q.next().await, Some(Job::Object { .. })));
+        q.finish();
+        q.finish();
+        assert!(q.next().await.is_none());
+    }
+}
