@@ -1,15 +1,57 @@
 //! Payloads → staging rows: one lake object's JSON turned into CSV records for the staging
-//! tables of `load/sql.rs`.
+//! tables of `load/sql.rs`, in the column order of their COPY statements.
+//!
+//! The day, R and C of every row come from the [`ObjectKey`] (the lake path), never from payload
+//! text; only the programme names its réunions and courses. Units are normalised here or kept
+//! as the schema says (ms, centimes, tenths of kg); see `migrations/0001_schema.sql`.
+//!
+//! CSV encoding (PostgreSQL's `FORMAT csv` defaults): NULL is an unquoted empty field and every
+//! non-NULL text value is quoted, so `""` is the empty string. This is why fields are encoded by
+//! [`Row`] rather than the csv crate's writer, whose quoting styles cannot mix a bare NULL with
+//! always-quoted text; the csv crate reads the output back in the tests.
 
-use anyhow::Result;
+use std::io::Write as _;
 
-use crate::lake::ObjectKey;
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Europe::Paris;
+use serde::Serialize;
+
+use crate::lake::{ObjectKey, RaceId, Stage};
+use crate::load::sql::STAGING;
+use crate::pmu::participants::{Participant, ParticipantsResponse, Rapport};
+use crate::pmu::performances::{PastRace, PerformancesResponse};
+use crate::pmu::programme::{Course, ProgrammeResponse, Reunion};
+use crate::pmu::rapports::{self, RapportsResponse};
+
+/// Indexes into [`STAGING`], one per staging table.
+pub const DAILY_PROGRAM: usize = 0;
+pub const RACE_MEETING: usize = 1;
+pub const RACE: usize = 2;
+pub const PARTICIPANT: usize = 3;
+pub const HISTORY: usize = 4;
+pub const RACE_BET: usize = 5;
+pub const BET_REPORT: usize = 6;
+
+#[derive(Debug, Default)]
+struct Table {
+    csv: Vec<u8>,
+    rows: u64,
+}
 
 /// Staging rows of a batch (a day, or one object when isolating a failure): one CSV buffer per
 /// entry of [`crate::load::sql::STAGING`], in the same order. Buffers are reused across batches.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Batch {
-    // Filled in by the rows implementation.
+    tables: Vec<Table>,
+}
+
+impl Default for Batch {
+    fn default() -> Batch {
+        Batch {
+            tables: STAGING.iter().map(|_| Table::default()).collect(),
+        }
+    }
 }
 
 impl Batch {
@@ -18,19 +60,488 @@ impl Batch {
     }
 
     /// Empties every buffer, keeping their capacity.
-    pub fn clear(&mut self) {}
+    pub fn clear(&mut self) {
+        for t in &mut self.tables {
+            t.csv.clear();
+            t.rows = 0;
+        }
+    }
 
     /// Adds the rows of one object. `key` (from the lake path) says which day, race and payload
     /// it is; `body` is the decompressed JSON. On error nothing of this object stays in the
     /// batch, and the error says why (wrong shape, invalid JSON…).
     pub fn add_object(&mut self, key: &ObjectKey, body: &[u8]) -> Result<()> {
-        let _ = (key, body);
-        anyhow::bail!("rows: not implemented yet")
+        let marks: Vec<(usize, u64)> = self.tables.iter().map(|t| (t.csv.len(), t.rows)).collect();
+        let result = self
+            .add_rows(key, body)
+            .with_context(|| format!("rows of {}", key.display_path()));
+        if result.is_err() {
+            for (t, (len, rows)) in self.tables.iter_mut().zip(marks) {
+                t.csv.truncate(len);
+                t.rows = rows;
+            }
+        }
+        result
     }
 
     /// CSV bytes and row count of staging table `i` (index into `sql::STAGING`).
     pub fn table(&self, i: usize) -> (&[u8], u64) {
-        let _ = i;
-        (&[], 0)
+        let t = &self.tables[i];
+        (&t.csv, t.rows)
+    }
+
+    /// Total rows staged, all tables.
+    pub fn rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+
+    fn add_rows(&mut self, key: &ObjectKey, body: &[u8]) -> Result<()> {
+        let day = key.day.date();
+        match (key.stage, key.race) {
+            (Stage::Programme, _) => {
+                let p: ProgrammeResponse = serde_json::from_slice(body)
+                    .context("not a programme payload ({programme:{…}} expected)")?;
+                self.programme(day, &p)
+            }
+            (Stage::Participants, Some(race)) => {
+                let p: ParticipantsResponse = serde_json::from_slice(body)
+                    .context("not a participants payload ({participants:[…]} expected)")?;
+                p.participants
+                    .iter()
+                    .for_each(|r| self.participant(day, race, r));
+                Ok(())
+            }
+            (Stage::Performances, Some(race)) => {
+                let p: PerformancesResponse = serde_json::from_slice(body)
+                    .context("not a performances payload ({participants:[…]} expected)")?;
+                for runner in &p.participants {
+                    for past in &runner.courses_courues {
+                        self.history(
+                            day,
+                            race,
+                            runner.num_pmu,
+                            runner.nom_cheval.as_deref(),
+                            past,
+                        );
+                    }
+                }
+                Ok(())
+            }
+            (Stage::Rapports, Some(race)) => {
+                let p: RapportsResponse = serde_json::from_slice(body)
+                    .context("not a rapports payload (an array of bet types expected)")?;
+                self.rapports(day, race, &p);
+                Ok(())
+            }
+            (stage, None) => bail!("a {stage} object must belong to a race"),
+        }
+    }
+
+    fn row(&mut self, table: usize) -> Row<'_> {
+        let t = &mut self.tables[table];
+        t.rows += 1;
+        Row {
+            buf: &mut t.csv,
+            first: true,
+        }
+    }
+
+    fn programme(&mut self, day: NaiveDate, p: &ProgrammeResponse) -> Result<()> {
+        let prog = &p.programme;
+        if let Some(ms) = prog.date
+            && let Some(sent) = paris_date(ms)
+            && sent != day
+        {
+            bail!("the programme is for {sent}, not for {day}");
+        }
+        let mut r = self.row(DAILY_PROGRAM);
+        r.date(day);
+        r.ts_ms(prog.date);
+        r.int(prog.timezone_offset);
+        r.ts_ms(p.timestamp_pmu.as_ref().and_then(|t| t.timestamp));
+        r.end();
+        for reunion in &prog.reunions {
+            let Some(num) = reunion.num_officiel else {
+                continue;
+            };
+            self.reunion(day, num, reunion);
+            for course in &reunion.courses {
+                if let Some(c) = course.num_ordre {
+                    self.course(day, num, c, course);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reunion(&mut self, day: NaiveDate, num: i64, m: &Reunion) {
+        let mut r = self.row(RACE_MEETING);
+        r.date(day);
+        r.int(Some(num));
+        r.int(m.num_externe);
+        r.ts_ms(m.date_reunion);
+        r.text(m.nature.as_deref());
+        r.text(m.audience.as_deref());
+        r.text(m.statut.as_deref());
+        r.text(m.region_hippique.as_deref());
+        r.text(m.hippodrome.code.as_deref());
+        r.text(m.hippodrome.libelle_court.as_deref());
+        r.text(m.hippodrome.libelle_long.as_deref());
+        r.text(m.pays.code.as_deref());
+        r.text(m.pays.libelle.as_deref());
+        r.array(&m.disciplines_mere);
+        r.array(&m.specialites);
+        let meteo = m.meteo.as_ref();
+        r.ts_ms(meteo.and_then(|w| w.date_prevision));
+        r.text(meteo.and_then(|w| w.nebulosite_code.as_deref()));
+        r.text(meteo.and_then(|w| w.nebulosite_libelle_court.as_deref()));
+        r.num(meteo.and_then(|w| w.temperature));
+        r.num(meteo.and_then(|w| w.force_vent));
+        r.text(meteo.and_then(|w| w.direction_vent.as_deref()));
+        r.end();
+    }
+
+    fn course(&mut self, day: NaiveDate, reunion: i64, num: i64, c: &Course) {
+        let mut r = self.row(RACE);
+        r.date(day);
+        r.int(Some(reunion));
+        r.int(Some(num));
+        r.int(c.num_externe);
+        r.ts_ms(c.heure_depart);
+        r.int(c.timezone_offset);
+        r.text(c.libelle.as_deref());
+        r.text(c.libelle_court.as_deref());
+        for money in [
+            c.montant_prix,
+            c.montant_total_offert,
+            c.montant_offert1er,
+            c.montant_offert2eme,
+            c.montant_offert3eme,
+            c.montant_offert4eme,
+            c.montant_offert5eme,
+        ] {
+            r.int(money);
+        }
+        r.int(c.distance);
+        r.text(c.distance_unit.as_deref());
+        r.text(c.parcours.as_deref());
+        r.text(c.corde.as_deref());
+        r.text(c.discipline.as_deref());
+        r.text(c.specialite.as_deref());
+        r.text(c.type_piste.as_deref());
+        r.text(c.categorie_particularite.as_deref());
+        r.text(c.condition_age.as_deref());
+        r.text(c.condition_sexe.as_deref());
+        r.text(c.conditions.as_deref());
+        r.int(c.nombre_declares_partants);
+        r.text(c.statut.as_deref());
+        r.text(c.categorie_statut.as_deref());
+        r.boolean(c.arrivee_definitive);
+        r.boolean(c.rapports_definitifs_disponibles);
+        r.boolean(c.course_exclusive_internet);
+        r.int(c.duree_course);
+        r.json(c.ordre_arrivee.as_ref());
+        r.json((!c.incidents.is_empty()).then_some(&c.incidents));
+        let pen = c.penetrometre.as_ref();
+        r.num(pen.and_then(|p| p.valeur_mesure));
+        r.text(pen.and_then(|p| p.intitule.as_deref()));
+        r.local_ts(pen.and_then(|p| p.heure_mesure.as_deref()));
+        r.text(pen.and_then(|p| p.commentaire.as_deref()));
+        r.text(c.hippodrome.code.as_deref());
+        r.end();
+    }
+
+    fn participant(&mut self, day: NaiveDate, race: RaceId, p: &Participant) {
+        let Some(num_pmu) = p.num_pmu else { return };
+        let horse = p.horse_key();
+        let computed =
+            horse.is_some() && p.id_cheval.as_deref().is_none_or(|id| id.trim().is_empty());
+        let mut r = self.row(PARTICIPANT);
+        r.race_key(day, race);
+        r.int(Some(num_pmu));
+        r.text(horse.as_deref());
+        r.boolean(Some(computed));
+        r.text(p.nom.as_deref());
+        r.text(p.nom_pere.as_deref());
+        r.text(p.nom_mere.as_deref());
+        r.text(p.nom_pere_mere.as_deref());
+        r.text(p.race.as_deref());
+        r.text(p.pays.libelle.as_deref().or(p.pays.code.as_deref()));
+        r.text(p.robe.code.as_deref());
+        r.text(p.robe.libelle_court.as_deref());
+        r.text(p.nom.as_deref());
+        r.int(p.age);
+        r.text(p.sexe.as_deref());
+        r.text(p.allure.as_deref());
+        r.text(p.statut.as_deref());
+        r.text(p.driver.as_deref());
+        r.boolean(p.driver_change);
+        r.text(p.entraineur.as_deref());
+        r.text(p.proprietaire.as_deref());
+        r.text(p.eleveur.as_deref());
+        r.text(p.oeilleres.as_deref());
+        r.text(p.deferre.as_deref());
+        r.boolean(p.indicateur_inedit);
+        r.text(p.musique.as_deref());
+        r.int(p.nombre_courses);
+        r.int(p.nombre_victoires);
+        r.int(p.nombre_places);
+        r.int(p.nombre_places_second);
+        r.int(p.nombre_places_troisieme);
+        let g = &p.gains_participant;
+        r.int(g.gains_carriere);
+        r.int(g.gains_victoires);
+        r.int(g.gains_place);
+        r.int(g.gains_annee_en_cours);
+        r.int(g.gains_annee_precedente);
+        r.int(p.place_corde);
+        r.int(p.handicap_distance);
+        r.int(p.handicap_poids);
+        r.num(p.handicap_valeur);
+        r.int(p.poids_condition_monte);
+        r.boolean(p.jument_pleine);
+        r.boolean(p.engagement);
+        r.int(p.supplement);
+        r.int(p.taux_reclamation);
+        r.text(p.pays_entrainement.as_deref());
+        r.text(p.ecurie.as_deref());
+        r.text(p.avis_entraineur.as_deref());
+        r.int(p.ordre_arrivee);
+        r.text(p.incident.as_deref());
+        r.int(p.temps_obtenu);
+        r.int(p.reduction_kilometrique);
+        let gap = &p.distance_cheval_precedent;
+        r.text(gap.libelle_court.as_deref().or(gap.identifiant.as_deref()));
+        r.text(p.commentaire_apres_course.texte.as_deref());
+        r.odds(p.dernier_rapport_direct.as_ref(), true);
+        r.odds(p.dernier_rapport_reference.as_ref(), false);
+        r.end();
+    }
+
+    fn history(
+        &mut self,
+        day: NaiveDate,
+        race: RaceId,
+        num_pmu: Option<i64>,
+        nom: Option<&str>,
+        past: &PastRace,
+    ) {
+        let Some(him) = past.subject() else { return };
+        let Some(race_date) = past.date.and_then(paris_date) else {
+            return;
+        };
+        let winner = past.participants.iter().find(|p| p.place.place == Some(1));
+        let mut r = self.row(HISTORY);
+        r.race_key(day, race);
+        r.int(num_pmu);
+        r.text(nom.or(him.nom_cheval.as_deref()));
+        r.date(race_date);
+        r.text(Some(past.hippodrome.as_deref().unwrap_or("")));
+        r.text(Some(past.nom_prix.as_deref().unwrap_or("")));
+        r.text(past.discipline.as_deref());
+        r.int(past.allocation);
+        r.int(past.distance);
+        r.int(past.nb_participants);
+        r.int(past.temps_du_premier.and_then(centis_to_ms));
+        r.int(him.place.place);
+        r.text(him.place.raw_value.as_deref());
+        r.text(him.place.status_arrivee.as_deref());
+        r.text(him.nom_jockey.as_deref());
+        r.int(him.reduction_kilometrique.and_then(centis_to_ms));
+        r.int(him.distance_parcourue);
+        r.int(him.poids_jockey.and_then(kg_to_hg));
+        r.int(him.corde);
+        r.text(him.oeillere.as_deref());
+        let gap = &him.distance_avec_precedent;
+        r.text(gap.libelle_court.as_deref().or(gap.libelle_long.as_deref()));
+        r.text(winner.and_then(|w| w.nom_cheval.as_deref()));
+        r.end();
+    }
+
+    fn rapports(&mut self, day: NaiveDate, race: RaceId, bets: &RapportsResponse) {
+        for bet in &bets.0 {
+            let Some(type_pari) = bet.type_pari.as_deref() else {
+                continue;
+            };
+            let internet = rapports::is_internet_pool(type_pari);
+            let mut r = self.row(RACE_BET);
+            r.race_key(day, race);
+            r.text(Some(type_pari));
+            r.text(Some(if internet { "INTERNET" } else { "SHOP" }));
+            r.text(Some(type_pari.strip_prefix("E_").unwrap_or(type_pari)));
+            r.int(bet.mise_base);
+            r.boolean(bet.rembourse);
+            r.text(bet.audience.as_deref());
+            r.text(bet.famille_pari.as_deref());
+            r.text(bet.dividende_unite.as_deref());
+            r.end();
+            for rep in &bet.rapports {
+                let mut r = self.row(BET_REPORT);
+                r.race_key(day, race);
+                r.text(Some(type_pari));
+                r.text(Some(rep.combinaison.as_deref().unwrap_or("")));
+                r.text(Some(rep.libelle.as_deref().unwrap_or("")));
+                r.int(rep.dividende);
+                r.int(rep.dividende_pour_un_euro);
+                r.int(rep.dividende_pour_une_mise_de_base);
+                r.text(
+                    rep.dividende_unite
+                        .as_deref()
+                        .or(bet.dividende_unite.as_deref()),
+                );
+                r.num(rep.nombre_gagnants);
+                r.end();
+            }
+        }
+    }
+}
+
+/// The Paris calendar day of an epoch-ms instant (the API's dates are Paris midnights).
+fn paris_date(ms: i64) -> Option<NaiveDate> {
+    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.with_timezone(&Paris).date_naive())
+}
+
+/// Performances give durations in centiseconds; the schema keeps milliseconds.
+fn centis_to_ms(cs: i64) -> Option<i64> {
+    cs.checked_mul(10)
+}
+
+/// A weight in kg (float) as tenths of kg.
+fn kg_to_hg(kg: f64) -> Option<i64> {
+    let hg = (kg * 10.0).round();
+    (hg.is_finite() && hg.abs() < 1e9).then_some(hg as i64)
+}
+
+/// One CSV record being written: fields are appended in the staging table's column order.
+struct Row<'a> {
+    buf: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Row<'_> {
+    fn sep(&mut self) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+    }
+
+    fn null(&mut self) {
+        self.sep();
+    }
+
+    /// Text, always quoted (so `""` is the empty string and never NULL). NUL bytes, which
+    /// PostgreSQL text cannot hold, are dropped.
+    fn text(&mut self, v: Option<&str>) {
+        self.sep();
+        let Some(s) = v else { return };
+        self.buf.push(b'"');
+        for b in s.bytes() {
+            match b {
+                b'"' => self.buf.extend_from_slice(b"\"\""),
+                0 => {}
+                _ => self.buf.push(b),
+            }
+        }
+        self.buf.push(b'"');
+    }
+
+    fn int(&mut self, v: Option<i64>) {
+        self.sep();
+        if let Some(v) = v {
+            write!(self.buf, "{v}").expect("writing to a Vec");
+        }
+    }
+
+    /// A decimal for a `numeric` column: Rust prints the shortest exact decimal, never an exponent.
+    fn num(&mut self, v: Option<f64>) {
+        self.sep();
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            write!(self.buf, "{v}").expect("writing to a Vec");
+        }
+    }
+
+    fn boolean(&mut self, v: Option<bool>) {
+        self.sep();
+        if let Some(v) = v {
+            self.buf.push(if v { b't' } else { b'f' });
+        }
+    }
+
+    fn date(&mut self, d: NaiveDate) {
+        self.sep();
+        write!(self.buf, "{}", d.format("%Y-%m-%d")).expect("writing to a Vec");
+    }
+
+    /// Epoch milliseconds as a UTC timestamptz literal.
+    fn ts_ms(&mut self, ms: Option<i64>) {
+        self.sep();
+        if let Some(t) = ms.and_then(DateTime::<Utc>::from_timestamp_millis) {
+            write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S%.3f+00")).expect("writing to a Vec");
+        }
+    }
+
+    /// A local time without zone as the API writes it (`2025-11-05T09:00`); NULL if unreadable.
+    fn local_ts(&mut self, v: Option<&str>) {
+        let parsed = v.and_then(|s| {
+            let s = s.trim();
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+                .ok()
+        });
+        match parsed {
+            Some(t) => {
+                self.sep();
+                write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S")).expect("writing to a Vec");
+            }
+            None => self.null(),
+        }
+    }
+
+    fn json<T: Serialize>(&mut self, v: Option<&T>) {
+        let text = v.map(|v| serde_json::to_string(v).expect("plain data serializes"));
+        self.text(text.as_deref());
+    }
+
+    /// A PostgreSQL array literal (`{"TROT","PLAT"}`) for a `text[]` column.
+    fn array(&mut self, items: &[String]) {
+        let mut lit = String::from("{");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                lit.push(',');
+            }
+            lit.push('"');
+            for ch in item.chars() {
+                if matches!(ch, '"' | '\\') {
+                    lit.push('\\');
+                }
+                lit.push(ch);
+            }
+            lit.push('"');
+        }
+        lit.push('}');
+        self.text(Some(&lit));
+    }
+
+    fn race_key(&mut self, day: NaiveDate, race: RaceId) {
+        self.date(day);
+        self.int(Some(race.reunion.into()));
+        self.int(Some(race.course.into()));
+    }
+
+    /// The odds columns: value, pool, time, favourite, and for the live odds their trend.
+    fn odds(&mut self, o: Option<&Rapport>, live: bool) {
+        self.num(o.and_then(|o| o.rapport));
+        self.text(o.and_then(|o| o.type_pari.as_deref()));
+        self.ts_ms(o.and_then(|o| o.date_rapport));
+        self.boolean(o.and_then(|o| o.favoris));
+        if live {
+            self.text(o.and_then(|o| o.indicateur_tendance.as_deref()));
+            self.num(o.and_then(|o| o.nombre_indicateur_tendance));
+        }
+    }
+
+    fn end(self) {
+        self.buf.push(b'\n');
     }
 }
