@@ -1,3 +1,4 @@
 //! The one integration-test binary: modules below share helpers from `support/`.
 
 mod support;
+mod db;

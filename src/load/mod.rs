@@ -1,18 +1,406 @@
 //! Loading the lake into PostgreSQL: payloads → rows → COPY into staging → set-based merge.
+//!
+//! Per day, in one transaction: every object whose stored bytes changed since the ledger last
+//! saw them is decompressed and turned into staging rows ([`rows::Batch`]); each staging table
+//! is filled by one `COPY … FROM STDIN`; the merges of [`sql::MERGES`] run in order; the ledger
+//! rows are written; commit. A bad object (corrupt frame, invalid JSON, wrong shape) is rejected
+//! on its own; a row PostgreSQL refuses makes the day roll back and load again object by object
+//! under savepoints, so only the culprit is rejected. Nothing here touches the network.
 
 pub mod bench;
+pub mod ledger;
+pub mod migrate;
+pub mod report;
 pub mod rows;
 pub mod sql;
 
-use anyhow::Result;
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use postgres::{Client, Transaction};
 
 use crate::cli::{DbArgs, LoadArgs};
+use crate::day::{Day, DayRange};
+use crate::db;
 use crate::exit::Outcome;
+use crate::lake::{Lake, LakeObject, sha256_hex};
+use ledger::{Entry, Status};
+use report::{DayReport, Rejection, Report, TableCounts, Tables};
+use rows::Batch;
 
-pub fn run(_args: LoadArgs) -> Result<Outcome> {
-    anyhow::bail!("load: not implemented yet")
+/// How a load runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only these days (all the lake's days when `None`).
+    pub range: Option<DayRange>,
+    /// Reload objects the ledger has as loaded unchanged.
+    pub force: bool,
+    /// Progress bar on stderr.
+    pub progress: bool,
 }
 
-pub fn migrate_only(_args: DbArgs) -> Result<Outcome> {
-    anyhow::bail!("migrate: not implemented yet")
+/// `pmu-lake load`.
+pub fn run(args: LoadArgs) -> Result<Outcome> {
+    let range = DayRange::from_options(args.days.date, args.days.start, args.days.end)?;
+    let lake = Lake::new(&args.lake.lake);
+    if !lake.root().is_dir() {
+        bail!(
+            "the lake {} does not exist (run `pmu-lake extract` first, or pass --lake DIR)",
+            lake.root().display()
+        );
+    }
+    let target = db::resolve(&args.db)?;
+    let mut client = target.connect()?;
+    migrate::run(&mut client).map_err(|e| anyhow!("{}", target.scrub(&format!("{e:#}"))))?;
+    let progress = !args.output.quiet && std::io::stderr().is_terminal();
+    let report = load_lake(
+        &mut client,
+        &lake,
+        &Options {
+            range,
+            force: args.force,
+            progress,
+        },
+    )?;
+    eprintln!("{}", report.summary());
+    if let Some(path) = &args.output.report {
+        report.write_json(path)?;
+    }
+    Ok(Outcome::from_failures(report.objects.rejected))
+}
+
+/// `pmu-lake migrate`.
+pub fn migrate_only(args: DbArgs) -> Result<Outcome> {
+    let target = db::resolve(&args)?;
+    let mut client = target.connect()?;
+    let applied =
+        migrate::run(&mut client).map_err(|e| anyhow!("{}", target.scrub(&format!("{e:#}"))))?;
+    eprintln!(
+        "migrate: {} applied ({}), {} already present",
+        applied.applied.len(),
+        applied
+            .applied
+            .iter()
+            .map(|v| format!("{v:04}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        applied.present
+    );
+    Ok(Outcome::Complete)
+}
+
+/// Loads the days of `lake` (those of `options.range`) into an already migrated database.
+pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<Report> {
+    let started = Instant::now();
+    let days: Vec<Day> = lake
+        .days()?
+        .into_iter()
+        .filter(|d| options.range.is_none_or(|r| r.contains(*d)))
+        .collect();
+    create_staging(client)?;
+    let bar = progress_bar(days.len() as u64, options.progress);
+    let mut loader = Loader {
+        client,
+        lake,
+        force: options.force,
+        batch: Batch::new(),
+    };
+    let mut report = Report::default();
+    for day in days {
+        bar.set_message(day.iso());
+        let day_report = loader
+            .load_day(day)
+            .with_context(|| format!("loading {}", lake.day_dir(day).display()))?;
+        for r in &day_report.rejected {
+            bar.suspend(|| eprintln!("pmu-lake: rejected {}: {}", r.path, r.reason));
+        }
+        report.add_day(day_report);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn progress_bar(len: u64, visible: bool) -> ProgressBar {
+    if !visible {
+        return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(len);
+    let style =
+        ProgressStyle::with_template("load {bar:30} {pos}/{len} days {msg} ({elapsed}, eta {eta})")
+            .expect("the progress template is valid");
+    bar.set_style(style);
+    bar
+}
+
+/// The session's temp staging tables (`ON COMMIT DELETE ROWS`).
+fn create_staging(client: &mut Client) -> Result<()> {
+    for table in sql::STAGING {
+        client
+            .batch_execute(table.create)
+            .with_context(|| format!("creating staging table {}", table.name))?;
+    }
+    Ok(())
+}
+
+/// An object of the day that decoded and produced rows.
+struct Good {
+    object: LakeObject,
+    entry: Entry,
+}
+
+struct Loader<'a> {
+    client: &'a mut Client,
+    lake: &'a Lake,
+    force: bool,
+    batch: Batch,
+}
+
+impl Loader<'_> {
+    fn load_day(&mut self, day: Day) -> Result<DayReport> {
+        let started = Instant::now();
+        let mut report = DayReport {
+            day: day.iso(),
+            ..DayReport::default()
+        };
+        let known = if self.force {
+            Default::default()
+        } else {
+            ledger::loaded_hashes(self.client, day)?
+        };
+        let mut good = Vec::new();
+        let mut rejected = Vec::new();
+        self.batch.clear();
+        for object in self.lake.objects(day)? {
+            if object.marker.is_some() {
+                report.objects.markers += 1;
+                continue;
+            }
+            let path = ledger::path_of(&object.key);
+            let bytes = match std::fs::read(&object.path) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    rejected.push(rejection(
+                        &object,
+                        String::new(),
+                        0,
+                        format!("cannot read the file: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let sha256 = sha256_hex(&bytes);
+            if known.get(&path) == Some(&sha256) {
+                report.objects.skipped += 1;
+                continue;
+            }
+            let stored_bytes = bytes.len() as u64;
+            match decode(&bytes).and_then(|body| self.batch.add_object(&object.key, &body)) {
+                Ok(()) => {
+                    let entry = Entry {
+                        key: object.key,
+                        sha256,
+                        stored_bytes,
+                        status: Status::Loaded,
+                        reason: None,
+                    };
+                    good.push(Good { object, entry });
+                }
+                Err(e) => rejected.push(rejection(&object, sha256, stored_bytes, format!("{e:#}"))),
+            }
+        }
+        if good.is_empty() && rejected.is_empty() {
+            report.seconds = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+        match self.commit_day(&good, &rejected) {
+            Ok(tables) => report.tables = tables,
+            Err(e) if self.client.is_closed() => return Err(e),
+            Err(_) => {
+                report.isolated = true;
+                let (tables, refused) = self.commit_one_by_one(&good, &rejected)?;
+                report.tables = tables;
+                good.retain(|g| !refused.iter().any(|r| r.key == g.entry.key));
+                rejected.extend(refused);
+            }
+        }
+        report.objects.loaded = good.len() as u64;
+        report.objects.rejected = rejected.len() as u64;
+        report.rejected = rejected
+            .into_iter()
+            .map(|e| Rejection {
+                path: ledger::path_of(&e.key),
+                reason: e.reason.unwrap_or_default(),
+            })
+            .collect();
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// The whole day's batch in one transaction.
+    fn commit_day(&mut self, good: &[Good], rejected: &[Entry]) -> Result<Tables> {
+        let mut tx = self
+            .client
+            .transaction()
+            .context("opening the day's transaction")?;
+        let tables = copy_and_merge(&mut tx, &self.batch)?;
+        let entries: Vec<Entry> = good
+            .iter()
+            .map(|g| g.entry.clone())
+            .chain(rejected.iter().cloned())
+            .collect();
+        ledger::upsert(&mut tx, &entries)?;
+        tx.commit().context("committing the day")?;
+        Ok(tables)
+    }
+
+    /// After PostgreSQL refused the day: each object under its own savepoint, so only the
+    /// objects it refuses are rejected. Returns the counts and the refused objects.
+    fn commit_one_by_one(
+        &mut self,
+        good: &[Good],
+        rejected: &[Entry],
+    ) -> Result<(Tables, Vec<Entry>)> {
+        let mut tables = Tables::default();
+        let mut refused = Vec::new();
+        let mut entries = Vec::new();
+        let mut tx = self
+            .client
+            .transaction()
+            .context("opening the day's transaction")?;
+        for g in good {
+            self.batch.clear();
+            let added = std::fs::read(&g.object.path)
+                .map_err(anyhow::Error::from)
+                .and_then(|bytes| decode(&bytes))
+                .and_then(|body| self.batch.add_object(&g.object.key, &body));
+            if let Err(e) = added {
+                refused.push(Entry {
+                    status: Status::Rejected,
+                    reason: Some(format!("{e:#}")),
+                    ..g.entry.clone()
+                });
+                continue;
+            }
+            let mut savepoint = tx.transaction().context("opening a savepoint")?;
+            match copy_and_merge(&mut savepoint, &self.batch)
+                .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
+            {
+                Ok(t) => {
+                    savepoint.commit().context("releasing a savepoint")?;
+                    tables.merge(&t);
+                    entries.push(g.entry.clone());
+                }
+                Err(e) => {
+                    drop(savepoint); // rolls back to the savepoint
+                    let reason = format!("PostgreSQL refused its rows: {e:#}");
+                    refused.push(Entry {
+                        status: Status::Rejected,
+                        reason: Some(reason),
+                        ..g.entry.clone()
+                    });
+                }
+            }
+        }
+        entries.extend(rejected.iter().cloned());
+        entries.extend(refused.iter().cloned());
+        ledger::upsert(&mut tx, &entries)?;
+        tx.commit().context("committing the day")?;
+        Ok((tables, refused))
+    }
+}
+
+fn rejection(object: &LakeObject, sha256: String, stored_bytes: u64, reason: String) -> Entry {
+    Entry {
+        key: object.key,
+        sha256,
+        stored_bytes,
+        status: Status::Rejected,
+        reason: Some(reason),
+    }
+}
+
+/// Decompresses a stored body (one zstd frame, its checksum verified).
+fn decode(stored: &[u8]) -> Result<Vec<u8>> {
+    zstd::stream::decode_all(stored).map_err(|e| anyhow!("not a valid zstd frame: {e}"))
+}
+
+/// COPY every non-empty staging table, then every merge, summing the counts per target.
+fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Tables> {
+    for (i, table) in sql::STAGING.iter().enumerate() {
+        let (csv, rows) = batch.table(i);
+        if rows == 0 {
+            continue;
+        }
+        let mut writer = tx
+            .copy_in(table.copy)
+            .with_context(|| format!("starting COPY into {}", table.name))?;
+        writer
+            .write_all(csv)
+            .with_context(|| format!("sending rows to {}", table.name))?;
+        writer
+            .finish()
+            .map_err(|e| anyhow!("COPY into {}: {}", table.name, db_error(&e)))?;
+    }
+    let mut tables = Tables::default();
+    for merge in sql::MERGES {
+        let row = tx
+            .query_one(merge.sql, &[])
+            .map_err(|e| anyhow!("merging into {}: {}", merge.target, db_error(&e)))?;
+        let counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
+        tables.add(merge.target, &counts);
+    }
+    Ok(tables)
+}
+
+fn truncate_staging(tx: &mut Transaction<'_>) -> Result<()> {
+    if sql::STAGING.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = sql::STAGING.iter().map(|t| t.name).collect();
+    tx.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+        .context("emptying the staging tables")
+}
+
+/// A PostgreSQL error as one readable line: message, detail and where (the COPY line).
+fn db_error(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} ({})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("; {detail}"));
+            }
+            if let Some(place) = db.where_() {
+                text.push_str(&format!("; at {place}"));
+            }
+            text.replace('\n', " ")
+        }
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_corrupt_frame_is_an_error_not_a_panic() {
+        let mut stored = crate::lake::compress(b"{\"a\":1}").unwrap();
+        let last = stored.len() - 1;
+        stored[last] ^= 0xff; // the content checksum
+        assert!(
+            decode(&stored)
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid zstd frame")
+        );
+        assert!(decode(b"{\"not\":\"zstd\"}").is_err());
+        assert_eq!(
+            decode(&crate::lake::compress(b"[]").unwrap()).unwrap(),
+            b"[]"
+        );
+    }
 }

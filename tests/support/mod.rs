@@ -1,2 +1,3 @@
 //! Helpers shared by the integration tests: fake PMU API, throwaway PostgreSQL, temp lakes.
 #![allow(dead_code)]
+pub mod pg;

@@ -1,0 +1,330 @@
+//! A PostgreSQL cluster of our own in a directory: `initdb` when missing (as a non-root user
+//! when we run as root), unix socket in the data directory, no TCP, started with `pg_ctl`.
+//! Used by `pmu-lake db`, by `load` when no database is configured, by the tests and the bench.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use anyhow::{Context, Result, anyhow, bail};
+
+/// Port of the local cluster: it only names the socket file (`.s.PGSQL.5432`), no TCP.
+pub const DEFAULT_PORT: u16 = 5432;
+/// Superuser created by initdb; trusted on the unix socket.
+pub const SUPERUSER: &str = "postgres";
+const LOG_FILE: &str = "server.log";
+
+/// Extra server settings written into `postgresql.conf` at initdb time.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Throwaway clusters (tests): no fsync, no synchronous commit.
+    pub unsafe_fast: bool,
+    /// Further `name = value` lines.
+    pub extra: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    dir: PathBuf,
+    port: u16,
+    bindir: PathBuf,
+    /// (uid, gid) the server runs as when we are root (initdb and postgres refuse root).
+    run_as: Option<(u32, u32)>,
+}
+
+impl Cluster {
+    /// A cluster in `dir` (created if missing, made absolute), socket `.s.PGSQL.<port>`.
+    pub fn new(dir: &Path, port: u16) -> Result<Cluster> {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dir = fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))?;
+        let run_as = if effective_uid()? == 0 {
+            Some(unprivileged_user()?)
+        } else {
+            None
+        };
+        Ok(Cluster {
+            dir,
+            port,
+            bindir: find_bindir()?,
+            run_as,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The (uid, gid) owning the cluster's files when we run as root.
+    pub fn run_as(&self) -> Option<(u32, u32)> {
+        self.run_as
+    }
+
+    /// Directory of the server binaries (`pg_config --bindir` or the highest installed).
+    pub fn bindir(&self) -> &Path {
+        &self.bindir
+    }
+
+    /// URL of a database of this cluster, over the unix socket in the data directory.
+    pub fn url(&self, dbname: &str) -> String {
+        format!(
+            "postgresql://{SUPERUSER}@{}:{}/{dbname}?sslmode=disable",
+            encode_path(&self.dir),
+            self.port
+        )
+    }
+
+    pub fn is_initialized(&self) -> bool {
+        self.dir.join("PG_VERSION").is_file()
+    }
+
+    /// initdb (trust on the socket, UTF-8, C locale) and our settings in `postgresql.conf`.
+    pub fn init(&self, settings: &Settings) -> Result<()> {
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&self.dir, Some(uid), Some(gid))
+                .with_context(|| format!("giving {} to uid {uid}", self.dir.display()))?;
+        }
+        let mut initdb = self.command("initdb");
+        initdb.arg("-D").arg(&self.dir).args([
+            "-U",
+            SUPERUSER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-instructions",
+        ]);
+        run(initdb, "initdb").with_context(|| {
+            format!("creating a PostgreSQL cluster in {} (its parent directories must be readable by the server user)", self.dir.display())
+        })?;
+        let mut conf = format!(
+            "\n# pmu-lake: unix socket in the data directory, no TCP\nlisten_addresses = ''\nunix_socket_directories = '{}'\nport = {}\n",
+            self.dir.display().to_string().replace('\'', "''"),
+            self.port
+        );
+        if settings.unsafe_fast {
+            conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+        }
+        for line in &settings.extra {
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        let path = self.dir.join("postgresql.conf");
+        let mut text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        text.push_str(&conf);
+        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Whether a server is running on this data directory.
+    pub fn is_running(&self) -> bool {
+        let mut status = self.command("pg_ctl");
+        status.arg("-D").arg(&self.dir).arg("status");
+        status
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&self) -> Result<()> {
+        let mut start = self.command("pg_ctl");
+        start
+            .arg("-D")
+            .arg(&self.dir)
+            .arg("-l")
+            .arg(self.dir.join(LOG_FILE))
+            .args(["-w", "-t", "120", "start"]);
+        run(start, "pg_ctl start")
+            .map(drop)
+            .map_err(|e| anyhow!("{e:#}\n{}", self.log_tail()))
+    }
+
+    /// Fast shutdown (open transactions are rolled back).
+    pub fn stop(&self) -> Result<()> {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(&self.dir)
+            .args(["-m", "fast", "-w", "stop"]);
+        run(stop, "pg_ctl stop").map(drop)
+    }
+
+    /// initdb when missing, start when stopped.
+    pub fn ensure_running(&self, settings: &Settings) -> Result<()> {
+        if !self.is_initialized() {
+            eprintln!(
+                "pmu-lake: creating a PostgreSQL cluster in {}",
+                self.dir.display()
+            );
+            self.init(settings)?;
+        }
+        if !self.is_running() {
+            self.start()?;
+        }
+        Ok(())
+    }
+
+    /// `CREATE DATABASE` unless it exists.
+    pub fn create_database(&self, name: &str) -> Result<()> {
+        let target = super::Target::parse(&self.url("postgres"))?;
+        let mut client = target.connect()?;
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .with_context(|| format!("looking for database {name}"))?
+            .is_some();
+        if !exists {
+            client
+                .batch_execute(&format!(
+                    "CREATE DATABASE \"{}\"",
+                    name.replace('"', "\"\"")
+                ))
+                .with_context(|| format!("creating database {name}"))?;
+        }
+        Ok(())
+    }
+
+    /// Pid of the postmaster, from `postmaster.pid`.
+    pub fn server_pid(&self) -> Option<u32> {
+        let text = fs::read_to_string(self.dir.join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
+    /// A command for one of the server binaries, run as the server user when we are root.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bindir.join(program));
+        cmd.current_dir("/").env_remove("PGDATA").env("LC_ALL", "C");
+        if let Some((uid, gid)) = self.run_as {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    fn log_tail(&self) -> String {
+        let log = fs::read_to_string(self.dir.join(LOG_FILE)).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(10)..].join("\n");
+        format!(
+            "last lines of {}:\n{tail}",
+            self.dir.join(LOG_FILE).display()
+        )
+    }
+}
+
+/// Runs a command to completion; on failure the error holds its stderr.
+fn run(mut cmd: Command, what: &str) -> Result<Output> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        bail!(
+            "{what} failed ({}): {}{}",
+            out.status,
+            stderr.trim(),
+            stdout.trim()
+        );
+    }
+    Ok(out)
+}
+
+/// `pg_config --bindir`, else the highest `/usr/lib/postgresql/*/bin`, else the directory of
+/// `initdb` on PATH.
+pub fn find_bindir() -> Result<PathBuf> {
+    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Ok(out) = Command::new("pg_config")
+        .arg("--bindir")
+        .stderr(Stdio::null())
+        .output()
+        && out.status.success()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if has_server(&dir) {
+            return Ok(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            Some((
+                e.file_name().to_str()?.parse::<u32>().ok()?,
+                e.path().join("bin"),
+            ))
+        })
+        .filter(|(_, dir)| has_server(dir))
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.pop() {
+        return Ok(dir);
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        if has_server(&dir) {
+            return Ok(dir);
+        }
+    }
+    bail!("no PostgreSQL server binaries (initdb, pg_ctl) found: install the postgresql package")
+}
+
+fn effective_uid() -> Result<u32> {
+    let status = fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|uid| uid.parse().ok())
+        .ok_or_else(|| anyhow!("no effective uid in /proc/self/status"))
+}
+
+/// The `postgres` user (from the server package), else `nobody`.
+fn unprivileged_user() -> Result<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    let lookup = |name: &str| {
+        passwd.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.len() > 3 && fields[0] == name)
+                .then(|| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
+                .flatten()
+        })
+    };
+    lookup("postgres")
+        .or_else(|| lookup("nobody"))
+        .ok_or_else(|| {
+            anyhow!("running as root and no `postgres` or `nobody` user to run PostgreSQL as")
+        })
+}
+
+/// Percent-encodes a socket directory for the host part of a URL.
+fn encode_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.display().to_string().bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_directories_are_percent_encoded_in_urls() {
+        assert_eq!(
+            encode_path(Path::new("/work/main/data/pg")),
+            "%2Fwork%2Fmain%2Fdata%2Fpg"
+        );
+        assert_eq!(encode_path(Path::new("/a b")), "%2Fa%20b");
+    }
+}

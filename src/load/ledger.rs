@@ -1,0 +1,90 @@
+//! The ledger of lake objects (`load_ledger`, migration 0002): what was loaded or rejected, keyed
+//! by the object's path in the lake and the SHA-256 of its stored bytes, so a replay of an
+//! unchanged lake skips objects without decompressing them.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use postgres::{Client, Transaction};
+
+use crate::day::Day;
+use crate::lake::ObjectKey;
+
+/// How an object's last load ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Loaded,
+    Rejected,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Loaded => "loaded",
+            Status::Rejected => "rejected",
+        }
+    }
+}
+
+/// One ledger row to write.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: ObjectKey,
+    pub sha256: String,
+    pub stored_bytes: u64,
+    pub status: Status,
+    pub reason: Option<String>,
+}
+
+/// Path of an object as the ledger names it (relative to the lake root).
+pub fn path_of(key: &ObjectKey) -> String {
+    key.display_path()
+}
+
+/// path → stored-bytes hash of the objects of `day` whose last load succeeded.
+pub fn loaded_hashes(client: &mut Client, day: Day) -> Result<HashMap<String, String>> {
+    let rows = client
+        .query("SELECT path, content_sha256 FROM load_ledger WHERE day = $1::text::date AND status = 'loaded'", &[&day.iso()])
+        .with_context(|| format!("reading the ledger of {day}"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Inserts or replaces the rows of `entries`, in one statement.
+pub fn upsert(tx: &mut Transaction<'_>, entries: &[Entry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut paths = Vec::with_capacity(entries.len());
+    let mut days = Vec::with_capacity(entries.len());
+    let mut stages = Vec::with_capacity(entries.len());
+    let mut reunions: Vec<Option<i32>> = Vec::with_capacity(entries.len());
+    let mut courses: Vec<Option<i32>> = Vec::with_capacity(entries.len());
+    let mut hashes = Vec::with_capacity(entries.len());
+    let mut sizes = Vec::with_capacity(entries.len());
+    let mut statuses = Vec::with_capacity(entries.len());
+    let mut reasons: Vec<Option<String>> = Vec::with_capacity(entries.len());
+    for e in entries {
+        paths.push(path_of(&e.key));
+        days.push(e.key.day.iso());
+        stages.push(e.key.stage.name());
+        reunions.push(e.key.race.map(|r| i32::from(r.reunion)));
+        courses.push(e.key.race.map(|r| i32::from(r.course)));
+        hashes.push(e.sha256.as_str());
+        sizes.push(i64::try_from(e.stored_bytes).unwrap_or(i64::MAX));
+        statuses.push(e.status.as_str());
+        reasons.push(e.reason.as_ref().map(|r| r.replace('\0', "\\0")));
+    }
+    tx.execute(
+        "INSERT INTO load_ledger (path, day, stage, reunion, course, content_sha256, stored_bytes, status, reason, loaded_at)
+         SELECT p, d::date, s, r::smallint, c::smallint, h, b, st, re, now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::int4[], $6::text[], $7::int8[], $8::text[], $9::text[])
+              AS u(p, d, s, r, c, h, b, st, re)
+         ON CONFLICT (path) DO UPDATE SET
+             day = EXCLUDED.day, stage = EXCLUDED.stage, reunion = EXCLUDED.reunion, course = EXCLUDED.course,
+             content_sha256 = EXCLUDED.content_sha256, stored_bytes = EXCLUDED.stored_bytes,
+             status = EXCLUDED.status, reason = EXCLUDED.reason, loaded_at = EXCLUDED.loaded_at",
+        &[&paths, &days, &stages, &reunions, &courses, &hashes, &sizes, &statuses, &reasons],
+    )
+    .context("writing the ledger")?;
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! Connecting and migrating against a real PostgreSQL: the migration runner's guarantees, TLS
+//! (`require`, `verify-ca`, `verify-full`) against a cluster started with `ssl=on` and a
+//! certificate made here, clear exit-1 errors that never show the password, the local cluster.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use pmu_lake::db::Target;
+use pmu_lake::db::local::{Cluster, Settings};
+use pmu_lake::load::migrate::{self, Migration};
+
+use crate::support::pg;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pmu-lake"));
+    for var in [
+        "DATABASE_URL",
+        "PGHOST",
+        "PGDATABASE",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGPORT",
+        "PGSSLMODE",
+        "PMU_PGDATA",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn migrations_apply_once_and_record_their_checksums() {
+    let db = pg::fresh_db("migrate_once");
+    let mut client = db.client();
+    let first = migrate::run(&mut client).unwrap();
+    assert_eq!(first.applied.len(), migrate::MIGRATIONS.len());
+    let second = migrate::run(&mut client).unwrap();
+    assert!(second.applied.is_empty());
+    assert_eq!(second.present, migrate::MIGRATIONS.len());
+    assert_eq!(
+        db.count("SELECT count(*) FROM schema_migrations"),
+        migrate::MIGRATIONS.len() as i64
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM schema_migrations WHERE length(checksum) = 64"),
+        migrate::MIGRATIONS.len() as i64
+    );
+}
+
+#[test]
+fn an_edited_migration_is_refused_with_a_clear_error() {
+    let db = pg::fresh_db("migrate_edited");
+    let mut client = db.client();
+    let v1 = [Migration {
+        version: 1,
+        name: "first",
+        sql: "CREATE TABLE a (x integer)",
+    }];
+    migrate::apply(&mut client, &v1).unwrap();
+    let edited = [Migration {
+        version: 1,
+        name: "first",
+        sql: "CREATE TABLE a (x bigint)",
+    }];
+    let err = format!("{:#}", migrate::apply(&mut client, &edited).unwrap_err());
+    assert!(
+        err.contains("0001_first was changed after it was applied"),
+        "{err}"
+    );
+    let unknown = format!("{:#}", migrate::apply(&mut client, &[]).unwrap_err());
+    assert!(unknown.contains("does not know"), "{unknown}");
+}
+
+#[test]
+fn a_failing_migration_leaves_neither_its_tables_nor_its_row() {
+    let db = pg::fresh_db("migrate_failing");
+    let mut client = db.client();
+    let list = [
+        Migration {
+            version: 1,
+            name: "ok",
+            sql: "CREATE TABLE a (x integer)",
+        },
+        Migration {
+            version: 2,
+            name: "broken",
+            sql: "CREATE TABLE b (x integer); SELECT 1/0",
+        },
+    ];
+    let err = format!("{:#}", migrate::apply(&mut client, &list).unwrap_err());
+    assert!(err.contains("0002_broken"), "{err}");
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations"), 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_tables WHERE tablename = 'b'"),
+        0
+    );
+    let fixed = [
+        list[0],
+        Migration {
+            version: 2,
+            name: "broken",
+            sql: "CREATE TABLE b (x integer)",
+        },
+    ];
+    assert_eq!(migrate::apply(&mut client, &fixed).unwrap().applied, [2]);
+}
+
+#[test]
+fn two_runners_at_once_apply_each_migration_once() {
+    let db = pg::fresh_db("migrate_race");
+    let runners: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            std::thread::spawn(move || {
+                let mut client = Target::parse(&url).unwrap().connect().unwrap();
+                migrate::run(&mut client).map(|a| a.applied.len())
+            })
+        })
+        .collect();
+    let applied: usize = runners
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .sum();
+    assert_eq!(applied, migrate::MIGRATIONS.len());
+    assert_eq!(
+        db.count("SELECT count(*) FROM schema_migrations"),
+        migrate::MIGRATIONS.len() as i64
+    );
+}
+
+#[test]
+fn migrate_command_applies_the_schema() {
+    let db = pg::fresh_db("migrate_cmd");
+    let out = bin()
+        .args(["migrate", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_tables WHERE tablename IN ('race', 'load_ledger')"),
+        2
+    );
+}
+
+#[test]
+fn bad_or_unreachable_databases_fail_in_one_line_without_the_password() {
+    let lake = pg::server().scratch("empty-lake");
+    let nowhere = pg::server().scratch("no-server");
+    let socket = nowhere.display().to_string().replace('/', "%2F");
+    for url in [
+        "postgres://loader:hunter2secret@db.example:notaport/pmu".to_string(),
+        "postgres://loader:hunter2secret@db.example/pmu?sslmode=sometimes".to_string(),
+        format!("postgres://loader:hunter2secret@{socket}:5432/pmu"),
+        "postgres://loader:hunter2secret@127.0.0.1:1/pmu?connect_timeout=5".to_string(),
+    ] {
+        let out = bin()
+            .args(["load", "--quiet", "--lake"])
+            .arg(&lake)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2secret"),
+            "password shown for {url}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{url}: {stderr}");
+    }
+    // Through the PG* variables too.
+    let out = bin()
+        .args(["migrate"])
+        .env("PGHOST", &nowhere)
+        .env("PGPASSWORD", "hunter2secret")
+        .env("PGUSER", "loader")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2secret") && stderr.contains("cannot connect"),
+        "{stderr}"
+    );
+}
+
+/// A cluster listening on 127.0.0.1 with `ssl=on` and a server certificate for `localhost`
+/// signed by a CA made here. Returns (cluster, TCP port, CA file).
+fn tls_cluster() -> (Cluster, u16, std::path::PathBuf) {
+    let root = pg::server().scratch("tls");
+    let port = free_tcp_port();
+    let cluster = Cluster::new(&root.join("data"), port).unwrap();
+    let settings = Settings {
+        unsafe_fast: true,
+        extra: vec![
+            "listen_addresses = '127.0.0.1'".into(),
+            "ssl = on".into(),
+            "ssl_cert_file = 'server.crt'".into(),
+            "ssl_key_file = 'server.key'".into(),
+        ],
+    };
+    cluster.init(&settings).unwrap();
+
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "pmu-lake test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let cert = params.signed_by(&key, &ca).unwrap();
+
+    let data = cluster.dir();
+    write_owned(&cluster, &data.join("server.crt"), &cert.pem(), 0o644);
+    write_owned(
+        &cluster,
+        &data.join("server.key"),
+        &key.serialize_pem(),
+        0o600,
+    );
+    let ca_file = root.join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    cluster.start().unwrap();
+    (cluster, port, ca_file)
+}
+
+fn write_owned(cluster: &Cluster, path: &Path, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    if let Some((uid, gid)) = cluster.run_as() {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    }
+}
+
+fn free_tcp_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn uses_tls(url: &str) -> Result<bool, String> {
+    let mut client = Target::parse(url)
+        .and_then(|t| t.connect())
+        .map_err(|e| format!("{e:#}"))?;
+    let row = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(row.get(0))
+}
+
+#[test]
+fn tls_connections_follow_sslmode() {
+    let (cluster, port, ca) = tls_cluster();
+    let ca = ca.display().to_string().replace('/', "%2F");
+    let url =
+        |host: &str, query: &str| format!("postgres://postgres@{host}:{port}/postgres?{query}");
+
+    assert_eq!(uses_tls(&url("localhost", "sslmode=disable")), Ok(false));
+    assert_eq!(uses_tls(&url("localhost", "sslmode=prefer")), Ok(true));
+    assert_eq!(uses_tls(&url("127.0.0.1", "sslmode=require")), Ok(true));
+    assert_eq!(
+        uses_tls(&url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca}")
+        )),
+        Ok(true)
+    );
+    assert_eq!(
+        uses_tls(&url(
+            "127.0.0.1",
+            &format!("sslmode=verify-ca&sslrootcert={ca}")
+        )),
+        Ok(true)
+    );
+
+    let wrong_host = uses_tls(&url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ))
+    .unwrap_err();
+    assert!(wrong_host.contains("cannot connect"), "{wrong_host}");
+    assert!(
+        wrong_host.to_lowercase().contains("not valid for name"),
+        "{wrong_host}"
+    );
+    let unknown_ca = uses_tls(&url("localhost", "sslmode=verify-full")).unwrap_err();
+    assert!(
+        unknown_ca.to_lowercase().contains("unknown"),
+        "{unknown_ca}"
+    );
+
+    cluster.stop().unwrap();
+}
+
+#[test]
+fn require_refuses_a_server_without_tls() {
+    // A server without a certificate: over TCP `require` must not fall back to plain text.
+    let root = pg::server().scratch("notls");
+    let port = free_tcp_port();
+    let cluster = Cluster::new(&root.join("data"), port).unwrap();
+    cluster
+        .init(&Settings {
+            unsafe_fast: true,
+            extra: vec!["listen_addresses = '127.0.0.1'".into()],
+        })
+        .unwrap();
+    cluster.start().unwrap();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    assert_eq!(uses_tls(&format!("{url}?sslmode=prefer")), Ok(false));
+    let err = uses_tls(&format!("{url}?sslmode=require")).unwrap_err();
+    assert!(err.contains("cannot connect"), "{err}");
+    cluster.stop().unwrap();
+}
+
+#[test]
+fn db_command_creates_starts_and_stops_a_local_cluster() {
+    let dir = pg::server().scratch("local").join("pg");
+    let out = bin()
+        .args(["db", "start", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let mut client = Target::parse(&url).unwrap().connect().unwrap();
+    let db: String = client
+        .query_one("SELECT current_database()", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(db, "pmu");
+    drop(client);
+    // Idempotent: a second start finds it running and prints the same URL.
+    let again = bin()
+        .args(["db", "start", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), url);
+    let stop = bin()
+        .args(["db", "stop", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    assert!(
+        Target::parse(&url).unwrap().connect().is_err(),
+        "stopped cluster still answers"
+    );
+}
