@@ -1,0 +1,946 @@
+//! `pmu-lake extract` run as a user runs it (the real binary) against the fake PMU API: what is
+//! asked and how often, what lands in the lake, faults, bans, kill -9, bad input, dry runs; and
+//! race discovery over every real programme sample in $PMU_SAMPLES.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::fake_api::{FIXTURE_DAYS, FakeApi, Reply, day_objects, fixtures_dir};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// A temp directory removed on drop; the lake goes in `<dir>/lake` (not created here, so tests
+/// can check that nothing was written).
+struct Temp(PathBuf);
+
+impl Temp {
+    fn new(name: &str) -> Temp {
+        let dir = std::env::temp_dir().join(format!(
+            "pmu-lake-extract-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Temp(dir)
+    }
+
+    fn lake(&self) -> PathBuf {
+        self.0.join("lake")
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pmu-lake"));
+    cmd.arg("extract").arg("--lake").arg(lake).arg("--quiet");
+    // Fast defaults, unless the test gives its own value.
+    for (flag, value) in [
+        ("--api-base", base),
+        ("--delay", "0..0"),
+        ("--timeout", "5"),
+    ] {
+        if !args.contains(&flag) {
+            cmd.args([flag, value]);
+        }
+    }
+    cmd.args(args);
+    for var in ["PMU_LAKE", "PMU_API_BASE", "PMU_PROFILE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("PMU_BACKOFF_MS", "5");
+    cmd
+}
+
+fn extract(api: &FakeApi, lake: &Path, args: &[&str]) -> Output {
+    extract_cmd(&api.base_url(), lake, args)
+        .output()
+        .expect("running pmu-lake")
+}
+
+fn both_days() -> [&'static str; 4] {
+    ["--start", FIXTURE_DAYS[0], "--end", FIXTURE_DAYS[1]]
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn assert_ok(out: &Output) {
+    assert_eq!(
+        code(out),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// `date=YYYY-MM-DD` of a DDMMYYYY day.
+fn day_dir(ddmmyyyy: &str) -> String {
+    format!(
+        "date={}-{}-{}",
+        &ddmmyyyy[4..],
+        &ddmmyyyy[2..4],
+        &ddmmyyyy[..2]
+    )
+}
+
+/// Every file of the lake but the manifests, by relative path, bodies decompressed.
+fn snapshot(lake: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if !lake.exists() {
+        return out;
+    }
+    for entry in walkdir::WalkDir::new(lake) {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() || entry.file_name() == "_manifest.jsonl" {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(lake)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let bytes = if rel.ends_with(".json.zst") {
+            pmu_lake::lake::read_body(entry.path()).unwrap()
+        } else {
+            std::fs::read(entry.path()).unwrap()
+        };
+        out.insert(rel, bytes);
+    }
+    out
+}
+
+/// What the API should be asked for a fixture day, worked out here from the fixture programme
+/// itself: the programme, then three paths per race of `$.programme.reunions[].courses[]`.
+fn expected_paths(day: &str) -> BTreeSet<String> {
+    let programme: Value = serde_json::from_slice(
+        &std::fs::read(fixtures_dir().join(day).join("programme.json")).unwrap(),
+    )
+    .unwrap();
+    let mut paths = BTreeSet::from([format!("/rest/client/1/programme/{day}")]);
+    for reunion in programme["programme"]["reunions"].as_array().unwrap() {
+        for course in reunion["courses"].as_array().unwrap() {
+            let (r, c) = (&reunion["numOfficiel"], &course["numOrdre"]);
+            paths.insert(format!(
+                "/rest/client/61/programme/{day}/R{r}/C{c}/participants"
+            ));
+            paths.insert(format!(
+                "/rest/client/61/programme/{day}/R{r}/C{c}/performances-detaillees/pretty"
+            ));
+            paths.insert(format!(
+                "/rest/client/1/programme/{day}/R{r}/C{c}/rapports-definitifs"
+            ));
+        }
+    }
+    paths
+}
+
+fn all_expected_paths() -> BTreeSet<String> {
+    FIXTURE_DAYS
+        .iter()
+        .flat_map(|d| expected_paths(d))
+        .collect()
+}
+
+fn requested(api: &FakeApi) -> Vec<String> {
+    api.requests().into_iter().map(|r| r.path).collect()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn manifest(lake: &Path, day: &str) -> BTreeMap<String, Value> {
+    let text = std::fs::read_to_string(lake.join(day_dir(day)).join("_manifest.jsonl")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["path"].as_str().unwrap().to_string(), v))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The normal run, and reruns
+
+#[test]
+fn extract_asks_each_object_once_and_stores_exactly_what_was_served() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("once");
+    let report = tmp.0.join("report.json");
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &[
+            &both_days()[..],
+            &["--workers", "4", "--report", report.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_ok(&out);
+
+    let asked = requested(&api);
+    let unique: BTreeSet<String> = asked.iter().cloned().collect();
+    assert_eq!(
+        asked.len(),
+        unique.len(),
+        "some object was asked twice: {asked:?}"
+    );
+    assert_eq!(unique, all_expected_paths());
+
+    // Browser-like headers on every request.
+    for r in api.requests() {
+        assert!(
+            r.header("user-agent").is_some_and(|v| v.contains("Chrome")),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.header("accept"),
+            Some("application/json, text/plain, */*")
+        );
+        assert_eq!(r.header("accept-language"), Some("fr-FR,fr;q=0.9"));
+        assert_eq!(r.header("referer"), Some("https://www.pmu.fr/"));
+        assert!(
+            r.header("origin")
+                .is_some_and(|v| v.starts_with("https://www.pmu.fr"))
+        );
+    }
+
+    // The lake holds every served body byte for byte, a marker for each 204 and for the one
+    // unrouted path (404), and nothing else.
+    let lake = snapshot(&tmp.lake());
+    let mut expected = BTreeMap::new();
+    for day in FIXTURE_DAYS {
+        for o in day_objects(day, day) {
+            expected.insert(
+                format!("{}/{}", day_dir(day), o.lake_rel),
+                o.body.unwrap_or_default(),
+            );
+        }
+    }
+    expected.insert(
+        format!("{}/R2C7/rapports.404", day_dir("14032025")),
+        Vec::new(),
+    );
+    assert_eq!(
+        lake.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (path, body) in &expected {
+        assert!(lake[path] == *body, "{path} differs from what was served");
+    }
+
+    // Provenance per object; old days are final by time.
+    let m = manifest(&tmp.lake(), "14032025");
+    let programme = &m["programme.json.zst"];
+    assert_eq!(
+        programme["url"],
+        format!("{}/rest/client/1/programme/14032025", api.base_url())
+    );
+    assert_eq!(programme["status"], 200);
+    assert_eq!(programme["final"], true);
+    assert_eq!(m["R2C6/performances.204"]["status"], 204);
+    assert_eq!(m.len(), 22);
+
+    // The report's figures add up to what happened.
+    let bodies = expected.values().filter(|b| !b.is_empty()).count() as u64;
+    let r = read_json(&report);
+    assert_eq!(r["total"]["fetched"], bodies);
+    assert_eq!(r["total"]["no_content"], 3);
+    assert_eq!(r["total"]["failed"], 0);
+    assert_eq!(
+        r["total"]["bytes_raw"],
+        expected.values().map(|b| b.len() as u64).sum::<u64>()
+    );
+    assert_eq!(r["days"].as_array().unwrap().len(), 2);
+    let summary = stdout(&out);
+    assert!(
+        summary.contains(&format!(
+            "{} requests: {bodies} fetched, 0 already held, 3 no content",
+            bodies + 3
+        )),
+        "{summary}"
+    );
+}
+
+#[test]
+fn rerun_over_final_days_makes_no_request() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("rerun");
+    assert_ok(&extract(&api, &tmp.lake(), &both_days()));
+    let before = snapshot(&tmp.lake());
+    api.clear_requests();
+
+    let out = extract(&api, &tmp.lake(), &both_days());
+    assert_ok(&out);
+    assert_eq!(requested(&api), Vec::<String>::new());
+    assert_eq!(snapshot(&tmp.lake()), before);
+    let held = all_expected_paths().len();
+    assert!(
+        stdout(&out).contains(&format!("0 requests: 0 fetched, {held} already held")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn objects_not_final_yet_are_fetched_again_and_final_ones_are_not() {
+    // With a grace period longer than the fixtures' age, finality comes from the data alone.
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("nonfinal");
+    let args = [&both_days()[..], &["--grace-days", "100000"]].concat();
+    assert_ok(&extract(&api, &tmp.lake(), &args));
+    let m = manifest(&tmp.lake(), "15032025");
+    assert_eq!(m["programme.json.zst"]["final"], false);
+    assert_eq!(
+        m["R1C2/rapports.json.zst"]["final"], false,
+        "an empty rapports array means not yet"
+    );
+    assert_eq!(m["R1C1/rapports.json.zst"]["final"], true);
+    api.clear_requests();
+
+    assert_ok(&extract(&api, &tmp.lake(), &args));
+    // 15032025 R1C2 has not run (PROGRAMMEE, no arrival, rapports `[]`), so its programme and
+    // its three objects are asked again; so are the rapports of 14032025 R2C7, which answered
+    // 404 although the race is over. Everything else is final.
+    let again: BTreeSet<String> = requested(&api).into_iter().collect();
+    let expected: BTreeSet<String> = [
+        "/rest/client/1/programme/15032025",
+        "/rest/client/61/programme/15032025/R1/C2/participants",
+        "/rest/client/61/programme/15032025/R1/C2/performances-detaillees/pretty",
+        "/rest/client/1/programme/15032025/R1/C2/rapports-definitifs",
+        "/rest/client/1/programme/14032025/R2/C7/rapports-definitifs",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(again, expected);
+    assert_eq!(api.requests().len(), expected.len());
+}
+
+#[test]
+fn programme_of_today_is_fetched_again_even_when_every_race_is_over() {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d%m%Y")
+        .to_string();
+    let api = FakeApi::start();
+    api.add_day("14032025", &today);
+    let tmp = Temp::new("today");
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", &today]));
+    let first = api.requests().len();
+    api.clear_requests();
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", &today]));
+    // The programme again, and the R2C7 rapports that answered 404; the races are over with
+    // their arrivals known, so their objects stay.
+    let again = requested(&api);
+    assert_eq!(
+        again
+            .iter()
+            .filter(|p| **p == format!("/rest/client/1/programme/{today}"))
+            .count(),
+        1,
+        "{again:?}"
+    );
+    assert_eq!(again.len(), 2, "{again:?}");
+    assert!(first > 2);
+}
+
+#[test]
+fn refresh_asks_everything_again() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("refresh");
+    assert_ok(&extract(&api, &tmp.lake(), &both_days()));
+    api.clear_requests();
+    assert_ok(&extract(
+        &api,
+        &tmp.lake(),
+        &[&both_days()[..], &["--refresh"]].concat(),
+    ));
+    let again: BTreeSet<String> = requested(&api).into_iter().collect();
+    assert_eq!(again, all_expected_paths());
+}
+
+#[test]
+fn lake_copied_in_without_manifest_is_judged_by_its_content() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("nomanifest");
+    assert_ok(&extract(&api, &tmp.lake(), &both_days()));
+    for day in FIXTURE_DAYS {
+        std::fs::remove_file(tmp.lake().join(day_dir(day)).join("_manifest.jsonl")).unwrap();
+    }
+    api.clear_requests();
+    assert_ok(&extract(&api, &tmp.lake(), &both_days()));
+    // Without fetch times only the data speaks: what is settled stays, what is not is asked.
+    let again: BTreeSet<String> = requested(&api).into_iter().collect();
+    assert!(
+        again.contains("/rest/client/1/programme/15032025"),
+        "{again:?}"
+    );
+    assert!(again.contains("/rest/client/1/programme/15032025/R1/C2/rapports-definitifs"));
+    assert!(
+        !again.contains("/rest/client/1/programme/14032025"),
+        "day 1 is settled: {again:?}"
+    );
+    assert!(
+        !again.iter().any(|p| p.contains("/R1/C1/")),
+        "finished races stay: {again:?}"
+    );
+    assert_eq!(again.len(), 5, "{again:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Politeness
+
+#[test]
+fn never_more_requests_in_flight_than_workers() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    api.set_latency(Duration::from_millis(80));
+    let tmp = Temp::new("inflight");
+    assert_ok(&extract(
+        &api,
+        &tmp.lake(),
+        &[&both_days()[..], &["--workers", "3"]].concat(),
+    ));
+    assert!(
+        api.max_in_flight() <= 3,
+        "{} in flight",
+        api.max_in_flight()
+    );
+    assert!(
+        api.max_in_flight() >= 2,
+        "the races of both days should be fetched concurrently"
+    );
+    assert_eq!(api.requests().len(), all_expected_paths().len());
+}
+
+#[test]
+fn delay_is_waited_before_each_request() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("delay");
+    let out = extract_cmd(
+        &api.base_url(),
+        &tmp.lake(),
+        &[
+            "--date",
+            "15032025",
+            "--workers",
+            "1",
+            "--delay",
+            "0.2..0.3",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_ok(&out);
+    let times: Vec<Instant> = api.requests().iter().map(|r| r.at).collect();
+    assert_eq!(times.len(), 7);
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(195),
+            "requests {gap:?} apart with a 0.2-0.3 s delay"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+
+const D2: &str = "15032025";
+
+fn d2_path(race: &str, stage: &str) -> String {
+    let (r, c) = race[1..].split_once('C').unwrap();
+    match stage {
+        "participants" => format!("/rest/client/61/programme/{D2}/R{r}/C{c}/participants"),
+        "performances" => {
+            format!("/rest/client/61/programme/{D2}/R{r}/C{c}/performances-detaillees/pretty")
+        }
+        _ => format!("/rest/client/1/programme/{D2}/R{r}/C{c}/rapports-definitifs"),
+    }
+}
+
+fn d2_body(rel: &str) -> Vec<u8> {
+    std::fs::read(fixtures_dir().join(D2).join(rel)).unwrap()
+}
+
+#[test]
+fn transient_faults_are_retried_and_bad_bodies_never_stored() {
+    let api = FakeApi::serve_days(&[D2]);
+    let prog = format!("/rest/client/1/programme/{D2}");
+    api.route(
+        &prog,
+        vec![
+            Reply::Empty(500),
+            Reply::Empty(500),
+            Reply::json(d2_body("programme.json")),
+        ],
+    );
+    let ok = |rel: &str| Reply::json(d2_body(rel));
+    api.route(
+        &d2_path("R1C1", "participants"),
+        vec![
+            Reply::RetryAfter {
+                status: 429,
+                secs: 1,
+            },
+            ok("R1C1/participants.json"),
+        ],
+    );
+    api.route(
+        &d2_path("R1C1", "performances"),
+        vec![
+            Reply::Truncated(d2_body("R1C1/performances.json")),
+            ok("R1C1/performances.json"),
+        ],
+    );
+    api.route(
+        &d2_path("R1C1", "rapports"),
+        vec![Reply::html(), ok("R1C1/rapports.json")],
+    );
+    api.route(
+        &d2_path("R1C2", "participants"),
+        vec![Reply::Drop, ok("R1C2/participants.json")],
+    );
+    let slow = Reply::Slow(
+        Duration::from_secs(3),
+        Box::new(ok("R1C2/performances.json")),
+    );
+    api.route(
+        &d2_path("R1C2", "performances"),
+        vec![slow, ok("R1C2/performances.json")],
+    );
+    api.route(
+        &d2_path("R1C2", "rapports"),
+        vec![Reply::Empty(503), ok("R1C2/rapports.json")],
+    );
+
+    let tmp = Temp::new("faults");
+    let report = tmp.0.join("r.json");
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &[
+            "--date",
+            D2,
+            "--timeout",
+            "0.5",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out);
+
+    assert_eq!(api.count(&prog), 3);
+    for (race, stage) in [
+        ("R1C1", "participants"),
+        ("R1C1", "performances"),
+        ("R1C1", "rapports"),
+        ("R1C2", "participants"),
+        ("R1C2", "performances"),
+        ("R1C2", "rapports"),
+    ] {
+        assert_eq!(api.count(&d2_path(race, stage)), 2, "{race} {stage}");
+    }
+    // Retry-After: 1 was honoured.
+    let at: Vec<Instant> = api
+        .requests()
+        .iter()
+        .filter(|r| r.path == d2_path("R1C1", "participants"))
+        .map(|r| r.at)
+        .collect();
+    assert!(
+        at[1] - at[0] >= Duration::from_millis(950),
+        "Retry-After ignored: {:?}",
+        at[1] - at[0]
+    );
+
+    // Only the good bodies are in the lake.
+    let lake = snapshot(&tmp.lake());
+    for o in day_objects(D2, D2) {
+        assert!(
+            lake[&format!("{}/{}", day_dir(D2), o.lake_rel)] == o.body.unwrap(),
+            "{}",
+            o.lake_rel
+        );
+    }
+    assert_eq!(lake.len(), 7);
+    assert_eq!(read_json(&report)["total"]["retried"], 8);
+}
+
+#[test]
+fn an_object_that_keeps_failing_is_counted_and_the_rest_completes() {
+    let api = FakeApi::serve_days(&[D2]);
+    let bad = d2_path("R1C1", "rapports");
+    api.route(&bad, vec![Reply::Empty(500)]);
+    let tmp = Temp::new("fail");
+    let out = extract(&api, &tmp.lake(), &["--date", D2, "--retries", "3"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(api.count(&bad), 3);
+    assert!(
+        stderr(&out).contains("R1C1/rapports.json.zst"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("1 failed"), "{}", stdout(&out));
+    let lake = snapshot(&tmp.lake());
+    assert!(!lake.keys().any(|k| k.contains("R1C1/rapports")));
+    assert_eq!(lake.len(), 6);
+
+    // Once the API is healthy, a rerun asks only for what is missing.
+    api.route(&bad, vec![Reply::json(d2_body("R1C1/rapports.json"))]);
+    api.clear_requests();
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", D2]));
+    assert_eq!(requested(&api), vec![bad]);
+}
+
+#[test]
+fn a_run_of_403_stops_the_crawl_cleanly_and_keeps_what_was_fetched() {
+    let api = FakeApi::serve_days(&["14032025"]);
+    // Everything but the programme and R1C1 is refused.
+    let banned: Vec<String> = expected_paths("14032025")
+        .into_iter()
+        .filter(|p| p.contains("/R") && !p.contains("/R1/C1/"))
+        .collect();
+    for p in &banned {
+        api.route(p, vec![Reply::Empty(403)]);
+    }
+    let tmp = Temp::new("ban");
+    let report = tmp.0.join("r.json");
+    let out = extract_cmd(
+        &api.base_url(),
+        &tmp.lake(),
+        &[
+            "--date",
+            "14032025",
+            "--workers",
+            "1",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    )
+    .env("PMU_BACKOFF_MS", "1")
+    .output()
+    .unwrap();
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("403") && err.contains("--profile safe"),
+        "{err}"
+    );
+    let refused = api
+        .requests()
+        .iter()
+        .filter(|r| banned.contains(&r.path))
+        .count();
+    assert_eq!(refused, 6, "the crawl stops after 6 refusals in a row");
+    assert_eq!(read_json(&report)["stopped_by_ban"], true);
+
+    // What was fetched before the ban is kept.
+    let lake = snapshot(&tmp.lake());
+    let d = day_dir("14032025");
+    for rel in [
+        "programme.json.zst",
+        "R1C1/participants.json.zst",
+        "R1C1/performances.json.zst",
+        "R1C1/rapports.json.zst",
+    ] {
+        assert!(
+            lake.contains_key(&format!("{d}/{rel}")),
+            "{rel} lost: {:?}",
+            lake.keys()
+        );
+    }
+
+    // The ban lifted, a rerun fetches the rest and nothing twice.
+    let api2 = FakeApi::serve_days(&["14032025"]);
+    assert_ok(&extract(&api2, &tmp.lake(), &["--date", "14032025"]));
+    let asked: BTreeSet<String> = requested(&api2).into_iter().collect();
+    assert_eq!(asked, banned.iter().cloned().collect());
+}
+
+#[test]
+fn a_day_without_programme_stops_alone() {
+    let api = FakeApi::serve_days(&["14032025"]);
+    let tmp = Temp::new("noprog");
+    let out = extract(&api, &tmp.lake(), &both_days());
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("2025-03-15"), "{}", stderr(&out));
+    assert!(
+        !tmp.lake().join(day_dir("15032025")).exists(),
+        "nothing written for the failed day"
+    );
+    assert_eq!(api.count("/rest/client/1/programme/15032025"), 1);
+    let lake = snapshot(&tmp.lake());
+    assert_eq!(lake.len(), 22, "the other day completed");
+}
+
+#[test]
+fn kill_9_in_the_middle_then_rerun_gives_the_same_lake() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let calm = Temp::new("calm");
+    assert_ok(&extract(&api, &calm.lake(), &both_days()));
+    let expected = snapshot(&calm.lake());
+
+    api.set_latency(Duration::from_millis(60));
+    api.clear_requests();
+    let killed = Temp::new("killed");
+    let mut child = extract_cmd(
+        &api.base_url(),
+        &killed.lake(),
+        &[&both_days()[..], &["--workers", "2"]].concat(),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while api.requests().len() < 10 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it could be killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = snapshot(&killed.lake());
+    assert!(
+        partial.len() < expected.len(),
+        "the kill came too late to test anything"
+    );
+
+    api.set_latency(Duration::ZERO);
+    assert_ok(&extract(&api, &killed.lake(), &both_days()));
+    assert_eq!(
+        snapshot(&killed.lake()),
+        expected,
+        "file set or bytes differ after kill -9 and rerun"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input, unreachable server, dry run
+
+#[test]
+fn bad_input_exits_2_and_writes_nothing() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let cases: [&[&str]; 12] = [
+        &["--date", "32012025"],
+        &["--date", "2025-13-01"],
+        &["--date", "letters!"],
+        &["--start", "15032025", "--end", "14032025"],
+        &["--date", "14032025", "--profile", "turbo"],
+        &["--date", "14032025", "--delay", "1-2"],
+        &["--date", "14032025", "--delay", "0.5..0.1"],
+        &["--date", "14032025", "--workers", "0"],
+        &["--date", "14032025", "--max-rps", "-1"],
+        &["--date", "14032025", "--api-base", "not a url"],
+        &["--date", "14032025", "--api-base", "ftp://127.0.0.1/"],
+        &[],
+    ];
+    for args in cases {
+        let tmp = Temp::new("bad");
+        let out = extract(&api, &tmp.lake(), args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.lines().next().is_some_and(|l| l.contains("error")),
+            "{args:?}: {err}"
+        );
+        assert!(!tmp.lake().exists(), "{args:?} wrote to the lake");
+    }
+    assert_eq!(api.requests().len(), 0);
+}
+
+#[test]
+fn unreachable_api_exits_1_with_one_clear_line_and_writes_nothing() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tmp = Temp::new("unreachable");
+    let out = extract_cmd(
+        &format!("http://127.0.0.1:{port}"),
+        &tmp.lake(),
+        &["--date", "14032025", "--retries", "2"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("cannot reach the PMU API") && last.contains(&port.to_string()),
+        "{err}"
+    );
+    assert!(!tmp.lake().exists());
+}
+
+#[test]
+fn dry_run_counts_requests_and_asks_only_for_the_programmes() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("dry");
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &[&both_days()[..], &["--dry-run"]].concat(),
+    );
+    assert_ok(&out);
+    let total = all_expected_paths().len();
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{total} requests needed (2 programmes, {} race objects)",
+            total - 2
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("asked the API for 2 programmes only"),
+        "{text}"
+    );
+    let asked: BTreeSet<String> = requested(&api).into_iter().collect();
+    assert_eq!(
+        asked,
+        FIXTURE_DAYS
+            .iter()
+            .map(|d| format!("/rest/client/1/programme/{d}"))
+            .collect()
+    );
+    assert!(!tmp.lake().exists(), "a dry run writes nothing");
+
+    // Over a complete lake, a dry run needs nothing and asks nothing.
+    assert_ok(&extract(&api, &tmp.lake(), &both_days()));
+    api.clear_requests();
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &[&both_days()[..], &["--dry-run", "--profile", "safe"]].concat(),
+    );
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("0 requests needed")
+            && stdout(&out).contains("asked the API nothing"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(api.requests().len(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corpus: race discovery over every real programme sample
+
+/// SOURCES.md §1: every programme file.
+const PROGRAMME_SAMPLES: [&str; 11] = [
+    "mathis-dumont__horse-racing-prediction/pretraitement/programme_05112025.json",
+    "mathis-dumont__horse-racing-prediction/pretraitement/programme_05112025_sample.json",
+    "Bitzibox__pmu-pronostics/data/courses-05112025.json",
+    "Bitzibox__pmu-pronostics/data/courses-07122025.json",
+    "Bitzibox__pmu-pronostics/data/courses-25122025.json",
+    "Pascal66__horse-racing-prediction/programmes.json",
+    "Pascal66__horse-racing-prediction/doc/programmes-02042026.json",
+    "Camillerimichel__TurfIA/tests/fixtures/pmu_programme_echantillon.json",
+    "t0mm4rx__OpenBet/Data/Samples/programme_01012018.json",
+    "t0mm4rx__OpenBet/Tests/resultat_api.json",
+    "t0mm4rx__OpenBet/Tests/resultat_api2.json",
+];
+
+/// The inner `programme` object of a sample, whatever wrapper the collector added.
+fn inner_programme(v: Value) -> Value {
+    let v = match v {
+        Value::Array(mut items) => items.swap_remove(0), // Bitzibox: [ {programme, …} ]
+        other => other,
+    };
+    match v.get("programme") {
+        Some(p) => p.clone(),
+        None => v, // Pascal66 02042026: the bare programme object
+    }
+}
+
+#[test]
+fn races_discovered_in_every_real_programme_sample_match_the_file() {
+    let samples = std::env::var("PMU_SAMPLES").expect(
+        "PMU_SAMPLES is not set: point it at the pmu-samples directory (make test sets it to ../shared/pmu-samples)",
+    );
+    let raw = Path::new(&samples).join("raw");
+    let mut by_file = BTreeMap::new();
+    for file in PROGRAMME_SAMPLES {
+        let path = raw.join(file);
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let inner = inner_programme(serde_json::from_slice(&bytes).unwrap());
+        // Expected, straight from the JSON: (numOfficiel, numOrdre) in programme order.
+        let mut expected = Vec::new();
+        for reunion in inner["reunions"].as_array().unwrap() {
+            for course in reunion["courses"].as_array().unwrap() {
+                expected.push(format!(
+                    "R{}C{}",
+                    reunion["numOfficiel"], course["numOrdre"]
+                ));
+            }
+        }
+        // Discovered from the API shape, as the crawler receives it.
+        let api_shape = serde_json::to_vec(&serde_json::json!({ "programme": inner })).unwrap();
+        let found = pmu_lake::pmu::discovery::discover(&api_shape).unwrap();
+        let got: Vec<String> = found.races.iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(got, expected, "{file}");
+        assert_eq!((found.unnamed, found.duplicates), (0, 0), "{file}");
+        by_file.insert(file, (inner, got));
+    }
+
+    let (mathis, races) = &by_file[PROGRAMME_SAMPLES[0]];
+    assert_eq!(races.len(), 63);
+    let gbr = mathis["reunions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pays"]["code"] == "GBR")
+        .unwrap();
+    let r = &gbr["numOfficiel"];
+    let gbr_races: Vec<&String> = races
+        .iter()
+        .filter(|id| id.starts_with(&format!("R{r}C")))
+        .collect();
+    assert_eq!(
+        gbr_races.first().map(|s| s.as_str()),
+        Some(format!("R{r}C6").as_str()),
+        "Kempton starts mid-card"
+    );
+
+    let (dec7, races) = &by_file[PROGRAMME_SAMPLES[3]];
+    assert_eq!(races.len(), 102);
+    let shared: Vec<i64> = dec7["reunions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["numExterne"] == 10)
+        .map(|r| r["numOfficiel"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shared, [10, 11, 12, 13, 14], "R10-R14 share numExterne 10");
+    for n in shared {
+        assert!(
+            races.iter().any(|id| id.starts_with(&format!("R{n}C"))),
+            "R{n} lost to numExterne"
+        );
+    }
+}
