@@ -2,3 +2,5 @@
 
 mod support;
 mod db;
+mod load;
+mod extract;

@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod report;
 pub mod rows;
 pub mod sql;
+pub mod synth;
 
 use std::io::{IsTerminal, Write};
 use std::time::Instant;

@@ -1,0 +1,340 @@
+//! `pmu-lake load` against a real PostgreSQL, through the binary: idempotence, updates after a
+//! refreshed object, the ledger skip and `--force`, bad objects isolated (exit 3, raw files
+//! untouched), a row PostgreSQL refuses isolated, and kill -9 in the middle then a rerun.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use pmu_lake::lake::{Lake, ObjectKey, RaceId, Stage};
+use pmu_lake::load::synth::{self, RaceState, Spec};
+use serde_json::Value;
+
+use crate::support::pg::{self, TestDb};
+
+/// Runs `pmu-lake load` on `lake` into `db`; returns the process output and the JSON report.
+fn load(db: &TestDb, lake: &Path, extra: &[&str]) -> (Output, Value) {
+    let report = pg::server().scratch("report").join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args(["load", "--quiet", "--lake"])
+        .arg(lake)
+        .arg("--report")
+        .arg(&report)
+        .args(extra)
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("running pmu-lake load");
+    let json = std::fs::read(&report)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    (out, json)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn lake_with(days: u32, races: u32) -> (PathBuf, Spec) {
+    let dir = pg::server().scratch("lake");
+    let spec = Spec::new(days, races);
+    synth::write_lake(&Lake::new(&dir), &spec).expect("writing a synthetic lake");
+    (dir, spec)
+}
+
+fn objects(report: &Value, what: &str) -> u64 {
+    report["objects"][what]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no objects.{what} in {report}"))
+}
+
+/// (read, inserted, updated, unchanged) of a target table in a report.
+fn table(report: &Value, name: &str) -> (u64, u64, u64, u64) {
+    let t = report["tables"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["table"] == name));
+    let t = t.unwrap_or_else(|| panic!("no table {name} in {report}"));
+    let n = |k: &str| t[k].as_u64().unwrap_or(0);
+    (n("read"), n("inserted"), n("updated"), n("unchanged"))
+}
+
+fn totals(report: &Value) -> (u64, u64) {
+    let ts = report["tables"].as_array().cloned().unwrap_or_default();
+    ts.iter().fold((0, 0), |(i, u), t| {
+        (
+            i + t["inserted"].as_u64().unwrap_or(0),
+            u + t["updated"].as_u64().unwrap_or(0),
+        )
+    })
+}
+
+const TARGETS: [&str; 8] = [
+    "daily_program",
+    "race_meeting",
+    "race",
+    "horse",
+    "race_participant",
+    "horse_race_history",
+    "race_bet",
+    "bet_report",
+];
+
+#[test]
+fn loading_twice_changes_nothing_and_force_rereads_without_writing() {
+    let (lake, spec) = lake_with(2, 6);
+    let db = pg::migrated_db("idempotent");
+    let (out, first) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let n_objects = u64::from(spec.days) * (1 + 3 * u64::from(spec.races_per_day));
+    assert_eq!(objects(&first, "loaded"), n_objects, "{first}");
+    for t in TARGETS {
+        assert!(
+            db.count(&format!("SELECT count(*) FROM {t}")) > 0,
+            "{t} is empty after the first load"
+        );
+        let (read, inserted, _, _) = table(&first, t);
+        assert!(inserted > 0 && inserted <= read, "{t}: {first}");
+    }
+    assert_eq!(
+        db.count("SELECT count(*) FROM race"),
+        i64::from(spec.days * spec.races_per_day)
+    );
+    let before = db.checksums();
+
+    let (out, second) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        (objects(&second, "loaded"), objects(&second, "skipped")),
+        (0, n_objects),
+        "{second}"
+    );
+    assert_eq!(totals(&second), (0, 0));
+    assert!(
+        stderr(&out).contains(&format!("{n_objects} unchanged")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.checksums(), before, "a replay changed the tables");
+
+    let (out, forced) = load(&db, &lake, &["--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(objects(&forced, "loaded"), n_objects);
+    assert_eq!(totals(&forced), (0, 0), "{forced}");
+    let (read, _, _, unchanged) = table(&forced, "race_participant");
+    assert!(read > 0 && unchanged == read, "{forced}");
+    assert_eq!(db.checksums(), before, "--force changed the tables");
+}
+
+#[test]
+fn only_the_requested_days_load() {
+    let (lake, spec) = lake_with(3, 2);
+    let db = pg::migrated_db("days");
+    let (out, report) = load(&db, &lake, &["--date", &spec.day(1).iso()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(report["days"], 1);
+    let days: Vec<String> = db
+        .client()
+        .query("SELECT day::text FROM daily_program", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(days, [spec.day(1).iso()]);
+    let (out, _) = load(
+        &db,
+        &lake,
+        &["--start", &spec.day(1).iso(), "--end", &spec.day(2).iso()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(db.count("SELECT count(*) FROM daily_program"), 2);
+}
+
+#[test]
+fn a_race_loaded_before_it_ran_gets_its_arrival_and_final_odds_later() {
+    let dir = pg::server().scratch("refresh");
+    let lake = Lake::new(&dir);
+    let spec = Spec::new(1, 10);
+    synth::write_day(&lake, &spec, 0, RaceState::Scheduled).unwrap();
+    let db = pg::migrated_db("refresh");
+    let (out, morning) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        objects(&morning, "markers"),
+        10,
+        "rapports not published yet: {morning}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM race WHERE ordre_arrivee IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM race_participant WHERE ordre_arrivee IS NOT NULL"),
+        0
+    );
+    assert_eq!(db.count("SELECT count(*) FROM bet_report"), 0);
+    let odds_before = db.checksum("(SELECT num_pmu, cote_direct FROM race_participant)");
+
+    synth::write_day(&lake, &spec, 0, RaceState::Finished).unwrap();
+    let (out, evening) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, inserted, updated, _) = table(&evening, "race");
+    assert_eq!((inserted, updated), (0, 10), "{evening}");
+    let (_, inserted, updated, _) = table(&evening, "race_participant");
+    assert_eq!(inserted, 0, "{evening}");
+    assert!(updated > 0, "{evening}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM race WHERE ordre_arrivee IS NULL"),
+        0
+    );
+    assert!(
+        db.count("SELECT count(*) FROM race_participant WHERE ordre_arrivee IS NOT NULL") >= 70
+    );
+    assert_ne!(
+        db.checksum("(SELECT num_pmu, cote_direct FROM race_participant)"),
+        odds_before,
+        "odds not refreshed"
+    );
+    assert!(db.count("SELECT count(*) FROM bet_report") > 0);
+    // Dead heats keep one rank for both horses.
+    let ties = db.count(
+        "SELECT count(*) FROM (SELECT race_id, ordre_arrivee FROM race_participant WHERE ordre_arrivee IS NOT NULL
+         GROUP BY 1, 2 HAVING count(*) > 1) t",
+    );
+    assert!(ties > 0, "the synthetic day holds dead heats");
+}
+
+#[test]
+fn bad_objects_are_rejected_alone_reported_and_left_untouched() {
+    let (dir, spec) = lake_with(2, 4);
+    let lake = Lake::new(&dir);
+    let day0 = spec.day(0);
+    let r = |c| RaceId::new(1, c).unwrap();
+    let corrupt = lake.body_path(&ObjectKey::race(day0, r(1), Stage::Participants));
+    let mut bytes = std::fs::read(&corrupt).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let invalid = ObjectKey::race(day0, r(2), Stage::Participants);
+    lake.write_body(&invalid, b"{\"participants\": [{\"numPmu\": 1,")
+        .unwrap();
+    let wrong_shape = ObjectKey::race(spec.day(1), r(3), Stage::Participants);
+    lake.write_body(&wrong_shape, b"\"participants\"").unwrap();
+    let paths = [
+        corrupt.clone(),
+        lake.body_path(&invalid),
+        lake.body_path(&wrong_shape),
+    ];
+    let raw_before: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+
+    let db = pg::migrated_db("bad_objects");
+    let (out, report) = load(&db, &dir, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(objects(&report, "rejected"), 3, "{report}");
+    for (key, why) in [
+        ("date=2025-01-01/R1C1/participants.json.zst", "zstd"),
+        ("date=2025-01-01/R1C2/participants.json.zst", ""),
+        ("date=2025-01-02/R1C3/participants.json.zst", ""),
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("{key} not reported: {err}"));
+        assert!(line.contains(why), "{line}");
+    }
+    assert_eq!(
+        db.count("SELECT count(*) FROM load_ledger WHERE status = 'rejected' AND reason <> ''"),
+        3
+    );
+    // Everything else loaded: 8 races, runners of 5 of them (the 3 rejected objects' runners are missing).
+    assert_eq!(db.count("SELECT count(*) FROM race"), 8);
+    assert_eq!(
+        db.count("SELECT count(DISTINCT race_id) FROM race_participant"),
+        5
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM race_bet rb JOIN race r ON r.id = rb.race_id"),
+        db.count("SELECT count(*) FROM race_bet")
+    );
+    let raw_after: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert_eq!(raw_before, raw_after, "the lake was modified");
+
+    // Rejected objects are tried again (and still fail); loaded ones are skipped.
+    let (out, again) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        (objects(&again, "rejected"), objects(&again, "loaded")),
+        (3, 0),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_row_postgres_refuses_rejects_only_its_object() {
+    let (dir, spec) = lake_with(1, 3);
+    let lake = Lake::new(&dir);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Participants);
+    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
+    let mut json: Value = serde_json::from_slice(&body).unwrap();
+    // Fits an i64, not PostgreSQL's integer: only the server can refuse it.
+    json["participants"][0]["age"] = Value::from(3_000_000_000_i64);
+    lake.write_body(&key, &serde_json::to_vec(&json).unwrap())
+        .unwrap();
+
+    let db = pg::migrated_db("refused_row");
+    let (out, report) = load(&db, &dir, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(objects(&report, "rejected"), 1, "{report}");
+    assert_eq!(report["per_day"][0]["isolated"], true, "{report}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("R1C2/participants.json.zst"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains("out of range"), "{line}");
+    assert_eq!(db.count("SELECT count(*) FROM race"), 3);
+    assert_eq!(
+        db.count("SELECT count(DISTINCT race_id) FROM race_participant"),
+        2
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM load_ledger WHERE status = 'loaded'"),
+        i64::from(1 + 3 * 3) - 1
+    );
+}
+
+#[test]
+fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
+    let (lake, _) = lake_with(16, 20);
+    let reference = pg::migrated_db("undisturbed");
+    let (out, _) = load(&reference, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let db = pg::migrated_db("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args(["load", "--quiet", "--lake"])
+        .arg(&lake)
+        .env("DATABASE_URL", &db.url)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once at least one day is committed (or when it ends by itself).
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if db.count("SELECT count(DISTINCT day) FROM load_ledger") >= 1 {
+            child.kill().unwrap(); // SIGKILL
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait().unwrap();
+    let (out, _) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(db.contents(), reference.contents());
+    assert_eq!(
+        db.checksum("(SELECT path, content_sha256, status FROM load_ledger)"),
+        reference.checksum("(SELECT path, content_sha256, status FROM load_ledger)")
+    );
+}
