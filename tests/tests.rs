@@ -4,4 +4,3 @@ mod support;
 mod db;
 mod load;
 mod extract;
-mod extract;
