@@ -297,14 +297,15 @@ COMMENT ON COLUMN bet_report.nombre_gagnants IS 'Number of winning stakes (fract
 -- skips accordingly ([[1,2],[3]] gives ranks 1, 1, 3).
 CREATE VIEW race_arrival AS
 WITH groups AS (
-    SELECT r.id AS race_id, g.grp, g.pos
+    SELECT r.id AS race_id, g.grp,
+           1 + COALESCE(sum(jsonb_array_length(g.grp)) OVER (
+               PARTITION BY r.id ORDER BY g.pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS rank
     FROM race r
     CROSS JOIN LATERAL jsonb_array_elements(r.ordre_arrivee) WITH ORDINALITY AS g (grp, pos)
     WHERE jsonb_typeof(r.ordre_arrivee) = 'array'
 )
 SELECT race_id,
-       (1 + COALESCE(sum(jsonb_array_length(grp)) OVER (
-            PARTITION BY race_id ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::integer AS rank,
+       rank::integer AS rank,
        (jsonb_array_length(grp) > 1) AS dead_heat,
        n.num_pmu::integer AS num_pmu
 FROM groups

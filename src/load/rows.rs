@@ -545,3 +545,509 @@ impl Row<'_> {
         self.buf.push(b'\n');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::day::Day;
+
+    type Fields = HashMap<String, Option<String>>;
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/fixtures/payloads/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn day(iso: &str) -> Day {
+        iso.parse().unwrap()
+    }
+
+    fn key(iso: &str, race: Option<(i64, i64)>, stage: Stage) -> ObjectKey {
+        match race {
+            Some((r, c)) => ObjectKey::race(day(iso), RaceId::new(r, c).unwrap(), stage),
+            None => ObjectKey::programme(day(iso)),
+        }
+    }
+
+    /// The columns of a staging table, from its COPY statement.
+    fn columns(table: usize) -> Vec<String> {
+        let copy = STAGING[table].copy;
+        let list = &copy[copy.find('(').unwrap() + 1..copy.find(')').unwrap()];
+        list.split(',').map(|c| c.trim().to_string()).collect()
+    }
+
+    /// Reads CSV the way PostgreSQL's `FORMAT csv` does: an unquoted empty field is NULL.
+    fn parse_pg_csv(bytes: &[u8]) -> Vec<Vec<Option<String>>> {
+        let text = std::str::from_utf8(bytes).unwrap();
+        let mut rows = Vec::new();
+        let (mut row, mut field, mut quoted, mut in_quotes) =
+            (Vec::new(), String::new(), false, false);
+        let mut chars = text.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match (in_quotes, ch) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (true, '"') => in_quotes = false,
+                (true, c) => field.push(c),
+                (false, '"') => (in_quotes, quoted) = (true, true),
+                (false, ',' | '\n') => {
+                    let value = std::mem::take(&mut field);
+                    row.push((quoted || !value.is_empty()).then_some(value));
+                    quoted = false;
+                    if ch == '\n' {
+                        rows.push(std::mem::take(&mut row));
+                    }
+                }
+                (false, c) => field.push(c),
+            }
+        }
+        assert!(
+            field.is_empty() && row.is_empty(),
+            "the last record is terminated"
+        );
+        rows
+    }
+
+    fn rows(batch: &Batch, table: usize) -> Vec<Fields> {
+        let (bytes, count) = batch.table(table);
+        let cols = columns(table);
+        let parsed = parse_pg_csv(bytes);
+        assert_eq!(
+            parsed.len() as u64,
+            count,
+            "{}: row count",
+            STAGING[table].name
+        );
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes);
+        for (record, fields) in reader.records().zip(&parsed) {
+            assert_eq!(
+                record.unwrap().len(),
+                fields.len(),
+                "the csv crate reads the same fields"
+            );
+        }
+        parsed
+            .into_iter()
+            .map(|fields| {
+                assert_eq!(
+                    fields.len(),
+                    cols.len(),
+                    "{}: fields per row",
+                    STAGING[table].name
+                );
+                cols.iter().cloned().zip(fields).collect()
+            })
+            .collect()
+    }
+
+    fn get<'a>(row: &'a Fields, col: &str) -> Option<&'a str> {
+        row.get(col)
+            .unwrap_or_else(|| panic!("no column {col}"))
+            .as_deref()
+    }
+
+    fn find<'a>(rows: &'a [Fields], col: &str, value: &str) -> &'a Fields {
+        rows.iter()
+            .find(|r| get(r, col) == Some(value))
+            .unwrap_or_else(|| panic!("no row with {col}={value}"))
+    }
+
+    fn loaded(objects: &[(ObjectKey, &str)]) -> Batch {
+        let mut batch = Batch::new();
+        for (key, rel) in objects {
+            batch
+                .add_object(key, &fixture(rel))
+                .unwrap_or_else(|e| panic!("{rel}: {e:#}"));
+        }
+        batch
+    }
+
+    #[test]
+    fn table_indexes_name_the_staging_tables() {
+        let names: Vec<_> = STAGING.iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "stg_daily_program",
+                "stg_race_meeting",
+                "stg_race",
+                "stg_participant",
+                "stg_history",
+                "stg_race_bet",
+                "stg_bet_report"
+            ]
+        );
+        assert_eq!(
+            [
+                DAILY_PROGRAM,
+                RACE_MEETING,
+                RACE,
+                PARTICIPANT,
+                HISTORY,
+                RACE_BET,
+                BET_REPORT
+            ],
+            [0, 1, 2, 3, 4, 5, 6]
+        );
+    }
+
+    #[test]
+    fn null_and_empty_string_stay_distinct_in_the_copy_text() {
+        let mut buf = Vec::new();
+        let mut r = Row {
+            buf: &mut buf,
+            first: true,
+        };
+        r.text(None);
+        r.text(Some(""));
+        r.text(Some("a\"b,c\nd\0"));
+        r.int(None);
+        r.int(Some(-7));
+        r.num(Some(3.1));
+        r.boolean(Some(false));
+        r.array(&["TROT".into(), "a\"b\\c".into()]);
+        r.end();
+        assert_eq!(
+            String::from_utf8(buf.clone()).unwrap(),
+            ",\"\",\"a\"\"b,c\nd\",,-7,3.1,f,\"{\"\"TROT\"\",\"\"a\\\"\"b\\\\c\"\"}\"\n"
+        );
+        let fields = &parse_pg_csv(&buf)[0];
+        assert_eq!(fields[0], None);
+        assert_eq!(fields[1].as_deref(), Some(""));
+        assert_eq!(fields[2].as_deref(), Some("a\"b,c\nd"));
+        assert_eq!(fields[3], None);
+    }
+
+    #[test]
+    fn programme_gives_the_day_its_meetings_and_races_with_dead_heats_kept() {
+        let b = loaded(&[(
+            key("2025-11-05", None, Stage::Programme),
+            "2025-11-05/programme.json",
+        )]);
+        let days = rows(&b, DAILY_PROGRAM);
+        assert_eq!(days.len(), 1);
+        assert_eq!(
+            get(&days[0], "programme_date"),
+            Some("2025-11-04 23:00:00.000+00")
+        );
+        assert_eq!(
+            get(&days[0], "pmu_timestamp"),
+            Some("2025-11-05 19:35:07.102+00")
+        );
+        let meetings = rows(&b, RACE_MEETING);
+        assert_eq!(meetings.len(), 2);
+        let hkg = find(&meetings, "num_officiel", "2");
+        assert_eq!(
+            (get(hkg, "pays_code"), get(hkg, "pays_libelle")),
+            (Some("HKG"), Some("Hong-Kong"))
+        );
+        assert_eq!(
+            get(hkg, "meteo_temperature_c"),
+            None,
+            "no meteo for this meeting"
+        );
+        let nantes = find(&meetings, "num_officiel", "1");
+        assert_eq!(
+            get(nantes, "specialites"),
+            Some("{\"TROT_MONTE\",\"TROT_ATTELE\"}")
+        );
+        assert_eq!(get(nantes, "meteo_temperature_c"), Some("18"));
+        let races = rows(&b, RACE);
+        let keys: Vec<_> = races
+            .iter()
+            .map(|r| (get(r, "num_reunion"), get(r, "num_ordre")))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (Some("1"), Some("1")),
+                (Some("1"), Some("2")),
+                (Some("2"), Some("7"))
+            ]
+        );
+        let r1c1 = &races[0];
+        assert_eq!(get(r1c1, "ordre_arrivee"), Some("[[3,5],[1],[4]]"));
+        assert_eq!(get(r1c1, "libelle"), Some("PRIX DU \"TEST\", MONTÉ"));
+        assert_eq!(get(r1c1, "penetrometre_valeur"), Some("4.2"));
+        assert_eq!(
+            get(r1c1, "penetrometre_heure_mesure"),
+            Some("2025-11-05 09:00:00")
+        );
+        assert_eq!(get(r1c1, "penetrometre_commentaire"), Some(""));
+        assert_eq!(
+            get(r1c1, "heure_depart"),
+            Some("2025-11-05 12:12:00.000+00")
+        );
+        assert!(
+            get(r1c1, "incidents")
+                .unwrap()
+                .contains("{\"type\":\"NON_PARTANT\",\"numeroParticipants\":[2]}")
+        );
+        let r1c2 = &races[1];
+        assert_eq!(
+            (get(r1c2, "distance"), get(r1c2, "montant_prix_eur")),
+            (Some("2850"), Some("25000"))
+        );
+        assert_eq!(
+            get(r1c2, "heure_depart"),
+            Some("2025-11-05 12:50:00.000+00")
+        );
+        assert_eq!(get(r1c2, "ordre_arrivee"), None, "not run yet");
+        assert_eq!(get(r1c2, "incidents"), None);
+    }
+
+    #[test]
+    fn participants_keep_non_starters_shared_ranks_odds_and_computed_horse_ids() {
+        let b = loaded(&[(
+            key("2025-11-05", Some((1, 1)), Stage::Participants),
+            "2025-11-05/R1C1/participants.json",
+        )]);
+        let runners = rows(&b, PARTICIPANT);
+        assert_eq!(runners.len(), 6);
+        assert!(
+            runners
+                .iter()
+                .all(|r| get(r, "day") == Some("2025-11-05") && get(r, "num_ordre") == Some("1"))
+        );
+        let scratched = find(&runners, "num_pmu", "2");
+        assert_eq!(
+            (get(scratched, "statut"), get(scratched, "incident")),
+            (Some("NON_PARTANT"), Some("NON_PARTANT"))
+        );
+        let winners: Vec<_> = runners
+            .iter()
+            .filter(|r| get(r, "ordre_arrivee") == Some("1"))
+            .map(|r| get(r, "num_pmu"))
+            .collect();
+        assert_eq!(
+            winners,
+            [Some("3"), Some("5")],
+            "dead heat: two runners ranked 1"
+        );
+        let alpha = find(&runners, "num_pmu", "1");
+        assert_eq!(get(alpha, "cote_direct"), Some("3.1"));
+        assert_eq!(
+            get(alpha, "cote_direct_type_pari"),
+            Some("E_SIMPLE_GAGNANT")
+        );
+        assert_eq!(get(alpha, "cote_direct_tendance"), Some(" "));
+        assert_eq!(get(alpha, "cote_reference"), Some("4"));
+        assert_eq!(get(alpha, "handicap_poids_hg"), Some("570"));
+        assert_eq!(get(alpha, "gains_carriere_cts"), Some("1403500"));
+        assert_eq!(get(alpha, "horse_robe_code"), Some("020"));
+        assert_eq!(get(alpha, "proprietaire"), Some("Ecurie \"A\""));
+        assert_eq!(get(alpha, "id_cheval_computed"), Some("f"));
+        let charlie = find(&runners, "num_pmu", "3");
+        assert_eq!(
+            (get(charlie, "cote_direct"), get(charlie, "handicap_valeur")),
+            (Some("83"), Some("27.5"))
+        );
+        assert_eq!(get(charlie, "horse_pays"), Some("France"));
+        let delta = find(&runners, "num_pmu", "4");
+        assert_eq!(
+            (get(delta, "age"), get(delta, "handicap_poids_hg")),
+            (Some("7"), Some("575"))
+        );
+        let echo = find(&runners, "num_pmu", "5");
+        assert_eq!(get(echo, "id_cheval"), Some("ECHO-MERE CINQ-PERE CINQ"));
+        assert_eq!(get(echo, "id_cheval_computed"), Some("t"));
+        assert_eq!(get(echo, "cote_direct"), None);
+    }
+
+    #[test]
+    fn payloads_of_2018_get_the_horse_key_the_api_would_have_sent() {
+        let b = loaded(&[(
+            key("2018-01-01", Some((3, 1)), Stage::Participants),
+            "2018-01-01/R3C1/participants.json",
+        )]);
+        let runners = rows(&b, PARTICIPANT);
+        let ids: Vec<_> = runners.iter().map(|r| get(r, "id_cheval")).collect();
+        assert_eq!(
+            ids,
+            [
+                Some("CUMBIA TEST-ANABLUE-MILANAIS"),
+                Some("SECOND TEST-MERE-PERE")
+            ]
+        );
+        assert!(
+            runners
+                .iter()
+                .all(|r| get(r, "id_cheval_computed") == Some("t"))
+        );
+    }
+
+    #[test]
+    fn performances_stage_the_itshim_row_of_each_past_race_in_ms_and_tenths_of_kg() {
+        let b = loaded(&[(
+            key("2025-11-05", Some((1, 1)), Stage::Performances),
+            "2025-11-05/R1C1/performances.json",
+        )]);
+        let past = rows(&b, HISTORY);
+        assert_eq!(
+            past.len(),
+            4,
+            "the past race without an itsHim row is not stored"
+        );
+        let alpha = find(&past, "nom_cheval", "ALPHA DU TEST");
+        assert_eq!(get(alpha, "race_date"), Some("2025-11-01"));
+        assert_eq!(get(alpha, "hippodrome"), Some("Pontchâteau"));
+        assert_eq!(get(alpha, "temps_du_premier_ms"), Some("215670"));
+        assert_eq!(get(alpha, "reduction_km_ms"), Some("77300"));
+        assert_eq!(
+            (get(alpha, "place"), get(alpha, "winner_nom")),
+            (Some("4"), Some("CHARLIE"))
+        );
+        let galop = find(&past, "nom_prix", "PRIX GALOP");
+        assert_eq!(
+            get(galop, "race_date"),
+            Some("2025-10-01"),
+            "a summer-time Paris midnight"
+        );
+        assert_eq!(
+            (get(galop, "place"), get(galop, "place_raw")),
+            (None, Some("DP"))
+        );
+        assert_eq!(get(galop, "poids_jockey_hg"), Some("585"));
+        assert_eq!(get(galop, "allocation_eur"), Some("12000"));
+        assert_eq!(get(galop, "distance_avec_precedent"), Some("Enc"));
+        let by_name = find(&past, "nom_cheval", "DELTA");
+        assert_eq!(get(by_name, "num_pmu"), None, "found later by name");
+    }
+
+    #[test]
+    fn rapports_keep_pools_dead_heats_np_and_array_combinations() {
+        let b = loaded(&[
+            (
+                key("2025-11-05", Some((1, 1)), Stage::Rapports),
+                "2025-11-05/R1C1/rapports.json",
+            ),
+            (
+                key("2025-11-05", Some((1, 2)), Stage::Rapports),
+                "2025-11-05/R1C2/rapports.json",
+            ),
+        ]);
+        let bets = rows(&b, RACE_BET);
+        assert_eq!(bets.len(), 6);
+        let pools: Vec<_> = bets
+            .iter()
+            .map(|r| (get(r, "type_pari"), get(r, "pool"), get(r, "bet_type")))
+            .collect();
+        assert_eq!(
+            pools[0],
+            (
+                Some("E_SIMPLE_GAGNANT"),
+                Some("INTERNET"),
+                Some("SIMPLE_GAGNANT")
+            )
+        );
+        assert_eq!(pools[3], (Some("EB5"), Some("INTERNET"), Some("EB5")));
+        assert_eq!(
+            pools[4],
+            (Some("SIMPLE_GAGNANT"), Some("SHOP"), Some("SIMPLE_GAGNANT"))
+        );
+        let reports = rows(&b, BET_REPORT);
+        assert_eq!(reports.len(), 9);
+        let winners: Vec<_> = reports
+            .iter()
+            .filter(|r| get(r, "type_pari") == Some("E_SIMPLE_GAGNANT"))
+            .map(|r| get(r, "combinaison"))
+            .collect();
+        assert_eq!(winners, [Some("3"), Some("5")]);
+        let np = find(&reports, "combinaison", "3-NP");
+        assert_eq!(
+            (
+                get(np, "dividende_pour_un_euro_cts"),
+                get(np, "nombre_gagnants")
+            ),
+            (Some("0"), None)
+        );
+        assert_eq!(
+            get(find(&reports, "combinaison", "3-5"), "nombre_gagnants"),
+            Some("812.5")
+        );
+        assert!(
+            reports
+                .iter()
+                .any(|r| get(r, "combinaison") == Some("5-3-1"))
+        );
+        let deux = find(&reports, "type_pari", "DEUX_SUR_QUATRE");
+        assert_eq!(get(deux, "dividende_pour_un_euro_cts"), Some("370"));
+        assert_eq!(get(deux, "dividende_unite"), Some("PourUneMiseDeBase"));
+    }
+
+    #[test]
+    fn empty_rapports_mean_not_published_yet_and_stage_nothing() {
+        let mut b = Batch::new();
+        b.add_object(&key("2025-11-05", Some((2, 7)), Stage::Rapports), b"[]")
+            .unwrap();
+        assert_eq!(b.rows(), 0);
+    }
+
+    #[test]
+    fn a_rejected_object_leaves_nothing_in_the_batch() {
+        let good = key("2025-11-05", Some((1, 1)), Stage::Participants);
+        let mut b = loaded(&[(good, "2025-11-05/R1C1/participants.json")]);
+        let before: Vec<Vec<u8>> = (0..STAGING.len()).map(|i| b.table(i).0.to_vec()).collect();
+        let cases = [
+            (
+                key("2025-11-05", Some((1, 1)), Stage::Rapports),
+                "broken/rapports_object.json",
+                "array",
+            ),
+            (
+                key("2025-11-05", Some((1, 1)), Stage::Participants),
+                "broken/participants_array.json",
+                "participants",
+            ),
+            (
+                key("2025-11-05", None, Stage::Programme),
+                "broken/programme_truncated.json",
+                "programme",
+            ),
+            (
+                key("2025-11-05", None, Stage::Programme),
+                "broken/programme_unwrapped.json",
+                "programme",
+            ),
+            (
+                key("2025-11-06", None, Stage::Programme),
+                "2025-11-05/programme.json",
+                "2025-11-05",
+            ),
+        ];
+        for (k, rel, why) in cases {
+            let err = b.add_object(&k, &fixture(rel)).expect_err(rel);
+            let msg = format!("{err:#}");
+            assert!(
+                msg.contains(why) && msg.contains(&k.display_path()),
+                "{rel}: {msg}"
+            );
+        }
+        let after: Vec<Vec<u8>> = (0..STAGING.len()).map(|i| b.table(i).0.to_vec()).collect();
+        assert_eq!(before, after);
+        assert_eq!(b.table(PARTICIPANT).1, 6);
+        b.clear();
+        assert_eq!(b.rows(), 0);
+    }
+
+    #[test]
+    fn a_programme_failing_after_some_rows_is_rolled_back_whole() {
+        // Valid JSON up to the second réunion, whose `courses` is an object: a wrong shape.
+        let body = br#"{"programme":{"date":1762297200000,"reunions":[{"numOfficiel":1,"courses":[{"numOrdre":1}]},{"numOfficiel":2,"courses":{"numOrdre":1}}]}}"#;
+        let mut b = Batch::new();
+        assert!(
+            b.add_object(&key("2025-11-05", None, Stage::Programme), body)
+                .is_err()
+        );
+        assert_eq!(b.rows(), 0);
+    }
+}

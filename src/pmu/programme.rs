@@ -10,7 +10,11 @@ use super::{Pays, num};
 #[serde(rename_all = "camelCase")]
 pub struct ProgrammeResponse {
     pub programme: Programme,
-    #[serde(default)]
+    #[serde(
+        default,
+        rename = "timestampPMU",
+        deserialize_with = "super::object_or_default"
+    )]
     pub timestamp_pmu: Option<TimestampPmu>,
 }
 
