@@ -42,7 +42,7 @@ impl Drop for Temp {
 
 fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pmu-lake"));
-    cmd.arg("extract").arg("--lake").arg(lake).arg("--quiet");
+    cmd.arg("extract").arg("--lake").arg(lake);
     // Fast defaults, unless the test gives its own value.
     for (flag, value) in [
         ("--api-base", base),
@@ -196,6 +196,11 @@ fn extract_asks_each_object_once_and_stores_exactly_what_was_served() {
         .concat(),
     );
     assert_ok(&out);
+    assert_eq!(
+        stderr(&out),
+        "",
+        "no progress bar or warning when stderr is not a terminal"
+    );
 
     let asked = requested(&api);
     let unique: BTreeSet<String> = asked.iter().cloned().collect();
@@ -462,6 +467,55 @@ fn delay_is_waited_before_each_request() {
     }
 }
 
+#[test]
+fn max_rps_caps_the_rate_across_workers() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("rps");
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &["--date", "15032025", "--workers", "4", "--max-rps", "10"],
+    );
+    assert_ok(&out);
+    let times: Vec<Instant> = api.requests().iter().map(|r| r.at).collect();
+    assert_eq!(times.len(), 7);
+    let span = *times.iter().max().unwrap() - *times.iter().min().unwrap();
+    assert!(
+        span >= Duration::from_millis(580),
+        "7 requests at 10/s took only {span:?}"
+    );
+}
+
+#[test]
+fn programmes_come_first_then_the_races_of_every_day_flow_through_one_pool() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("order");
+    assert_ok(&extract(
+        &api,
+        &tmp.lake(),
+        &[&both_days()[..], &["--workers", "1"]].concat(),
+    ));
+    let asked = requested(&api);
+    let programmes: Vec<&str> = asked[..2].iter().map(String::as_str).collect();
+    assert_eq!(
+        programmes,
+        [
+            "/rest/client/1/programme/14032025",
+            "/rest/client/1/programme/15032025"
+        ]
+    );
+    // Not stage by stage: some rapports are asked before the last participants.
+    let first_rapports = asked
+        .iter()
+        .position(|p| p.ends_with("rapports-definitifs"))
+        .unwrap();
+    let last_participants = asked
+        .iter()
+        .rposition(|p| p.ends_with("participants"))
+        .unwrap();
+    assert!(first_rapports < last_participants, "{asked:#?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Faults
 
@@ -700,7 +754,7 @@ fn kill_9_in_the_middle_then_rerun_gives_the_same_lake() {
     assert_ok(&extract(&api, &calm.lake(), &both_days()));
     let expected = snapshot(&calm.lake());
 
-    api.set_latency(Duration::from_millis(60));
+    api.set_latency(Duration::from_millis(100));
     api.clear_requests();
     let killed = Temp::new("killed");
     let mut child = extract_cmd(

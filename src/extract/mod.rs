@@ -246,9 +246,17 @@ impl Crawl {
 
     async fn run(self: Arc<Self>) -> Result<Outcome> {
         let started = Instant::now();
+        // Pass 1: every programme that must be fetched is queued before any worker starts.
+        let held = {
+            let me = Arc::clone(&self);
+            tokio::task::spawn_blocking(move || me.plan_programmes())
+                .await
+                .context("the planner panicked")?
+        };
+        // Pass 2, alongside the workers: the races of the programmes held in final form.
         let planner = {
             let me = Arc::clone(&self);
-            tokio::task::spawn_blocking(move || me.plan_days())
+            tokio::task::spawn_blocking(move || me.plan_held_days(held))
         };
         let workers: Vec<_> = (0..self.cfg.client.politeness.workers)
             .map(|_| tokio::spawn(Arc::clone(&self).work()))
@@ -282,77 +290,96 @@ impl Crawl {
         self.progress.suspend(|| eprintln!("pmu-lake: {msg}"));
     }
 
-    /// For each day: sweep temp files, then either plan its races from a programme held in final
-    /// form, or queue the programme.
-    fn plan_days(&self) {
+    /// Pass 1: sweeps each day's temp files and queues the programmes that must be fetched;
+    /// returns the days whose programme the lake holds in final form.
+    fn plan_programmes(&self) -> Vec<(Day, PathBuf)> {
+        let mut held = Vec::new();
         for day in self.cfg.range.days() {
             self.day_report(day, |_| {});
-            if let Err(e) = self.plan_day(day) {
-                self.warn(&format!("{day}: {e:#}"));
-                self.day_report(day, |d| d.error = Some(format!("{e:#}")));
-                self.figures(day, |f| f.failed += 1);
+            match self.plan_programme(day) {
+                Ok(Some(path)) => held.push((day, path)),
+                Ok(None) => {}
+                Err(e) => self.day_failed(day, 0, format!("{day}: {e:#}")),
             }
         }
-        self.queue.finish();
+        held
     }
 
-    fn plan_day(&self, day: Day) -> Result<()> {
+    fn plan_programme(&self, day: Day) -> Result<Option<PathBuf>> {
         if !self.cfg.dry_run && self.cfg.lake.day_dir(day).is_dir() {
             self.cfg
                 .lake
                 .sweep_temp(day)
                 .with_context(|| format!("sweeping temp files of {day}"))?;
         }
-        match self.held_final_programme(day)? {
-            Some(found) => {
-                self.day_report(day, |d| d.programme = "held".into());
-                self.figures(day, |f| f.already_held += 1);
-                for job in self.plan_races(day, &found)? {
-                    self.queue.push(job);
-                }
-            }
-            None => {
-                self.progress.inc_length(1);
-                if self.cfg.dry_run {
-                    self.dry
-                        .lock()
-                        .expect("dry-run lock is never poisoned")
-                        .programmes_needed += 1;
-                }
-                self.queue.push(Job::Programme(day));
-            }
+        let held = self.held_final_programme(day)?;
+        if held.is_none() {
+            self.queue_programme(day);
         }
-        Ok(())
+        Ok(held)
     }
 
-    /// The races of a programme the lake holds in final form; `None` when it must be fetched.
-    fn held_final_programme(&self, day: Day) -> Result<Option<Discovered>> {
+    fn queue_programme(&self, day: Day) {
+        self.progress.inc_length(1);
+        if self.cfg.dry_run {
+            self.dry
+                .lock()
+                .expect("dry-run lock is never poisoned")
+                .programmes_needed += 1;
+        }
+        self.queue.push(Job::Programme(day));
+    }
+
+    /// Pass 2: plans the races of the programmes held in final form, then closes the planning.
+    fn plan_held_days(&self, held: Vec<(Day, PathBuf)>) {
+        for (day, path) in held {
+            let found = lake::read_body(&path)
+                .ok()
+                .and_then(|b| discovery::discover(&b).ok());
+            let Some(found) = found else {
+                // It read in pass 1; if it no longer does, fetch it again.
+                self.queue_programme(day);
+                continue;
+            };
+            self.day_report(day, |d| {
+                d.programme = "held".into();
+                d.figures.already_held += 1;
+            });
+            match self.plan_races(day, &found) {
+                Ok(jobs) => jobs.into_iter().for_each(|j| self.queue.push(j)),
+                Err(e) => self.day_failed(day, 0, format!("{day}: {e:#}")),
+            }
+        }
+        self.queue.finish();
+    }
+
+    /// The stored programme when the lake holds it in final form (the manifest says so, or,
+    /// without a manifest line, its content does); `None` when it must be fetched.
+    fn held_final_programme(&self, day: Day) -> Result<Option<PathBuf>> {
         if self.cfg.refresh {
             return Ok(None);
         }
         let key = ObjectKey::programme(day);
-        let Held::Body(path) = self
+        let held = self
             .cfg
             .lake
             .held(&key)
-            .with_context(|| format!("reading {}", key.display_path()))?
-        else {
+            .with_context(|| format!("reading {}", key.display_path()))?;
+        let Held::Body(path) = held else {
             return Ok(None);
         };
-        let manifest = self.cfg.lake.read_manifest(day)?;
-        let recorded = manifest.get(&key.body_name()).map(|e| e.is_final);
-        if recorded == Some(false) {
-            return Ok(None);
+        if let Some(entry) = self.cfg.lake.read_manifest(day)?.get(&key.body_name()) {
+            return Ok(entry.is_final.then_some(path));
         }
         // A stored programme that does not read is fetched again.
-        let Ok(found) = lake::read_body(&path).map(|b| discovery::discover(&b)) else {
+        let Ok(body) = lake::read_body(&path) else {
             return Ok(None);
         };
-        let Ok(found) = found else { return Ok(None) };
-        let is_final = recorded.unwrap_or_else(|| {
-            finality::programme(day, self.cfg.today, &found, None, self.cfg.grace_days).is_final
-        });
-        Ok(is_final.then_some(found))
+        let Ok(found) = discovery::discover(&body) else {
+            return Ok(None);
+        };
+        let fin = finality::programme(day, self.cfg.today, &found, None, self.cfg.grace_days);
+        Ok(fin.is_final.then_some(path))
     }
 
     /// The per-race objects of a day that must be fetched; counts the others as held.
