@@ -205,7 +205,6 @@ struct DryRun {
     programmes_needed: u64,
     programmes_asked: u64,
     objects_needed: u64,
-    unknown_days: u64,
 }
 
 struct Crawl {
@@ -227,10 +226,11 @@ impl Crawl {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} requests, {msg}, {per_sec}, ETA {eta}",
+                    "{pos}/{len} requests {wide_bar} {msg} {per_sec} ETA {eta}",
                 )
                 .expect("the progress template is valid"),
             );
+            bar.set_message("0 B");
             bar
         };
         Ok(Crawl {
@@ -691,8 +691,7 @@ impl Crawl {
                 .lock()
                 .expect("report lock is never poisoned")
                 .total();
-            self.progress
-                .set_message(format!("{} downloaded", human_bytes(t.bytes_raw)));
+            self.progress.set_message(human_bytes(t.bytes_raw));
         }
     }
 
@@ -729,7 +728,7 @@ impl Crawl {
 
     fn dry_summary(&self, report: &RunReport) -> String {
         let dry = self.dry.lock().expect("dry-run lock is never poisoned");
-        let unknown = report.failed_days() as u64 + dry.unknown_days;
+        let unknown = report.failed_days();
         let needed = dry.programmes_needed + dry.objects_needed;
         let p = &self.cfg.client.politeness;
         let mut line = format!(
