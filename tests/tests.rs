@@ -4,3 +4,4 @@ mod support;
 mod db;
 mod load;
 mod extract;
+mod corpus;

@@ -648,7 +648,3 @@ SELECT (SELECT count(*) FROM src)::bigint AS read,
 FROM up",
     },
 ];
-
-/// Empties every staging table. Staging rows live until commit (`ON COMMIT DELETE ROWS`); run
-/// this between two batches merged in the same transaction so the second does not see the first.
-pub const TRUNCATE_STAGING: &str = "TRUNCATE stg_daily_program, stg_race_meeting, stg_race, stg_participant, stg_history, stg_race_bet, stg_bet_report";
