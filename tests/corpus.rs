@@ -571,3 +571,315 @@ fn the_sample_lake_holds_one_object_per_key_with_the_keys_of_the_sources() {
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The written fixtures (tests/fixtures/payloads) through the staging tables and merges of
+// `load/sql.rs`, against the throwaway PostgreSQL: the schema's answers to the traps, and the
+// merge rules (replay changes nothing, a refreshed object updates, the newest report wins).
+
+mod merges {
+    use std::collections::BTreeMap;
+    use std::io::Write as _;
+
+    use pmu_lake::lake::{ObjectKey, RaceId, Stage};
+    use pmu_lake::load::rows::Batch;
+    use pmu_lake::load::sql::{MERGES, STAGING};
+    use postgres::Client;
+    use serde_json::{Value, json};
+
+    use crate::support::pg::{self, TestDb};
+
+    type Counts = BTreeMap<&'static str, [i64; 4]>;
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/fixtures/payloads/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn key(day: &str, race: Option<(i64, i64)>, stage: Stage) -> ObjectKey {
+        let day = day.parse().unwrap();
+        match race {
+            Some((r, c)) => ObjectKey::race(day, RaceId::new(r, c).unwrap(), stage),
+            None => ObjectKey::programme(day),
+        }
+    }
+
+    /// Every fixture object of a day, in load order.
+    fn fixture_day(day: &str) -> Vec<(ObjectKey, Vec<u8>)> {
+        let dir = format!(
+            "{}/tests/fixtures/payloads/{day}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut out = vec![(
+            key(day, None, Stage::Programme),
+            fixture(&format!("{day}/programme.json")),
+        )];
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let Some(race) = entry.file_name().to_str().and_then(RaceId::parse) else {
+                continue;
+            };
+            for stage in Stage::PER_RACE {
+                let path = entry.path().join(format!("{stage}.json"));
+                if path.is_file() {
+                    let k = ObjectKey::race(day.parse().unwrap(), race, stage);
+                    out.push((k, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort_by_key(|(k, _)| (k.stage, k.race));
+        out
+    }
+
+    /// Stages `objects` and runs every merge in one transaction, as the contract of sql.rs says.
+    fn load(client: &mut Client, objects: &[(ObjectKey, Vec<u8>)]) -> Counts {
+        let mut batch = Batch::new();
+        for (k, body) in objects {
+            batch
+                .add_object(k, body)
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        let mut tx = client.transaction().unwrap();
+        let mut counts = Counts::new();
+        for (i, table) in STAGING.iter().enumerate() {
+            tx.batch_execute(table.create).unwrap();
+            let (csv, rows) = batch.table(i);
+            if rows > 0 {
+                let mut w = tx.copy_in(table.copy).unwrap();
+                w.write_all(csv).unwrap();
+                w.finish()
+                    .unwrap_or_else(|e| panic!("COPY {}: {e}", table.name));
+            }
+        }
+        for m in MERGES {
+            let row = tx
+                .query_one(m.sql, &[])
+                .unwrap_or_else(|e| panic!("merge {}: {e}", m.target));
+            counts.insert(m.target, [row.get(0), row.get(1), row.get(2), row.get(3)]);
+        }
+        tx.commit().unwrap();
+        counts
+    }
+
+    fn all_fixtures() -> Vec<(ObjectKey, Vec<u8>)> {
+        let mut objects = fixture_day("2018-01-01");
+        objects.extend(fixture_day("2025-11-05"));
+        objects
+    }
+
+    fn strings(db: &TestDb, sql: &str) -> Vec<String> {
+        db.client()
+            .query(sql, &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
+    #[test]
+    fn fixtures_land_with_their_traps_answered() {
+        let db = pg::migrated_db("fixtures_traps");
+        let counts = load(&mut db.client(), &all_fixtures());
+        for (target, [read, inserted, updated, orphaned]) in &counts {
+            assert_eq!(
+                (*inserted, *updated, *orphaned),
+                (*read, 0, 0),
+                "{target}: everything new, nothing orphaned"
+            );
+        }
+        assert_eq!(counts["race"][0], 4);
+        assert_eq!(counts["race_participant"][0], 12);
+        assert_eq!(
+            counts["horse"][0], 11,
+            "ALPHA DU TEST runs twice on 05/11 but is one horse"
+        );
+        // Dead heat for first: ranks 1, 1, then 3.
+        let arrival = strings(
+            &db,
+            "SELECT a.num_pmu || ':' || a.rank || ':' || a.dead_heat FROM race_arrival a JOIN race r ON r.id = a.race_id
+             WHERE r.day = '2025-11-05' AND r.num_reunion = 1 AND r.num_ordre = 1 ORDER BY a.rank, a.num_pmu",
+        );
+        assert_eq!(arrival, ["3:1:true", "5:1:true", "1:3:false", "4:4:false"]);
+        // The non-starter is kept with its status; the foreign meeting and its mid-card race too.
+        assert_eq!(
+            db.count("SELECT count(*) FROM race_participant WHERE statut = 'NON_PARTANT'"),
+            1
+        );
+        assert_eq!(db.count("SELECT count(*) FROM race r JOIN race_meeting m ON m.id = r.race_meeting_id WHERE m.pays_code = 'HKG' AND r.num_ordre = 7"), 1);
+        // Units: ms from centiseconds, tenths of kg, euros vs centimes, decimal comma, instants.
+        assert_eq!(db.count("SELECT temps_du_premier_ms FROM horse_race_history WHERE hippodrome = 'Pontchâteau' LIMIT 1"), 215_670);
+        assert_eq!(db.count("SELECT poids_jockey_hg::bigint FROM horse_race_history WHERE nom_prix = 'PRIX GALOP'"), 585);
+        assert_eq!(
+            strings(
+                &db,
+                "SELECT penetrometre_valeur::text || ' ' || to_char(heure_depart AT TIME ZONE 'Europe/Paris', 'HH24:MI') FROM race WHERE libelle LIKE 'PRIX DU %'"
+            ),
+            ["4.2 13:12"]
+        );
+        // Past races: found through numPmu, and by name when the runner has none.
+        assert_eq!(db.count("SELECT count(*) FROM horse_race_history"), 4);
+        assert_eq!(
+            strings(
+                &db,
+                "SELECT h.id_cheval FROM horse_race_history x JOIN horse h ON h.id = x.horse_id WHERE x.hippodrome = 'Vincennes'"
+            ),
+            ["DELTA-MERE QUATRE-PERE QUATRE"]
+        );
+        // 2018 payloads: the key computed the API's way, flagged.
+        assert_eq!(db.count("SELECT count(*) FROM horse WHERE id_cheval = 'CUMBIA TEST-ANABLUE-MILANAIS' AND id_cheval_computed"), 1);
+        // Pools and dividends per euro; a dead heat gives two winners; NP combinations kept.
+        assert_eq!(
+            strings(
+                &db,
+                "SELECT b.pool || ' ' || r.combinaison || ' ' || r.dividende_pour_un_euro_cts FROM bet_report r JOIN race_bet b ON b.id = r.race_bet_id WHERE b.bet_type = 'SIMPLE_GAGNANT' ORDER BY 1"
+            ),
+            ["INTERNET 3 210", "INTERNET 5 510", "SHOP 1 310"]
+        );
+        assert_eq!(db.count("SELECT count(*) FROM bet_report WHERE combinaison LIKE '%NP%' AND nombre_gagnants IS NULL"), 1);
+    }
+
+    #[test]
+    fn replaying_the_same_objects_in_any_order_changes_nothing() {
+        let db = pg::migrated_db("fixtures_replay");
+        let mut client = db.client();
+        load(&mut client, &all_fixtures());
+        let before = db.contents();
+        let again = load(&mut client, &all_fixtures());
+        for (target, [read, inserted, updated, orphaned]) in &again {
+            assert!(*read > 0, "{target}");
+            assert_eq!((*inserted, *updated, *orphaned), (0, 0, 0), "{target}");
+        }
+        // One object at a time, latest day first: still nothing to write.
+        let mut objects = all_fixtures();
+        objects.reverse();
+        for object in objects.chunks(1) {
+            let counts = load(&mut client, object);
+            assert!(
+                counts.values().all(|c| c[1] == 0 && c[2] == 0),
+                "{:?}: {counts:?}",
+                object[0].0
+            );
+        }
+        assert_eq!(db.contents(), before);
+    }
+
+    #[test]
+    fn a_refetched_race_updates_its_arrival_odds_and_dividends() {
+        let db = pg::migrated_db("fixtures_refresh");
+        let mut client = db.client();
+        load(&mut client, &fixture_day("2025-11-05"));
+        // R1C2 has now been run: arrival order, final odds, a corrected dividend.
+        let mut programme: Value =
+            serde_json::from_slice(&fixture("2025-11-05/programme.json")).unwrap();
+        let r1c2 = &mut programme["programme"]["reunions"][0]["courses"][1];
+        r1c2["statut"] = json!("ARRIVEE_DEFINITIVE_COMPLETE");
+        r1c2["ordreArrivee"] = json!([[2], [1]]);
+        let mut runners: Value =
+            serde_json::from_slice(&fixture("2025-11-05/R1C2/participants.json")).unwrap();
+        runners["participants"][0]["ordreArrivee"] = json!(2);
+        runners["participants"][1]["ordreArrivee"] = json!(1);
+        runners["participants"][1]["dernierRapportDirect"] =
+            json!({"typePari": "SIMPLE_GAGNANT", "rapport": 2.4, "dateRapport": 1762347100000_i64});
+        let mut rapports: Value =
+            serde_json::from_slice(&fixture("2025-11-05/R1C2/rapports.json")).unwrap();
+        rapports[0]["rapports"][0]["dividendePourUnEuro"] = json!(320);
+        let refreshed = [
+            (
+                key("2025-11-05", None, Stage::Programme),
+                serde_json::to_vec(&programme).unwrap(),
+            ),
+            (
+                key("2025-11-05", Some((1, 2)), Stage::Participants),
+                serde_json::to_vec(&runners).unwrap(),
+            ),
+            (
+                key("2025-11-05", Some((1, 2)), Stage::Rapports),
+                serde_json::to_vec(&rapports).unwrap(),
+            ),
+        ];
+        let counts = load(&mut client, &refreshed);
+        assert_eq!(counts["race"], [3, 0, 1, 0]);
+        assert_eq!(counts["race_participant"], [2, 0, 2, 0]);
+        assert_eq!(counts["bet_report"], [2, 0, 1, 0]);
+        assert_eq!(counts["horse"][1..3], [0, 0], "horses did not change");
+        assert_eq!(
+            strings(
+                &db,
+                "SELECT a.num_pmu::text FROM race_arrival a JOIN race r ON r.id = a.race_id WHERE r.num_reunion = 1 AND r.num_ordre = 2 ORDER BY a.rank"
+            ),
+            ["2", "1"]
+        );
+        let odds = "SELECT (p.cote_direct * 10)::bigint FROM race_participant p JOIN race r ON r.id = p.race_id
+                    WHERE r.num_reunion = 1 AND r.num_ordre = 2 AND p.num_pmu = 2 AND p.ordre_arrivee = 1";
+        assert_eq!(db.count(odds), 24);
+    }
+
+    #[test]
+    fn rows_without_their_parent_are_counted_as_orphans() {
+        let db = pg::migrated_db("fixtures_orphans");
+        // Participants, performances and rapports of a day whose programme is not loaded.
+        let objects: Vec<_> = fixture_day("2025-11-05")
+            .into_iter()
+            .filter(|(k, _)| k.stage != Stage::Programme)
+            .collect();
+        let counts = load(&mut db.client(), &objects);
+        assert_eq!(counts["race_participant"], [10, 0, 0, 10]);
+        assert_eq!(counts["horse_race_history"], [4, 0, 0, 4]);
+        assert_eq!(counts["race_bet"], [6, 0, 0, 6]);
+        assert_eq!(counts["bet_report"], [9, 0, 0, 9]);
+        assert_eq!(counts["horse"][1], 9, "horses need no race");
+    }
+
+    /// A day with one race of one runner whose performances report one past race.
+    fn one_runner_day(day: &str, midnight_ms: i64, place: i64) -> Vec<(ObjectKey, Vec<u8>)> {
+        let programme = json!({"programme": {"date": midnight_ms, "reunions": [{"numOfficiel": 1, "courses": [{"numOrdre": 1}]}]}});
+        let runners = json!({"participants": [{"numPmu": 1, "nom": "ZULU", "nomMere": "M", "nomPere": "P", "idCheval": "ZULU-M-P"}]});
+        let past = json!({"participants": [{"numPmu": 1, "nomCheval": "ZULU", "coursesCourues": [
+            {"date": 1759269600000_i64, "hippodrome": "Caen", "nomPrix": "PRIX X", "participants": [
+                {"nomCheval": "ZULU", "itsHim": true, "place": {"place": place}}]}]}]});
+        vec![
+            (
+                key(day, None, Stage::Programme),
+                serde_json::to_vec(&programme).unwrap(),
+            ),
+            (
+                key(day, Some((1, 1)), Stage::Participants),
+                serde_json::to_vec(&runners).unwrap(),
+            ),
+            (
+                key(day, Some((1, 1)), Stage::Performances),
+                serde_json::to_vec(&past).unwrap(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_newest_report_of_a_past_race_wins_whatever_the_load_order() {
+        let db = pg::migrated_db("fixtures_history_order");
+        let mut client = db.client();
+        let older = one_runner_day("2025-11-05", 1762297200000, 5);
+        let newer = one_runner_day("2025-11-12", 1762902000000, 4);
+        assert_eq!(
+            load(&mut client, &newer)["horse_race_history"],
+            [1, 1, 0, 0]
+        );
+        assert_eq!(
+            load(&mut client, &older)["horse_race_history"],
+            [1, 0, 0, 0],
+            "an older report does not overwrite"
+        );
+        assert_eq!(db.count("SELECT place::bigint FROM horse_race_history"), 4);
+        let db2 = pg::migrated_db("fixtures_history_order2");
+        let mut client2 = db2.client();
+        load(&mut client2, &older);
+        assert_eq!(
+            load(&mut client2, &newer)["horse_race_history"],
+            [1, 0, 1, 0],
+            "a newer report does"
+        );
+        assert_eq!(db.contents(), db2.contents());
+    }
+}
