@@ -833,6 +833,66 @@ mod merges {
         assert_eq!(counts["horse"][1], 9, "horses need no race");
     }
 
+    #[test]
+    fn every_sample_of_the_lake_copies_and_merges() {
+        let db = pg::migrated_db("corpus_samples");
+        let mut client = db.client();
+        let mut seen = std::collections::HashSet::new();
+        let objects: Vec<_> = crate::corpus::sample_objects()
+            .into_iter()
+            .filter(|o| o.in_lake && seen.insert(o.key))
+            .map(|o| (o.key, o.body))
+            .collect();
+        let programmes: Vec<_> = objects
+            .iter()
+            .filter(|(k, _)| k.stage == Stage::Programme)
+            .cloned()
+            .collect();
+        let rest: Vec<_> = objects
+            .iter()
+            .filter(|(k, _)| k.stage != Stage::Programme)
+            .cloned()
+            .collect();
+        let first = load(&mut client, &programmes);
+        let races: u64 = programmes
+            .iter()
+            .map(|(_, body)| {
+                let v: Value = serde_json::from_slice(body).unwrap();
+                let reunions = v["programme"]["reunions"].as_array().unwrap().clone();
+                reunions
+                    .iter()
+                    .map(|r| r["courses"].as_array().map_or(0, |c| c.len() as u64))
+                    .sum::<u64>()
+            })
+            .sum();
+        assert_eq!(first["race"][1] as u64, races);
+        let second = load(&mut client, &rest);
+        let [read, inserted, _, orphaned] = second["race_participant"];
+        assert_eq!(
+            inserted + orphaned,
+            read,
+            "every runner either lands or is an orphan"
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM race_participant") as i64,
+            inserted
+        );
+        assert!(
+            inserted > 700,
+            "the 05/11 and 25/12 days have their runners: {inserted}"
+        );
+        assert_eq!(
+            second["horse_race_history"][1], 70,
+            "the 70 past races of R1C1 found their horses"
+        );
+        assert!(db.count("SELECT count(*) FROM bet_report") > 0);
+        let again = load(&mut client, &objects);
+        assert!(
+            again.values().all(|c| c[1] == 0 && c[2] == 0),
+            "replay: {again:?}"
+        );
+    }
+
     /// A day with one race of one runner whose performances report one past race.
     fn one_runner_day(day: &str, midnight_ms: i64, place: i64) -> Vec<(ObjectKey, Vec<u8>)> {
         let programme = json!({"programme": {"date": midnight_ms, "reunions": [{"numOfficiel": 1, "courses": [{"numOrdre": 1}]}]}});
