@@ -818,6 +818,60 @@ mod merges {
     }
 
     #[test]
+    fn a_refetched_object_drops_what_it_no_longer_lists_and_an_empty_one_drops_nothing() {
+        let db = pg::migrated_db("fixtures_drop");
+        let mut client = db.client();
+        load(&mut client, &fixture_day("2025-11-05"));
+        let r1c1 = "SELECT count(*) FROM bet_report x JOIN race_bet b ON b.id = x.race_bet_id JOIN race r ON r.id = b.race_id
+                    WHERE r.num_reunion = 1 AND r.num_ordre = 1";
+        assert_eq!(db.count(r1c1), 7);
+        // Not published after all: an empty rapports deletes nothing.
+        load(
+            &mut client,
+            &[(
+                key("2025-11-05", Some((1, 1)), Stage::Rapports),
+                b"[]".to_vec(),
+            )],
+        );
+        assert_eq!(db.count(r1c1), 7);
+        // The dead heat was annulled after an inquiry: one winner, and no Big 5 any more.
+        let mut rapports: Value =
+            serde_json::from_slice(&fixture("2025-11-05/R1C1/rapports.json")).unwrap();
+        rapports[0]["rapports"].as_array_mut().unwrap().truncate(1);
+        rapports.as_array_mut().unwrap().truncate(3);
+        let mut runners: Value =
+            serde_json::from_slice(&fixture("2025-11-05/R1C2/participants.json")).unwrap();
+        runners["participants"].as_array_mut().unwrap().truncate(1);
+        let refreshed = [
+            (
+                key("2025-11-05", Some((1, 2)), Stage::Participants),
+                serde_json::to_vec(&runners).unwrap(),
+            ),
+            (
+                key("2025-11-05", Some((1, 1)), Stage::Rapports),
+                serde_json::to_vec(&rapports).unwrap(),
+            ),
+        ];
+        let counts = load(&mut client, &refreshed);
+        assert_eq!(counts["bet_report"], [5, 0, 0, 0]);
+        assert_eq!(db.count(r1c1), 5);
+        assert_eq!(
+            db.count("SELECT count(*) FROM race_bet WHERE type_pari = 'EB5'"),
+            0
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM race_bet WHERE type_pari = 'SIMPLE_GAGNANT'"),
+            1,
+            "other races keep theirs"
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM race_participant p JOIN race r ON r.id = p.race_id WHERE r.num_ordre = 2 AND r.num_reunion = 1"),
+            1
+        );
+        assert_eq!(db.count("SELECT count(*) FROM race_participant"), 9);
+    }
+
+    #[test]
     fn rows_without_their_parent_are_counted_as_orphans() {
         let db = pg::migrated_db("fixtures_orphans");
         // Participants, performances and rapports of a day whose programme is not loaded.

@@ -25,6 +25,11 @@
 //! day at least as recent as the one that last set the row. Each rule makes a replay of the same
 //! objects, in any order, change nothing.
 //!
+//! A refreshed object is the whole truth about its race: runners a participants object no longer
+//! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
+//! by the `race_participant` and `bet_report` merges (an empty rapports `[]` stages nothing and
+//! deletes nothing). Deletions are not part of the four counts.
+//!
 //! The statements below are written from one table spec (staging columns in the CSV order of
 //! `rows.rs`); `rows::tests` checks each CSV row has as many fields as its COPY column list.
 
@@ -453,6 +458,12 @@ j AS (
     JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
     LEFT JOIN horse h ON h.id_cheval = s.id_cheval
 ),
+gone AS (
+    DELETE FROM race_participant d
+    USING (SELECT DISTINCT race_id FROM j) k
+    WHERE d.race_id = k.race_id
+      AND NOT EXISTS (SELECT 1 FROM j WHERE j.race_id = d.race_id AND j.num_pmu = d.num_pmu)
+),
 up AS (
     INSERT INTO race_participant AS t (race_id, num_pmu, horse_id, nom, age, sexe, allure, statut, driver, driver_change, entraineur, proprietaire, eleveur, oeilleres, deferre, indicateur_inedit, musique, nombre_courses, nombre_victoires, nombre_places, nombre_places_second, nombre_places_troisieme, gains_carriere_cts, gains_victoires_cts, gains_place_cts, gains_annee_en_cours_cts, gains_annee_precedente_cts, place_corde, handicap_distance_m, handicap_poids_hg, handicap_valeur, poids_condition_monte_hg, jument_pleine, engagement, supplement, taux_reclamation_cts, pays_entrainement, ecurie, avis_entraineur, ordre_arrivee, incident, temps_obtenu_ms, reduction_km_ms, distance_cheval_precedent, commentaire_apres_course, cote_direct, cote_direct_type_pari, cote_direct_at, cote_direct_favori, cote_direct_tendance, cote_direct_tendance_pct, cote_reference, cote_reference_type_pari, cote_reference_at, cote_reference_favori)
     SELECT race_id,
@@ -624,6 +635,25 @@ j AS (
     SELECT b.id AS race_bet_id, s.* FROM src s
     JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
     JOIN race_bet b ON b.race_id = r.id AND b.type_pari = s.type_pari
+),
+staged_races AS (
+    SELECT DISTINCT r.id AS race_id FROM stg_race_bet s
+    JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
+),
+gone_reports AS (
+    DELETE FROM bet_report d
+    USING race_bet b, staged_races k
+    WHERE d.race_bet_id = b.id AND b.race_id = k.race_id
+      AND NOT EXISTS (SELECT 1 FROM j WHERE j.race_bet_id = d.race_bet_id
+                      AND j.combinaison = d.combinaison AND j.libelle = d.libelle)
+),
+gone_bets AS (
+    DELETE FROM race_bet d
+    USING staged_races k
+    WHERE d.race_id = k.race_id
+      AND NOT EXISTS (SELECT 1 FROM stg_race_bet s JOIN race r ON r.id = k.race_id
+                      WHERE s.day = r.day AND s.num_reunion = r.num_reunion AND s.num_ordre = r.num_ordre
+                        AND s.type_pari = d.type_pari)
 ),
 up AS (
     INSERT INTO bet_report AS t (race_bet_id, combinaison, libelle, dividende_cts, dividende_pour_un_euro_cts, dividende_pour_une_mise_de_base_cts, dividende_unite, nombre_gagnants)
