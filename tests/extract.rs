@@ -575,7 +575,7 @@ fn transient_faults_are_retried_and_bad_bodies_never_stored() {
         vec![Reply::Drop, ok("R1C2/participants.json")],
     );
     let slow = Reply::Slow(
-        Duration::from_secs(3),
+        Duration::from_secs(5),
         Box::new(ok("R1C2/performances.json")),
     );
     api.route(
@@ -596,7 +596,7 @@ fn transient_faults_are_retried_and_bad_bodies_never_stored() {
             "--date",
             D2,
             "--timeout",
-            "0.5",
+            "1.5",
             "--report",
             report.to_str().unwrap(),
         ],
@@ -754,7 +754,18 @@ fn kill_9_in_the_middle_then_rerun_gives_the_same_lake() {
     assert_ok(&extract(&api, &calm.lake(), &both_days()));
     let expected = snapshot(&calm.lake());
 
-    api.set_latency(Duration::from_millis(100));
+    // One object answers only after the client's timeout, so the run cannot end by itself
+    // before the kill, whatever the machine's load.
+    let stuck = "/rest/client/1/programme/15032025/R1/C2/rapports-definitifs";
+    let stuck_body = std::fs::read(fixtures_dir().join("15032025/R1C2/rapports.json")).unwrap();
+    api.route(
+        stuck,
+        vec![Reply::Slow(
+            Duration::from_secs(8),
+            Box::new(Reply::json(stuck_body.clone())),
+        )],
+    );
+    api.set_latency(Duration::from_millis(50));
     api.clear_requests();
     let killed = Temp::new("killed");
     let mut child = extract_cmd(
@@ -783,6 +794,7 @@ fn kill_9_in_the_middle_then_rerun_gives_the_same_lake() {
     );
 
     api.set_latency(Duration::ZERO);
+    api.route(stuck, vec![Reply::json(stuck_body)]);
     assert_ok(&extract(&api, &killed.lake(), &both_days()));
     assert_eq!(
         snapshot(&killed.lake()),
