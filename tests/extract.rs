@@ -294,8 +294,16 @@ fn rerun_over_final_days_makes_no_request() {
     let before = snapshot(&tmp.lake());
     api.clear_requests();
 
+    // A temp file a killed writer left behind is swept, and not counted as an object.
+    let stale = tmp
+        .lake()
+        .join(day_dir("14032025"))
+        .join("R1C1/.rapports.json.zst.999.1.tmp");
+    std::fs::write(&stale, b"partial").unwrap();
+
     let out = extract(&api, &tmp.lake(), &both_days());
     assert_ok(&out);
+    assert!(!stale.exists(), "stale temp file not swept");
     assert_eq!(requested(&api), Vec::<String>::new());
     assert_eq!(snapshot(&tmp.lake()), before);
     let held = all_expected_paths().len();
@@ -638,6 +646,42 @@ fn transient_faults_are_retried_and_bad_bodies_never_stored() {
     }
     assert_eq!(lake.len(), 7);
     assert_eq!(read_json(&report)["total"]["retried"], 8);
+}
+
+#[test]
+fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
+    let api = FakeApi::serve_days(&[D2]);
+    let path = d2_path("R1C1", "participants");
+    api.route(
+        &path,
+        vec![
+            Reply::Empty(403),
+            Reply::Empty(403),
+            Reply::json(d2_body("R1C1/participants.json")),
+        ],
+    );
+    let tmp = Temp::new("one403");
+    let out = extract(&api, &tmp.lake(), &["--date", D2, "--workers", "2"]);
+    assert_ok(&out);
+    let at: Vec<Instant> = api
+        .requests()
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(at.len(), 3);
+    // PMU_BACKOFF_MS=5: the first 403 pauses everyone 150 ms, the second 300 ms.
+    assert!(
+        at[1] - at[0] >= Duration::from_millis(145),
+        "{:?}",
+        at[1] - at[0]
+    );
+    assert!(
+        at[2] - at[1] >= Duration::from_millis(295),
+        "{:?}",
+        at[2] - at[1]
+    );
+    assert_eq!(snapshot(&tmp.lake()).len(), 7);
 }
 
 #[test]
