@@ -462,7 +462,7 @@ gone AS (
     DELETE FROM race_participant d
     USING (SELECT DISTINCT race_id FROM j) k
     WHERE d.race_id = k.race_id
-      AND NOT EXISTS (SELECT 1 FROM j WHERE j.race_id = d.race_id AND j.num_pmu = d.num_pmu)
+      AND (d.race_id, d.num_pmu) NOT IN (SELECT race_id, num_pmu FROM j)
 ),
 up AS (
     INSERT INTO race_participant AS t (race_id, num_pmu, horse_id, nom, age, sexe, allure, statut, driver, driver_change, entraineur, proprietaire, eleveur, oeilleres, deferre, indicateur_inedit, musique, nombre_courses, nombre_victoires, nombre_places, nombre_places_second, nombre_places_troisieme, gains_carriere_cts, gains_victoires_cts, gains_place_cts, gains_annee_en_cours_cts, gains_annee_precedente_cts, place_corde, handicap_distance_m, handicap_poids_hg, handicap_valeur, poids_condition_monte_hg, jument_pleine, engagement, supplement, taux_reclamation_cts, pays_entrainement, ecurie, avis_entraineur, ordre_arrivee, incident, temps_obtenu_ms, reduction_km_ms, distance_cheval_precedent, commentaire_apres_course, cote_direct, cote_direct_type_pari, cote_direct_at, cote_direct_favori, cote_direct_tendance, cote_direct_tendance_pct, cote_reference, cote_reference_type_pari, cote_reference_at, cote_reference_favori)
@@ -540,8 +540,11 @@ FROM up",
     FROM stg_history s
     LEFT JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
     LEFT JOIN race_participant p1 ON p1.race_id = r.id AND p1.num_pmu = s.num_pmu
-    LEFT JOIN race_participant p2 ON p1.horse_id IS NULL AND p2.race_id = r.id
-        AND upper(btrim(p2.nom)) = upper(btrim(s.nom_cheval))
+    LEFT JOIN LATERAL (
+        SELECT p.horse_id FROM race_participant p
+        WHERE p1.horse_id IS NULL AND p.race_id = r.id AND upper(btrim(p.nom)) = upper(btrim(s.nom_cheval))
+        ORDER BY p.num_pmu LIMIT 1
+    ) p2 ON true
 ),
 orphans AS (
     SELECT count(*) AS n FROM (
@@ -644,16 +647,16 @@ gone_reports AS (
     DELETE FROM bet_report d
     USING race_bet b, staged_races k
     WHERE d.race_bet_id = b.id AND b.race_id = k.race_id
-      AND NOT EXISTS (SELECT 1 FROM j WHERE j.race_bet_id = d.race_bet_id
-                      AND j.combinaison = d.combinaison AND j.libelle = d.libelle)
+      AND (d.race_bet_id, d.combinaison, d.libelle) NOT IN (SELECT race_bet_id, combinaison, libelle FROM j)
 ),
 gone_bets AS (
     DELETE FROM race_bet d
     USING staged_races k
     WHERE d.race_id = k.race_id
-      AND NOT EXISTS (SELECT 1 FROM stg_race_bet s JOIN race r ON r.id = k.race_id
-                      WHERE s.day = r.day AND s.num_reunion = r.num_reunion AND s.num_ordre = r.num_ordre
-                        AND s.type_pari = d.type_pari)
+      AND (d.race_id, d.type_pari) NOT IN (
+          SELECT r.id, s.type_pari FROM stg_race_bet s
+          JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
+          WHERE s.type_pari IS NOT NULL)
 ),
 up AS (
     INSERT INTO bet_report AS t (race_bet_id, combinaison, libelle, dividende_cts, dividende_pour_un_euro_cts, dividende_pour_une_mise_de_base_cts, dividende_unite, nombre_gagnants)
