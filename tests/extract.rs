@@ -898,6 +898,7 @@ fn unreachable_api_exits_1_with_one_clear_line_and_writes_nothing() {
     .unwrap();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
     let last = err.lines().last().unwrap_or_default();
     assert!(
         last.contains("cannot reach the PMU API") && last.contains(&port.to_string()),

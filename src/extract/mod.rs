@@ -215,6 +215,9 @@ struct Crawl {
     dry: Mutex<DryRun>,
     progress: ProgressBar,
     unreachable: Mutex<Option<String>>,
+    /// Day failures seen before the API ever answered: shown at the end, unless the API turns
+    /// out to be unreachable (then one line says so).
+    deferred: Mutex<Vec<String>>,
 }
 
 impl Crawl {
@@ -241,6 +244,7 @@ impl Crawl {
             dry: Mutex::new(DryRun::default()),
             progress,
             unreachable: Mutex::new(None),
+            deferred: Mutex::new(Vec::new()),
         })
     }
 
@@ -564,7 +568,14 @@ impl Crawl {
     }
 
     fn day_failed(&self, day: Day, retries: u64, msg: String) {
-        self.warn(&msg);
+        if self.client.ever_answered() {
+            self.warn(&msg);
+        } else {
+            self.deferred
+                .lock()
+                .expect("deferred lock is never poisoned")
+                .push(msg.clone());
+        }
         self.day_report(day, |d| {
             d.programme = "failed".into();
             d.error = Some(msg);
@@ -706,6 +717,14 @@ impl Crawl {
             && !self.client.ever_answered()
         {
             bail!("cannot reach the PMU API at {}: {err}", self.cfg.base);
+        }
+        for msg in self
+            .deferred
+            .lock()
+            .expect("deferred lock is never poisoned")
+            .iter()
+        {
+            eprintln!("pmu-lake: {msg}");
         }
         let banned = self.client.stopped_by_ban();
         if let Some(n) = banned {
