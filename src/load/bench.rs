@@ -1,11 +1,279 @@
-//! `make bench`: a synthetic lake in the real payload shapes, loaded, replayed, and compared
-//! with `psql \copy` of the same rows.
+//! `make bench`: a synthetic lake in the real payload shapes, loaded into a throwaway cluster,
+//! replayed, and compared with the ceiling: `psql \copy` of the same final rows from CSV files
+//! into the same, empty tables. Two lake sizes (half, full) show that peak memory stays flat.
+//! Figures only: nothing here asserts a time.
 
-use anyhow::Result;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use postgres::Client;
 
 use crate::cli::BenchArgs;
+use crate::day::DayRange;
+use crate::db::Target;
+use crate::db::local::{Cluster, Settings};
 use crate::exit::Outcome;
+use crate::lake::Lake;
+use crate::load::synth::{self, Spec};
+use crate::load::{Options, load_lake, migrate, sql};
 
-pub fn run(_args: BenchArgs) -> Result<Outcome> {
-    anyhow::bail!("bench: not implemented yet")
+/// One measured run.
+#[derive(Debug, Clone)]
+struct Run {
+    label: String,
+    rows: u64,
+    seconds: f64,
+    peak_rss_kb: Option<u64>,
+    phases: Option<crate::load::report::Phases>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.rows as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<Outcome> {
+    if args.days == 0 || args.races_per_day == 0 {
+        return Err(crate::exit::usage(
+            "--days and --races-per-day must be at least 1",
+        ));
+    }
+    fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let spec = Spec::new(args.days, args.races_per_day);
+    let lake_dir = args.dir.join("lake");
+    let generated = ensure_lake(&lake_dir, &spec)?;
+    eprintln!("bench: lake {} ({generated})", lake_dir.display());
+
+    let cluster = fresh_cluster(&args.dir.join("pg"))?;
+    let result = measure(
+        &cluster,
+        &Lake::new(&lake_dir),
+        &spec,
+        &args.dir.join("csv"),
+    );
+    let stopped = cluster.stop();
+    let runs = result?;
+    stopped?;
+    print_table(&spec, &runs);
+    Ok(Outcome::Complete)
+}
+
+/// Generates the lake unless one made from the same spec is there.
+fn ensure_lake(dir: &Path, spec: &Spec) -> Result<String> {
+    let stamp = dir.join(".bench-spec");
+    let wanted = format!("{spec:?}");
+    if fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok("reused".to_string());
+    }
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let started = Instant::now();
+    let written = synth::write_lake(&Lake::new(dir), spec)?;
+    fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(format!(
+        "generated {} objects, {:.1} MB of JSON, {:.1} MB stored, in {:.1} s",
+        written.objects,
+        written.raw_bytes as f64 / 1e6,
+        written.stored_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+/// A new cluster in `dir` (an old one is stopped and removed first).
+fn fresh_cluster(dir: &Path) -> Result<Cluster> {
+    if dir.exists() {
+        let old = Cluster::new(dir, crate::db::local::DEFAULT_PORT)?;
+        if old.is_running() {
+            old.stop()?;
+        }
+        fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let cluster = Cluster::new(dir, crate::db::local::DEFAULT_PORT)?;
+    cluster.init(&Settings::default())?;
+    cluster.start()?;
+    Ok(cluster)
+}
+
+fn connect_new_db(cluster: &Cluster, name: &str) -> Result<(Client, String)> {
+    cluster.create_database(name)?;
+    let url = cluster.url(name);
+    let mut client = Target::parse(&url)?.connect()?;
+    migrate::run(&mut client)?;
+    Ok((client, url))
+}
+
+fn measure(cluster: &Cluster, lake: &Lake, spec: &Spec, csv_dir: &Path) -> Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    let half = (spec.days / 2).max(1);
+    let sizes: Vec<u32> = if half < spec.days {
+        vec![half, spec.days]
+    } else {
+        vec![spec.days]
+    };
+    let mut full_url = String::new();
+    for days in sizes {
+        let range = DayRange::new(spec.day(0), spec.day(days - 1))?;
+        let (mut client, url) = connect_new_db(cluster, &format!("bench_{days}d"))?;
+        let options = Options {
+            range: Some(range),
+            force: false,
+            progress: false,
+        };
+        reset_peak_rss();
+        let first = load_lake(&mut client, lake, &options)?;
+        let peak = peak_rss_kb();
+        if first.objects.rejected > 0 {
+            bail!(
+                "the synthetic lake had {} rejected objects",
+                first.objects.rejected
+            );
+        }
+        let rows = count_rows(&mut client)?;
+        runs.push(Run {
+            label: format!("first load, {days} days"),
+            rows,
+            seconds: first.seconds,
+            peak_rss_kb: peak,
+            phases: Some(first.phases),
+        });
+        let replay = load_lake(&mut client, lake, &options)?;
+        runs.push(Run {
+            label: format!("replay, {days} days"),
+            rows,
+            seconds: replay.seconds,
+            peak_rss_kb: None,
+            phases: None,
+        });
+        full_url = url;
+    }
+    runs.push(ceiling(cluster, &full_url, csv_dir, spec.days)?);
+    Ok(runs)
+}
+
+/// The target tables in foreign-key order, as the merges name them.
+fn targets() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for m in sql::MERGES {
+        if !names.contains(&m.target) {
+            names.push(m.target);
+        }
+    }
+    names
+}
+
+/// Exports the loaded rows to CSV, then times `psql \copy` of them into an empty database.
+fn ceiling(cluster: &Cluster, loaded_url: &str, csv_dir: &Path, days: u32) -> Result<Run> {
+    fs::create_dir_all(csv_dir).with_context(|| format!("creating {}", csv_dir.display()))?;
+    let mut source = Target::parse(loaded_url)?.connect()?;
+    let mut files: Vec<(&str, PathBuf)> = Vec::new();
+    for table in targets() {
+        let path = csv_dir.join(format!("{table}.csv"));
+        let mut file =
+            fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut reader = source.copy_out(&format!("COPY {table} TO STDOUT (FORMAT csv)"))?;
+        std::io::copy(&mut reader, &mut file).with_context(|| format!("exporting {table}"))?;
+        drop(reader);
+        files.push((table, path));
+    }
+    let rows = count_rows(&mut source)?;
+    let (client, url) = connect_new_db(cluster, "bench_ceiling")?;
+    drop(client);
+    let mut psql = Command::new(cluster.bindir().join("psql"));
+    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
+    for (table, path) in &files {
+        psql.arg("-c").arg(format!(
+            "\\copy {table} FROM '{}' (FORMAT csv)",
+            path.display().to_string().replace('\'', "''")
+        ));
+    }
+    let started = Instant::now();
+    let out = psql.stdin(Stdio::null()).output().context("running psql")?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!(
+            "psql \\copy failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(Run {
+        label: format!("ceiling: psql \\copy, {days} days"),
+        rows,
+        seconds,
+        peak_rss_kb: None,
+        phases: None,
+    })
+}
+
+/// Rows in the target tables: the same measure for the loads and the ceiling.
+fn count_rows(client: &mut Client) -> Result<u64> {
+    let mut rows = 0;
+    for table in targets() {
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+            .get(0);
+        rows += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(rows)
+}
+
+/// Resets the kernel's peak-RSS counter (VmHWM) of this process.
+fn reset_peak_rss() {
+    let _ = fs::write("/proc/self/clear_refs", "5");
+}
+
+/// VmHWM from /proc/self/status, in kB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn print_table(spec: &Spec, runs: &[Run]) {
+    println!(
+        "pmu-lake bench: {} days x {} races x {} runners (5-9 past races each), seed {:#x}",
+        spec.days, spec.races_per_day, spec.runners, spec.seed
+    );
+    println!(
+        "{:<34} {:>10} {:>10} {:>12} {:>14}",
+        "run", "rows", "seconds", "rows/s", "peak RSS (MB)"
+    );
+    for r in runs {
+        let rss = r
+            .peak_rss_kb
+            .map(|kb| format!("{:.1}", kb as f64 / 1024.0))
+            .unwrap_or_default();
+        println!(
+            "{:<34} {:>10} {:>10.2} {:>12.0} {:>14}",
+            r.label,
+            r.rows,
+            r.seconds,
+            r.rate(),
+            rss
+        );
+    }
+    let find = |prefix: &str| runs.iter().rev().find(|r| r.label.starts_with(prefix));
+    if let Some(p) = find("first load").and_then(|r| r.phases) {
+        println!(
+            "first load time: {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit",
+            p.read_parse, p.copy, p.merge, p.ledger_commit
+        );
+    }
+    if let (Some(first), Some(replay), Some(ceiling)) =
+        (find("first load"), find("replay"), find("ceiling"))
+    {
+        println!(
+            "first load / ceiling: {:.0} % of the ceiling's rows/s; replay speed-up over the first load: {:.0}x",
+            100.0 * first.rate() / ceiling.rate().max(f64::MIN_POSITIVE),
+            first.seconds / replay.seconds.max(1e-9)
+        );
+    }
 }

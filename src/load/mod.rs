@@ -28,7 +28,7 @@ use crate::db;
 use crate::exit::Outcome;
 use crate::lake::{Lake, LakeObject, sha256_hex};
 use ledger::{Entry, Status};
-use report::{DayReport, Rejection, Report, TableCounts, Tables};
+use report::{DayReport, Phases, Rejection, Report, TableCounts, Tables};
 use rows::Batch;
 
 /// How a load runs.
@@ -107,6 +107,7 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
         lake,
         force: options.force,
         batch: Batch::new(),
+        phases: Phases::default(),
     };
     let mut report = Report::default();
     for day in days {
@@ -158,6 +159,8 @@ struct Loader<'a> {
     lake: &'a Lake,
     force: bool,
     batch: Batch,
+    /// Time spent in COPY and merges for the day being loaded.
+    phases: Phases,
 }
 
 impl Loader<'_> {
@@ -175,6 +178,8 @@ impl Loader<'_> {
         let mut good = Vec::new();
         let mut rejected = Vec::new();
         self.batch.clear();
+        self.phases = Phases::default();
+        let read_started = Instant::now();
         for object in self.lake.objects(day)? {
             if object.marker.is_some() {
                 report.objects.markers += 1;
@@ -213,6 +218,7 @@ impl Loader<'_> {
                 Err(e) => rejected.push(rejection(&object, sha256, stored_bytes, format!("{e:#}"))),
             }
         }
+        self.phases.read_parse = read_started.elapsed().as_secs_f64();
         if good.is_empty() && rejected.is_empty() {
             report.seconds = started.elapsed().as_secs_f64();
             return Ok(report);
@@ -238,6 +244,9 @@ impl Loader<'_> {
             })
             .collect();
         report.seconds = started.elapsed().as_secs_f64();
+        let p = &mut self.phases;
+        p.ledger_commit = (report.seconds - p.read_parse - p.copy - p.merge).max(0.0);
+        report.phases = *p;
         Ok(report)
     }
 
@@ -247,7 +256,7 @@ impl Loader<'_> {
             .client
             .transaction()
             .context("opening the day's transaction")?;
-        let tables = copy_and_merge(&mut tx, &self.batch)?;
+        let tables = copy_and_merge(&mut tx, &self.batch, &mut self.phases)?;
         let entries: Vec<Entry> = good
             .iter()
             .map(|g| g.entry.clone())
@@ -287,7 +296,7 @@ impl Loader<'_> {
                 continue;
             }
             let mut savepoint = tx.transaction().context("opening a savepoint")?;
-            match copy_and_merge(&mut savepoint, &self.batch)
+            match copy_and_merge(&mut savepoint, &self.batch, &mut self.phases)
                 .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
             {
                 Ok(t) => {
@@ -330,7 +339,8 @@ fn decode(stored: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// COPY every non-empty staging table, then every merge, summing the counts per target.
-fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Tables> {
+fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) -> Result<Tables> {
+    let copy_started = Instant::now();
     for (i, table) in sql::STAGING.iter().enumerate() {
         let (csv, rows) = batch.table(i);
         if rows == 0 {
@@ -346,6 +356,8 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Tables> {
             .finish()
             .map_err(|e| anyhow!("COPY into {}: {}", table.name, db_error(&e)))?;
     }
+    phases.copy += copy_started.elapsed().as_secs_f64();
+    let merge_started = Instant::now();
     let mut tables = Tables::default();
     for merge in sql::MERGES {
         let row = tx
@@ -354,6 +366,7 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Tables> {
         let counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
         tables.add(merge.target, &counts);
     }
+    phases.merge += merge_started.elapsed().as_secs_f64();
     Ok(tables)
 }
 

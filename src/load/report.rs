@@ -112,6 +112,28 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// Where the time went, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Phases {
+    /// Reading, hashing, decompressing and turning payloads into CSV rows.
+    pub read_parse: f64,
+    /// `COPY … FROM STDIN` into the staging tables.
+    pub copy: f64,
+    /// The set-based merges into the target tables.
+    pub merge: f64,
+    /// Ledger reads and writes, and commits.
+    pub ledger_commit: f64,
+}
+
+impl Phases {
+    pub fn add(&mut self, other: &Phases) {
+        self.read_parse += other.read_parse;
+        self.copy += other.copy;
+        self.merge += other.merge;
+        self.ledger_commit += other.ledger_commit;
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DayReport {
     pub day: String,
@@ -121,6 +143,7 @@ pub struct DayReport {
     /// Whether COPY or a merge failed for the whole day, so objects were loaded one by one.
     pub isolated: bool,
     pub seconds: f64,
+    pub phases: Phases,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -129,6 +152,7 @@ pub struct Report {
     pub objects: Objects,
     pub tables: Tables,
     pub seconds: f64,
+    pub phases: Phases,
     pub per_day: Vec<DayReport>,
 }
 
@@ -137,6 +161,7 @@ impl Report {
         self.days += 1;
         self.objects.add(&day.objects);
         self.tables.merge(&day.tables);
+        self.phases.add(&day.phases);
         self.per_day.push(day);
     }
 
