@@ -30,8 +30,9 @@
 //! by the `race_participant` and `bet_report` merges (an empty rapports `[]` stages nothing and
 //! deletes nothing). Deletions are not part of the four counts.
 //!
-//! The statements below are written from one table spec (staging columns in the CSV order of
-//! `rows.rs`); `rows::tests` checks each CSV row has as many fields as its COPY column list.
+//! Every merge follows the same pattern, written out in full so that the SQL reads as it runs.
+//! Staging columns are in the CSV order of `rows.rs`; `rows::tests` checks that each CSV row has
+//! as many fields as its COPY column list, and `tests/corpus.rs` runs them all on PostgreSQL.
 
 /// One staging table.
 #[derive(Debug)]
