@@ -927,10 +927,7 @@ mod merges {
             read,
             "every runner either lands or is an orphan"
         );
-        assert_eq!(
-            db.count("SELECT count(*) FROM race_participant") as i64,
-            inserted
-        );
+        assert_eq!(db.count("SELECT count(*) FROM race_participant"), inserted);
         assert!(
             inserted > 700,
             "the 05/11 and 25/12 days have their runners: {inserted}"
