@@ -670,17 +670,11 @@ fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
         .map(|r| r.at)
         .collect();
     assert_eq!(at.len(), 3);
-    // PMU_BACKOFF_MS=5: the first 403 pauses everyone 150 ms, the second 300 ms.
-    assert!(
-        at[1] - at[0] >= Duration::from_millis(145),
-        "{:?}",
-        at[1] - at[0]
-    );
-    assert!(
-        at[2] - at[1] >= Duration::from_millis(295),
-        "{:?}",
-        at[2] - at[1]
-    );
+    // PMU_BACKOFF_MS=5: each 403 pauses everyone at least 150 ms (longer when 403s come in a
+    // row; a success in between, from the other worker, resets the run).
+    for gap in [at[1] - at[0], at[2] - at[1]] {
+        assert!(gap >= Duration::from_millis(145), "{gap:?}");
+    }
     assert_eq!(snapshot(&tmp.lake()).len(), 7);
 }
 
