@@ -338,3 +338,132 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
         reference.checksum("(SELECT path, content_sha256, status FROM load_ledger)")
     );
 }
+
+/// Sum over the fixture files named `file` of one day of the fake API of `count(json)`.
+fn fixture_sum(day: &str, file: &str, count: impl Fn(&Value) -> usize) -> i64 {
+    let dir = crate::support::fake_api::fixtures_dir().join(day);
+    let mut total = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path().join(file);
+        if let Ok(bytes) = std::fs::read(&path) {
+            total += count(&serde_json::from_slice(&bytes).unwrap());
+        }
+    }
+    total as i64
+}
+
+fn len(v: &Value) -> usize {
+    v.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn extract_from_the_fake_api_then_load_gives_the_expected_rows() {
+    let days = ["14032025", "15032025"];
+    let api = crate::support::fake_api::FakeApi::serve_days(&days);
+    let lake = pg::server().scratch("e2e-lake");
+    let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args([
+            "extract",
+            "--quiet",
+            "--start",
+            days[0],
+            "--end",
+            days[1],
+            "--delay",
+            "0..0",
+            "--timeout",
+            "5",
+        ])
+        .arg("--api-base")
+        .arg(api.base_url())
+        .arg("--lake")
+        .arg(&lake)
+        .env("PMU_BACKOFF_MS", "5")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "extract: {}", stderr(&out));
+
+    let db = pg::migrated_db("e2e");
+    let (out, report) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "load: {}", stderr(&out));
+    assert_eq!(objects(&report, "rejected"), 0);
+    let mut expected = [0i64; 4];
+    for day in days {
+        let dir = crate::support::fake_api::fixtures_dir().join(day);
+        let programme: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("programme.json")).unwrap()).unwrap();
+        let reunions = programme["programme"]["reunions"].as_array().unwrap();
+        expected[0] += reunions.iter().map(|r| len(&r["courses"])).sum::<usize>() as i64;
+        expected[1] += fixture_sum(day, "participants.json", |v| len(&v["participants"]));
+        expected[2] += fixture_sum(day, "rapports.json", len);
+        expected[3] += fixture_sum(day, "rapports.json", |v| {
+            v.as_array()
+                .map_or(0, |bets| bets.iter().map(|b| len(&b["rapports"])).sum())
+        });
+    }
+    let actual = [
+        db.count("SELECT count(*) FROM race"),
+        db.count("SELECT count(*) FROM race_participant"),
+        db.count("SELECT count(*) FROM race_bet"),
+        db.count("SELECT count(*) FROM bet_report"),
+    ];
+    assert_eq!(actual, expected, "races, runners, bets, reports");
+    assert_eq!(db.count("SELECT count(*) FROM daily_program"), 2);
+    assert!(db.count("SELECT count(*) FROM horse_race_history") > 0);
+
+    let (out, again) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(objects(&again, "loaded"), 0, "{again}");
+    assert_eq!(totals(&again), (0, 0));
+}
+
+#[test]
+fn every_full_sample_loads_through_the_binary_with_the_counts_of_its_json() {
+    let dir = pg::server().scratch("samples");
+    let keys = crate::corpus::write_sample_lake(&dir);
+    assert!(!keys.is_empty(), "no sample objects: is PMU_SAMPLES set?");
+    let lake = Lake::new(&dir);
+    let db = pg::migrated_db("samples_binary");
+    let (out, report) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(objects(&report, "loaded"), keys.len() as u64, "{report}");
+    let body = |k: &ObjectKey| -> Value {
+        serde_json::from_slice(&pmu_lake::lake::read_body(&lake.body_path(k)).unwrap()).unwrap()
+    };
+    let courses: i64 = keys
+        .iter()
+        .filter(|k| k.stage == Stage::Programme)
+        .map(|k| {
+            body(k)["programme"]["reunions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| len(&r["courses"]) as i64)
+                .sum::<i64>()
+        })
+        .sum();
+    assert_eq!(db.count("SELECT count(*) FROM race"), courses);
+    let (read, inserted, _, _) = table(&report, "race_participant");
+    let orphaned = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "race_participant")
+        .unwrap()["orphaned"]
+        .as_u64()
+        .unwrap();
+    let runners: u64 = keys
+        .iter()
+        .filter(|k| k.stage == Stage::Participants)
+        .map(|k| len(&body(k)["participants"]) as u64)
+        .sum();
+    assert_eq!(read, runners, "one staged row per runner of the JSON");
+    assert_eq!(inserted + orphaned, read);
+    assert_eq!(
+        db.count("SELECT count(*) FROM race_participant"),
+        inserted as i64
+    );
+    let (out, again) = load(&db, &dir, &["--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(totals(&again), (0, 0), "{again}");
+}
