@@ -4,9 +4,10 @@
 //! provenance and finality, the progress bar, and the run's summary and report.
 
 pub mod finality;
+mod queue;
 pub mod report;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::Notify;
 
 use crate::api::{self, Client, ClientConfig, FetchError, Politeness};
 use crate::cli::ExtractArgs;
@@ -23,6 +23,7 @@ use crate::exit::{Outcome, usage};
 use crate::lake::{self, Held, Lake, ManifestEntry, ObjectKey, Stage};
 use crate::pmu::discovery::{self, Discovered, Race};
 use finality::{Content, Finality};
+use queue::{Job, Queue};
 use report::{Figures, RunReport, human_bytes};
 
 /// 403s in a row after which the crawl stops.
@@ -116,86 +117,6 @@ impl Config {
             report: a.output.report,
             today: Day::today_paris(),
         })
-    }
-}
-
-/// One unit of work for the pool.
-enum Job {
-    Programme(Day),
-    Object { key: ObjectKey, race: Arc<Race> },
-}
-
-/// The work queue shared by the workers: programmes before race objects. It ends when both
-/// lists are empty and nothing that could add to them (the planner, a running job) is left.
-struct Queue {
-    state: Mutex<QueueState>,
-    notify: Notify,
-}
-
-struct QueueState {
-    programmes: VecDeque<Job>,
-    objects: VecDeque<Job>,
-    /// The planner plus the jobs being run.
-    open: usize,
-}
-
-impl Queue {
-    fn new() -> Queue {
-        let state = QueueState {
-            programmes: VecDeque::new(),
-            objects: VecDeque::new(),
-            open: 1,
-        };
-        Queue {
-            state: Mutex::new(state),
-            notify: Notify::new(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
-        self.state.lock().expect("queue lock is never poisoned")
-    }
-
-    fn push(&self, job: Job) {
-        {
-            let mut s = self.lock();
-            match job {
-                Job::Programme(_) => s.programmes.push_back(job),
-                Job::Object { .. } => s.objects.push_back(job),
-            }
-        }
-        self.notify.notify_waiters();
-    }
-
-    async fn next(&self) -> Option<Job> {
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut s = self.lock();
-                if let Some(job) = s.programmes.pop_front().or_else(|| s.objects.pop_front()) {
-                    s.open += 1;
-                    return Some(job);
-                }
-                if s.open == 0 {
-                    return None;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    /// The planner or a job is done (after pushing what it found).
-    fn finish(&self) {
-        let done = {
-            let mut s = self.lock();
-            s.open -= 1;
-            s.open == 0
-        };
-        if done {
-            self.notify.notify_waiters();
-        }
     }
 }
 
@@ -802,28 +723,5 @@ mod tests {
             human_duration(Duration::from_secs(2 * 3600 + 61)),
             "2 h 1 min"
         );
-    }
-
-    #[tokio::test]
-    async fn queue_serves_programmes_first_and_ends_when_nothing_is_open() {
-        let day: Day = "05112025".parse().unwrap();
-        let race = Arc::new(Race {
-            id: crate::lake::RaceId::new(1, 1).unwrap(),
-            statut: None,
-            rapports_definitifs_disponibles: false,
-            arrivee_definitive: false,
-        });
-        let q = Queue::new();
-        q.push(Job::Object {
-            key: ObjectKey::race(day, race.id, Stage::Rapports),
-            race,
-        });
-        q.push(Job::Programme(day));
-        q.finish();
-        assert!(matches!(q.next().await, Some(Job::Programme(_))));
-        assert!(matches!(q.next().await, Some(Job::Object { .. })));
-        q.finish();
-        q.finish();
-        assert!(q.next().await.is_none());
     }
 }
