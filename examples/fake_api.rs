@@ -1,8 +1,10 @@
 //! Serves the fixture days of tests/fixtures/api as a fake PMU API until killed, for a manual
 //! `make extract START=14032025 END=15032025 PMU_API_BASE=http://127.0.0.1:PORT`.
 //!
-//! `cargo run --example fake_api -- [--port N] [DDMMYYYY…]` (default: every fixture day, any
-//! free port). Prints the base URL on stdout.
+//! `cargo run --example fake_api -- [--port N] [DAY…]` (default: every fixture day, any free
+//! port). A DAY is a fixture day (`14032025`), or `FIXTURE@DDMMYYYY` to serve a fixture day under
+//! another date (`14032025@01042025`), to make longer synthetic ranges. Prints the base URL on
+//! stdout.
 
 #[path = "../tests/support/fake_api.rs"]
 #[allow(dead_code)]
@@ -30,7 +32,8 @@ fn main() {
     }
     let api = fake_api::FakeApi::start_on(port);
     for day in &days {
-        api.add_day(day, day);
+        let (fixture, as_day) = day.split_once('@').unwrap_or((day, day));
+        api.add_day(fixture, as_day);
     }
     println!("{}", api.base_url());
     eprintln!(
