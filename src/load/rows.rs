@@ -97,6 +97,15 @@ impl Batch {
 
     fn add_rows(&mut self, key: &ObjectKey, body: &[u8]) -> Result<()> {
         let day = key.day.date();
+        // serde would read a struct from an array by position: the root's kind is checked first.
+        let (root, kind) = if key.stage == Stage::Rapports {
+            (b'[', "an array")
+        } else {
+            (b'{', "an object")
+        };
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&root) {
+            bail!("not a {} payload: its root must be {kind}", key.stage);
+        }
         match (key.stage, key.race) {
             (Stage::Programme, _) => {
                 let p: ProgrammeResponse = serde_json::from_slice(body)
@@ -1001,12 +1010,12 @@ mod tests {
             (
                 key("2025-11-05", Some((1, 1)), Stage::Rapports),
                 "broken/rapports_object.json",
-                "array",
+                "must be an array",
             ),
             (
                 key("2025-11-05", Some((1, 1)), Stage::Participants),
                 "broken/participants_array.json",
-                "participants",
+                "must be an object",
             ),
             (
                 key("2025-11-05", None, Stage::Programme),
