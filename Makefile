@@ -35,6 +35,18 @@ endif
 ifdef DELAY
 EXTRACT_FLAGS += --delay $(DELAY)
 endif
+ifdef MAX_RPS
+EXTRACT_FLAGS += --max-rps $(MAX_RPS)
+endif
+ifdef GRACE_DAYS
+EXTRACT_FLAGS += --grace-days $(GRACE_DAYS)
+endif
+ifdef TIMEOUT
+EXTRACT_FLAGS += --timeout $(TIMEOUT)
+endif
+ifdef RETRIES
+EXTRACT_FLAGS += --retries $(RETRIES)
+endif
 ifdef REFRESH
 EXTRACT_FLAGS += --refresh
 endif
@@ -60,7 +72,7 @@ ifdef FORCE
 LOAD_FLAGS += --force
 endif
 
-.PHONY: help build extract today load db db-stop migrate test lint fmt bench clean-lake
+.PHONY: help build extract load db db-stop migrate test lint fmt bench fake-api
 
 help:
 	@sed -n '2,6p' Makefile
@@ -110,3 +122,8 @@ fmt:
 
 bench: build
 	$(BIN) bench
+
+# A stand-in PMU API on 127.0.0.1 serving the fixture days (14032025, 15032025), for trying
+# `make extract START=14032025 END=15032025 PMU_API_BASE=http://127.0.0.1:8765` without internet.
+fake-api:
+	$(CARGO) run --release --example fake_api -- --port $(or $(PORT),8765)
