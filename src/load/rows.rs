@@ -110,7 +110,8 @@ impl Batch {
             (Stage::Programme, _) => {
                 let p: ProgrammeResponse = serde_json::from_slice(body)
                     .context("not a programme payload ({programme:{…}} expected)")?;
-                self.programme(day, &p)
+                self.programme(day, &p);
+                Ok(())
             }
             (Stage::Participants, Some(race)) => {
                 let p: ParticipantsResponse = serde_json::from_slice(body)
@@ -155,14 +156,10 @@ impl Batch {
         }
     }
 
-    fn programme(&mut self, day: NaiveDate, p: &ProgrammeResponse) -> Result<()> {
+    /// The day is the lake's (the path), even where `programme.date` says otherwise: a fixture
+    /// served under another date is loaded under that date.
+    fn programme(&mut self, day: NaiveDate, p: &ProgrammeResponse) {
         let prog = &p.programme;
-        if let Some(ms) = prog.date
-            && let Some(sent) = paris_date(ms)
-            && sent != day
-        {
-            bail!("the programme is for {sent}, not for {day}");
-        }
         let mut r = self.row(DAILY_PROGRAM);
         r.date(day);
         r.ts_ms(prog.date);
@@ -180,7 +177,6 @@ impl Batch {
                 }
             }
         }
-        Ok(())
     }
 
     fn reunion(&mut self, day: NaiveDate, num: i64, m: &Reunion) {
@@ -994,6 +990,23 @@ mod tests {
     }
 
     #[test]
+    fn the_day_comes_from_the_lake_path_not_from_the_payload() {
+        let b = loaded(&[(
+            key("2025-11-06", None, Stage::Programme),
+            "2025-11-05/programme.json",
+        )]);
+        assert!(
+            rows(&b, RACE)
+                .iter()
+                .all(|r| get(r, "day") == Some("2025-11-06"))
+        );
+        assert_eq!(
+            get(&rows(&b, DAILY_PROGRAM)[0], "programme_date"),
+            Some("2025-11-04 23:00:00.000+00")
+        );
+    }
+
+    #[test]
     fn empty_rapports_mean_not_published_yet_and_stage_nothing() {
         let mut b = Batch::new();
         b.add_object(&key("2025-11-05", Some((2, 7)), Stage::Rapports), b"[]")
@@ -1026,11 +1039,6 @@ mod tests {
                 key("2025-11-05", None, Stage::Programme),
                 "broken/programme_unwrapped.json",
                 "programme",
-            ),
-            (
-                key("2025-11-06", None, Stage::Programme),
-                "2025-11-05/programme.json",
-                "2025-11-05",
             ),
         ];
         for (k, rel, why) in cases {
