@@ -15,7 +15,9 @@ pub mod rows;
 pub mod sql;
 pub mod synth;
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -93,6 +95,9 @@ pub fn migrate_only(args: DbArgs) -> Result<Outcome> {
 }
 
 /// Loads the days of `lake` (those of `options.range`) into an already migrated database.
+///
+/// Two threads: a reader turns day N+1 into staging rows while this thread sends day N to
+/// PostgreSQL. At most two days of rows are in memory, whatever the size of the lake.
 pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<Report> {
     let started = Instant::now();
     let days: Vec<Day> = lake
@@ -104,23 +109,57 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut loader = Loader {
         client,
-        lake,
-        force: options.force,
         batch: Batch::new(),
         phases: Phases::default(),
     };
     let mut report = Report::default();
-    for day in days {
-        bar.set_message(day.iso());
-        let day_report = loader
-            .load_day(day)
-            .with_context(|| format!("loading {}", lake.day_dir(day).display()))?;
-        for r in &day_report.rejected {
-            bar.suspend(|| eprintln!("pmu-lake: rejected {}: {}", r.path, r.reason));
+    std::thread::scope(|scope| -> Result<()> {
+        let (request, requests) = mpsc::sync_channel::<(Day, Known)>(1);
+        let (prepared_tx, prepared) = mpsc::sync_channel::<Result<Prepared>>(1);
+        let (recycle, recycled) = mpsc::channel::<Batch>();
+        scope.spawn(move || {
+            for (day, known) in requests {
+                let batch = recycled.try_recv().unwrap_or_default();
+                let result = prepare_day(lake, day, &known, batch)
+                    .with_context(|| format!("reading {}", lake.day_dir(day).display()));
+                if prepared_tx.send(result).is_err() {
+                    break;
+                }
+            }
+        });
+        let ask = |loader: &mut Loader<'_>, day: Day| -> Result<()> {
+            let known = if options.force {
+                Known::default()
+            } else {
+                ledger::loaded_hashes(loader.client, day)?
+            };
+            request
+                .send((day, known))
+                .map_err(|_| anyhow!("the lake reader stopped"))
+        };
+        if let Some(&first) = days.first() {
+            ask(&mut loader, first)?;
         }
-        report.add_day(day_report);
-        bar.inc(1);
-    }
+        for (i, &day) in days.iter().enumerate() {
+            if let Some(&next) = days.get(i + 1) {
+                ask(&mut loader, next)?;
+            }
+            bar.set_message(day.iso());
+            let day_input = prepared
+                .recv()
+                .map_err(|_| anyhow!("the lake reader stopped"))??;
+            let (day_report, batch) = loader
+                .load_day(day_input)
+                .with_context(|| format!("loading {}", lake.day_dir(day).display()))?;
+            let _ = recycle.send(batch);
+            for r in &day_report.rejected {
+                bar.suspend(|| eprintln!("pmu-lake: rejected {}: {}", r.path, r.reason));
+            }
+            report.add_day(day_report);
+            bar.inc(1);
+        }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -148,90 +187,127 @@ fn create_staging(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
+/// path → stored-bytes hash of the objects the ledger has as loaded.
+type Known = HashMap<String, String>;
+
 /// An object of the day that decoded and produced rows.
 struct Good {
     object: LakeObject,
     entry: Entry,
 }
 
+/// A day read from the lake and turned into staging rows, ready for PostgreSQL.
+struct Prepared {
+    day: Day,
+    batch: Batch,
+    good: Vec<Good>,
+    rejected: Vec<Entry>,
+    markers: u64,
+    skipped: u64,
+    read_parse: f64,
+}
+
+/// Reads a day's objects: markers counted, objects the ledger has with the same stored bytes
+/// skipped (hashed, never decompressed), the others decompressed and parsed into `batch`; bad
+/// ones set aside as rejected.
+fn prepare_day(lake: &Lake, day: Day, known: &Known, mut batch: Batch) -> Result<Prepared> {
+    let started = Instant::now();
+    batch.clear();
+    let mut prepared = Prepared {
+        day,
+        batch,
+        good: Vec::new(),
+        rejected: Vec::new(),
+        markers: 0,
+        skipped: 0,
+        read_parse: 0.0,
+    };
+    for object in lake.objects(day)? {
+        if object.marker.is_some() {
+            prepared.markers += 1;
+            continue;
+        }
+        let bytes = match std::fs::read(&object.path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let reason = format!("cannot read the file: {e}");
+                prepared
+                    .rejected
+                    .push(rejection(&object, String::new(), 0, reason));
+                continue;
+            }
+        };
+        let sha256 = sha256_hex(&bytes);
+        if known.get(&ledger::path_of(&object.key)) == Some(&sha256) {
+            prepared.skipped += 1;
+            continue;
+        }
+        let stored_bytes = bytes.len() as u64;
+        match decode(&bytes).and_then(|body| prepared.batch.add_object(&object.key, &body)) {
+            Ok(()) => {
+                let entry = Entry {
+                    key: object.key,
+                    sha256,
+                    stored_bytes,
+                    status: Status::Loaded,
+                    reason: None,
+                };
+                prepared.good.push(Good { object, entry });
+            }
+            Err(e) => {
+                let reason = format!("{e:#}");
+                prepared
+                    .rejected
+                    .push(rejection(&object, sha256, stored_bytes, reason));
+            }
+        }
+    }
+    prepared.read_parse = started.elapsed().as_secs_f64();
+    Ok(prepared)
+}
+
 struct Loader<'a> {
     client: &'a mut Client,
-    lake: &'a Lake,
-    force: bool,
+    /// Rows of one object at a time, when a day is loaded object by object.
     batch: Batch,
     /// Time spent in COPY and merges for the day being loaded.
     phases: Phases,
 }
 
 impl Loader<'_> {
-    fn load_day(&mut self, day: Day) -> Result<DayReport> {
+    /// Sends a prepared day to PostgreSQL; gives its batch back for reuse.
+    fn load_day(&mut self, input: Prepared) -> Result<(DayReport, Batch)> {
         let started = Instant::now();
+        let Prepared {
+            day,
+            batch,
+            mut good,
+            mut rejected,
+            markers,
+            skipped,
+            read_parse,
+        } = input;
         let mut report = DayReport {
             day: day.iso(),
             ..DayReport::default()
         };
-        let known = if self.force {
-            Default::default()
-        } else {
-            ledger::loaded_hashes(self.client, day)?
+        report.objects.markers = markers;
+        report.objects.skipped = skipped;
+        self.phases = Phases {
+            read_parse,
+            ..Phases::default()
         };
-        let mut good = Vec::new();
-        let mut rejected = Vec::new();
-        self.batch.clear();
-        self.phases = Phases::default();
-        let read_started = Instant::now();
-        for object in self.lake.objects(day)? {
-            if object.marker.is_some() {
-                report.objects.markers += 1;
-                continue;
-            }
-            let path = ledger::path_of(&object.key);
-            let bytes = match std::fs::read(&object.path) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    rejected.push(rejection(
-                        &object,
-                        String::new(),
-                        0,
-                        format!("cannot read the file: {e}"),
-                    ));
-                    continue;
+        if !good.is_empty() || !rejected.is_empty() {
+            match self.commit_day(&batch, &good, &rejected) {
+                Ok(tables) => report.tables = tables,
+                Err(e) if self.client.is_closed() => return Err(e),
+                Err(_) => {
+                    report.isolated = true;
+                    let (tables, refused) = self.commit_one_by_one(&good, &rejected)?;
+                    report.tables = tables;
+                    good.retain(|g| !refused.iter().any(|r| r.key == g.entry.key));
+                    rejected.extend(refused);
                 }
-            };
-            let sha256 = sha256_hex(&bytes);
-            if known.get(&path) == Some(&sha256) {
-                report.objects.skipped += 1;
-                continue;
-            }
-            let stored_bytes = bytes.len() as u64;
-            match decode(&bytes).and_then(|body| self.batch.add_object(&object.key, &body)) {
-                Ok(()) => {
-                    let entry = Entry {
-                        key: object.key,
-                        sha256,
-                        stored_bytes,
-                        status: Status::Loaded,
-                        reason: None,
-                    };
-                    good.push(Good { object, entry });
-                }
-                Err(e) => rejected.push(rejection(&object, sha256, stored_bytes, format!("{e:#}"))),
-            }
-        }
-        self.phases.read_parse = read_started.elapsed().as_secs_f64();
-        if good.is_empty() && rejected.is_empty() {
-            report.seconds = started.elapsed().as_secs_f64();
-            return Ok(report);
-        }
-        match self.commit_day(&good, &rejected) {
-            Ok(tables) => report.tables = tables,
-            Err(e) if self.client.is_closed() => return Err(e),
-            Err(_) => {
-                report.isolated = true;
-                let (tables, refused) = self.commit_one_by_one(&good, &rejected)?;
-                report.tables = tables;
-                good.retain(|g| !refused.iter().any(|r| r.key == g.entry.key));
-                rejected.extend(refused);
             }
         }
         report.objects.loaded = good.len() as u64;
@@ -243,20 +319,21 @@ impl Loader<'_> {
                 reason: e.reason.unwrap_or_default(),
             })
             .collect();
-        report.seconds = started.elapsed().as_secs_f64();
+        let db_seconds = started.elapsed().as_secs_f64();
+        report.seconds = read_parse + db_seconds;
         let p = &mut self.phases;
-        p.ledger_commit = (report.seconds - p.read_parse - p.copy - p.merge).max(0.0);
+        p.ledger_commit = (db_seconds - p.copy - p.merge).max(0.0);
         report.phases = *p;
-        Ok(report)
+        Ok((report, batch))
     }
 
     /// The whole day's batch in one transaction.
-    fn commit_day(&mut self, good: &[Good], rejected: &[Entry]) -> Result<Tables> {
+    fn commit_day(&mut self, batch: &Batch, good: &[Good], rejected: &[Entry]) -> Result<Tables> {
         let mut tx = self
             .client
             .transaction()
             .context("opening the day's transaction")?;
-        let tables = copy_and_merge(&mut tx, &self.batch, &mut self.phases)?;
+        let tables = copy_and_merge(&mut tx, batch, &mut self.phases)?;
         let entries: Vec<Entry> = good
             .iter()
             .map(|g| g.entry.clone())
