@@ -259,14 +259,20 @@ fn bad_objects_are_rejected_alone_reported_and_left_untouched() {
     let raw_after: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     assert_eq!(raw_before, raw_after, "the lake was modified");
 
-    // Rejected objects are tried again (and still fail); loaded ones are skipped.
+    // Rejected objects are tried again (and still fail), with what hangs from them (the
+    // performances and rapports of their 3 races); everything else is skipped; nothing changes.
     let (out, again) = load(&db, &dir, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert_eq!(
-        (objects(&again, "rejected"), objects(&again, "loaded")),
-        (3, 0),
+        (
+            objects(&again, "rejected"),
+            objects(&again, "loaded"),
+            objects(&again, "skipped")
+        ),
+        (3, 3 * 2, 2 * (1 + 3 * 4) - 3 - 3 * 2),
         "{again}"
     );
+    assert_eq!(totals(&again), (0, 0), "{again}");
 }
 
 #[test]
@@ -466,4 +472,66 @@ fn every_full_sample_loads_through_the_binary_with_the_counts_of_its_json() {
     let (out, again) = load(&db, &dir, &["--force"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(totals(&again), (0, 0), "{again}");
+}
+
+#[test]
+fn rows_orphaned_by_a_bad_programme_load_once_the_programme_is_fixed() {
+    let (dir, spec) = lake_with(1, 3);
+    let lake = Lake::new(&dir);
+    let programme = ObjectKey::programme(spec.day(0));
+    let good = pmu_lake::lake::read_body(&lake.body_path(&programme)).unwrap();
+    lake.write_body(&programme, b"{\"programme\": {\"reunions\": [")
+        .unwrap();
+
+    let db = pg::migrated_db("orphans_fixed");
+    let (out, first) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(db.count("SELECT count(*) FROM race_participant"), 0);
+    let orphaned = first["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "race_participant")
+        .unwrap()["orphaned"]
+        .as_u64();
+    assert_eq!(orphaned, Some(3 * 14), "{first}");
+
+    lake.write_body(&programme, &good).unwrap();
+    let (out, second) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        objects(&second, "loaded"),
+        1 + 3 * 3,
+        "the day's objects hang from its programme: {second}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM race_participant"), 3 * 14);
+    assert!(db.count("SELECT count(*) FROM horse_race_history") > 0);
+    assert!(db.count("SELECT count(*) FROM bet_report") > 0);
+
+    let (out, third) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(objects(&third, "skipped"), 1 + 3 * 3, "{third}");
+}
+
+#[test]
+fn a_refetched_participants_object_reloads_the_performances_of_its_race() {
+    let (dir, spec) = lake_with(1, 2);
+    let lake = Lake::new(&dir);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Participants);
+    let good = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
+    lake.write_body(&key, b"not json").unwrap();
+    let db = pg::migrated_db("perf_after_participants");
+    let (out, _) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let history_before = db.count("SELECT count(*) FROM horse_race_history");
+
+    lake.write_body(&key, &good).unwrap();
+    let (out, report) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // participants, then the performances and rapports of the same race; nothing else.
+    assert_eq!(objects(&report, "loaded"), 3, "{report}");
+    assert!(
+        db.count("SELECT count(*) FROM horse_race_history") > history_before,
+        "the race's past races found their horses"
+    );
 }

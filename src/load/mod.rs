@@ -15,7 +15,7 @@ pub mod rows;
 pub mod sql;
 pub mod synth;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -222,14 +222,27 @@ fn prepare_day(lake: &Lake, day: Day, known: &Known, mut batch: Batch) -> Result
         skipped: 0,
         read_parse: 0.0,
     };
+    // An object is skipped only if the ledger loaded these very bytes and nothing it hangs from
+    // (the day's programme, the earlier stages of its race) is loaded again now: rows that were
+    // orphans last time (their parent was missing or rejected) find their parent this time.
+    let mut day_dirty = false;
+    let mut dirty_races = HashSet::new();
     for object in lake.objects(day)? {
         if object.marker.is_some() {
             prepared.markers += 1;
             continue;
         }
+        let upstream_dirty = day_dirty || object.key.race.is_some_and(|r| dirty_races.contains(&r));
+        let mut mark_dirty = || match object.key.race {
+            None => day_dirty = true,
+            Some(race) => {
+                dirty_races.insert(race);
+            }
+        };
         let bytes = match std::fs::read(&object.path) {
             Ok(bytes) => bytes,
             Err(e) => {
+                mark_dirty();
                 let reason = format!("cannot read the file: {e}");
                 prepared
                     .rejected
@@ -238,10 +251,11 @@ fn prepare_day(lake: &Lake, day: Day, known: &Known, mut batch: Batch) -> Result
             }
         };
         let sha256 = sha256_hex(&bytes);
-        if known.get(&ledger::path_of(&object.key)) == Some(&sha256) {
+        if !upstream_dirty && known.get(&ledger::path_of(&object.key)) == Some(&sha256) {
             prepared.skipped += 1;
             continue;
         }
+        mark_dirty();
         let stored_bytes = bytes.len() as u64;
         match decode(&bytes).and_then(|body| prepared.batch.add_object(&object.key, &body)) {
             Ok(()) => {
