@@ -1,7 +1,7 @@
 //! The one integration-test binary: modules below share helpers from `support/`.
 
-mod support;
-mod db;
-mod load;
-mod extract;
 mod corpus;
+mod db;
+mod extract;
+mod load;
+mod support;

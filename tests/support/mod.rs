@@ -1,4 +1,4 @@
 //! Helpers shared by the integration tests: fake PMU API, throwaway PostgreSQL, temp lakes.
 #![allow(dead_code)]
-pub mod pg;
 pub mod fake_api;
+pub mod pg;
