@@ -350,6 +350,31 @@ fn objects_not_final_yet_are_fetched_again_and_final_ones_are_not() {
 }
 
 #[test]
+fn an_empty_answer_after_a_stored_body_settles_the_object() {
+    // Day 2's R1C2 rapports are first `[]` (not final, kept as a body), then the API answers
+    // 404 past the grace period: the lake keeps the body, and the 404 is the last word.
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let tmp = Temp::new("bodythen404");
+    let d2 = ["--date", "15032025"];
+    assert_ok(&extract(
+        &api,
+        &tmp.lake(),
+        &[&d2[..], &["--grace-days", "100000"]].concat(),
+    ));
+    let rapports = "/rest/client/1/programme/15032025/R1/C2/rapports-definitifs";
+    api.route(rapports, vec![Reply::Empty(404)]);
+    api.clear_requests();
+    assert_ok(&extract(&api, &tmp.lake(), &d2));
+    assert_eq!(api.count(rapports), 1);
+    let m = manifest(&tmp.lake(), "15032025");
+    assert_eq!(m["R1C2/rapports.404"]["final"], true);
+
+    api.clear_requests();
+    assert_ok(&extract(&api, &tmp.lake(), &d2));
+    assert_eq!(requested(&api), Vec::<String>::new());
+}
+
+#[test]
 fn programme_of_today_is_fetched_again_even_when_every_race_is_over() {
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Europe::Paris)

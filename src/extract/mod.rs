@@ -364,12 +364,10 @@ impl Crawl {
             .lake
             .held(key)
             .with_context(|| format!("reading {}", key.display_path()))?;
-        let name = match &held {
-            Held::Missing => return Ok(false),
-            Held::Body(_) => key.body_name(),
-            Held::Marker(status, _) => key.marker_name(*status),
-        };
-        if let Some(entry) = manifest.get(&name) {
+        if matches!(held, Held::Missing) {
+            return Ok(false);
+        }
+        if let Some(entry) = latest_entry(manifest, key, &held) {
             return Ok(entry.is_final);
         }
         Ok(match held {
@@ -700,6 +698,24 @@ impl Crawl {
         }
         line
     }
+}
+
+/// The manifest's word on `key`: the newest line among its body and its markers. An empty
+/// answer (204, 404) after a stored body leaves the body in place (the lake never throws data
+/// away) and records the marker, so the body's own line is not the last answer.
+fn latest_entry<'m>(
+    manifest: &'m HashMap<String, ManifestEntry>,
+    key: &ObjectKey,
+    held: &Held,
+) -> Option<&'m ManifestEntry> {
+    let mut names = vec![key.body_name(), key.marker_name(204), key.marker_name(404)];
+    if let Held::Marker(status, _) = held {
+        names.push(key.marker_name(*status));
+    }
+    names
+        .iter()
+        .filter_map(|n| manifest.get(n))
+        .max_by(|a, b| a.fetched_at.cmp(&b.fetched_at))
 }
 
 fn human_duration(d: Duration) -> String {
