@@ -209,7 +209,7 @@ fn parse_inner(conn: &str, secrets: Vec<String>) -> Result<Target> {
         } else {
             format!("{base}?{}", kept.join("&"))
         };
-        let config = Config::from_str(&url).map_err(|e| anyhow!("{e}"))?;
+        let config = Config::from_str(&url).map_err(config_error)?;
         finish(config, tls, secrets)
     } else if conn.contains('=') {
         build(parse_key_values(conn)?, secrets)
@@ -228,7 +228,7 @@ fn build(pairs: Vec<(String, String)>, secrets: Vec<String>) -> Result<Target> {
     let config = if text.is_empty() {
         Config::new()
     } else {
-        Config::from_str(&text.join(" ")).map_err(|e| anyhow!("{e}"))?
+        Config::from_str(&text.join(" ")).map_err(config_error)?
     };
     finish(config, tls, secrets)
 }
@@ -270,6 +270,14 @@ fn finish(mut config: Config, tls: Vec<(String, String)>, secrets: Vec<String>) 
         root_cert,
         secrets,
     })
+}
+
+/// tokio-postgres says "invalid connection string" and keeps the why in its source.
+fn config_error(e: postgres::Error) -> anyhow::Error {
+    match std::error::Error::source(&e) {
+        Some(cause) => anyhow!("{e}: {cause}"),
+        None => anyhow!("{e}"),
+    }
 }
 
 fn is_tls_key(key: &str) -> bool {
