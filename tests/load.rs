@@ -535,3 +535,27 @@ fn a_refetched_participants_object_reloads_the_performances_of_its_race() {
         "the race's past races found their horses"
     );
 }
+
+#[test]
+fn a_second_load_on_the_same_database_stops_at_once() {
+    let (lake, _) = lake_with(1, 1);
+    let db = pg::migrated_db("load_lock");
+    let mut holder = db.client();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&pmu_lake::load::LOAD_LOCK_KEY],
+        )
+        .unwrap();
+    let (out, _) = load(&db, &lake, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another pmu-lake load is running"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.count("SELECT count(*) FROM race"), 0);
+    drop(holder);
+    let (out, _) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -105,6 +105,7 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
         .into_iter()
         .filter(|d| options.range.is_none_or(|r| r.contains(*d)))
         .collect();
+    lock(client)?;
     create_staging(client)?;
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut loader = Loader {
@@ -175,6 +176,22 @@ fn progress_bar(len: u64, visible: bool) -> ProgressBar {
             .expect("the progress template is valid");
     bar.set_style(style);
     bar
+}
+
+/// Key of the session advisory lock held by a load ("pmu-load" in ASCII).
+pub const LOAD_LOCK_KEY: i64 = 0x706d_752d_6c6f_6164;
+
+/// One load per database at a time: a second one (an overlapping cron run) stops at once
+/// rather than fight over the same rows. The lock goes with the session.
+fn lock(client: &mut Client) -> Result<()> {
+    let got: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOAD_LOCK_KEY])
+        .context("taking the load lock")?
+        .get(0);
+    if !got {
+        bail!("another pmu-lake load is running on this database; try again when it ends");
+    }
+    Ok(())
 }
 
 /// The session's temp staging tables (`ON COMMIT DELETE ROWS`).
