@@ -549,6 +549,54 @@ fn programmes_come_first_then_the_races_of_every_day_flow_through_one_pool() {
     assert!(first_rapports < last_participants, "{asked:#?}");
 }
 
+#[test]
+fn a_long_range_is_planned_a_window_of_days_at_a_time() {
+    // More days than the window: with one worker, requests are sequential, so a day is "open"
+    // from its programme request to its last request. No more days are ever open at once than
+    // the window holds, and the range still completes.
+    let window = pmu_lake::extract::DAY_WINDOW;
+    let days: Vec<String> = (1..=window + 6)
+        .map(|d| format!("{:02}012024", d))
+        .collect();
+    let api = FakeApi::start();
+    for day in &days {
+        api.add_day("14032025", day);
+    }
+    let tmp = Temp::new("window");
+    let (first, last) = (days[0].as_str(), days[days.len() - 1].as_str());
+    assert_ok(&extract(
+        &api,
+        &tmp.lake(),
+        &["--start", first, "--end", last, "--workers", "1"],
+    ));
+    let asked = requested(&api);
+    let day_of = |path: &str| days.iter().position(|d| path.contains(d.as_str())).unwrap();
+    let mut last_request = vec![0; days.len()];
+    for (i, p) in asked.iter().enumerate() {
+        last_request[day_of(p)] = i;
+    }
+    let is_programme = |p: &&String| p.matches('/').count() == 5; // /rest/client/1/programme/D
+    let mut most_open = 0;
+    for i in 0..asked.len() {
+        let open = asked[..=i]
+            .iter()
+            .filter(is_programme)
+            .map(|p| day_of(p))
+            .filter(|d| last_request[*d] >= i)
+            .count();
+        most_open = most_open.max(open);
+    }
+    assert_eq!(
+        most_open, window,
+        "days open at once (the first window fills up, then stays bounded)"
+    );
+    assert_eq!(
+        asked.len(),
+        days.len() * expected_paths("14032025").len(),
+        "every day of the range completed"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Faults
 

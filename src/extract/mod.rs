@@ -10,11 +10,13 @@ pub mod report;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::Semaphore;
 
 use crate::api::{self, Client, ClientConfig, FetchError, Politeness};
 use crate::cli::ExtractArgs;
@@ -23,11 +25,16 @@ use crate::exit::{Outcome, usage};
 use crate::lake::{self, Held, Lake, ManifestEntry, ObjectKey, Stage};
 use crate::pmu::discovery::{self, Discovered, Race};
 use finality::{Content, Finality};
-use queue::{Job, Queue};
+use queue::{Job, Queue, Ticket};
 use report::{Figures, RunReport, human_bytes};
 
 /// 403s in a row after which the crawl stops.
 pub const BAN_LIMIT: u32 = 6;
+
+/// Days planned at once: their programme and race objects queued or being fetched. A
+/// backfill of years then holds a few thousand jobs instead of a million, and a day's races
+/// are asked soon after its programme; a real day (~170 requests) keeps every worker busy.
+pub const DAY_WINDOW: usize = 16;
 
 /// Runs `extract`: validates every option before touching the lake or the network.
 pub fn run(args: ExtractArgs) -> Result<Outcome> {
@@ -128,12 +135,21 @@ struct DryRun {
     objects_needed: u64,
 }
 
+/// What the planner has put in the queue so far, for the progress bar's estimate.
+#[derive(Debug, Default)]
+struct Planned {
+    days: u64,
+    requests: u64,
+}
+
 struct Crawl {
     cfg: Config,
     client: Client,
     queue: Queue,
     report: Mutex<RunReport>,
     dry: Mutex<DryRun>,
+    planned: Mutex<Planned>,
+    downloaded: AtomicU64,
     progress: ProgressBar,
     unreachable: Mutex<Option<String>>,
     /// Day failures seen before the API ever answered: shown at the end, unless the API turns
@@ -163,6 +179,8 @@ impl Crawl {
             queue: Queue::new(),
             report: Mutex::new(RunReport::default()),
             dry: Mutex::new(DryRun::default()),
+            planned: Mutex::new(Planned::default()),
+            downloaded: AtomicU64::new(0),
             progress,
             unreachable: Mutex::new(None),
             deferred: Mutex::new(Vec::new()),
@@ -171,17 +189,25 @@ impl Crawl {
 
     async fn run(self: Arc<Self>) -> Result<Outcome> {
         let started = Instant::now();
-        // Pass 1: every programme that must be fetched is queued before any worker starts.
-        let held = {
-            let me = Arc::clone(&self);
-            tokio::task::spawn_blocking(move || me.plan_programmes())
-                .await
-                .context("the planner panicked")?
+        let window = Arc::new(Semaphore::new(DAY_WINDOW));
+        // The first window is planned before any worker starts, so its programmes go first.
+        let days = {
+            let (me, window) = (Arc::clone(&self), Arc::clone(&window));
+            let mut days = self.cfg.range.days();
+            tokio::task::spawn_blocking(move || {
+                me.plan_window(&mut days, &window, false);
+                days
+            })
+            .await
+            .context("the planner panicked")?
         };
-        // Pass 2, alongside the workers: the races of the programmes held in final form.
         let planner = {
             let me = Arc::clone(&self);
-            tokio::task::spawn_blocking(move || me.plan_held_days(held))
+            tokio::task::spawn_blocking(move || {
+                let mut days = days;
+                me.plan_window(&mut days, &window, true);
+                me.queue.finish();
+            })
         };
         let workers: Vec<_> = (0..self.cfg.client.politeness.workers)
             .map(|_| tokio::spawn(Arc::clone(&self).work()))
@@ -211,76 +237,94 @@ impl Crawl {
             .day(day));
     }
 
+    fn dry(&self, f: impl FnOnce(&mut DryRun)) {
+        f(&mut self.dry.lock().expect("dry-run lock is never poisoned"));
+    }
+
     fn warn(&self, msg: &str) {
         self.progress.suspend(|| eprintln!("pmu-lake: {msg}"));
     }
 
-    /// Pass 1: sweeps each day's temp files and queues the programmes that must be fetched;
-    /// returns the days whose programme the lake holds in final form.
-    fn plan_programmes(&self) -> Vec<(Day, PathBuf)> {
-        let mut held = Vec::new();
-        for day in self.cfg.range.days() {
-            self.day_report(day, |_| {});
-            match self.plan_programme(day) {
-                Ok(Some(path)) => held.push((day, path)),
-                Ok(None) => {}
-                Err(e) => self.day_failed(day, 0, format!("{day}: {e:#}")),
-            }
+    /// Plans the next days while the window has room for them; with `wait`, waits for room
+    /// until the range is planned.
+    fn plan_window(
+        &self,
+        days: &mut impl Iterator<Item = Day>,
+        window: &Arc<Semaphore>,
+        wait: bool,
+    ) {
+        loop {
+            let permit = match Arc::clone(window).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) if wait => tokio::runtime::Handle::current()
+                    .block_on(Arc::clone(window).acquire_owned())
+                    .expect("the day window is never closed"),
+                Err(_) => return,
+            };
+            let Some(day) = days.next() else { return };
+            self.plan_day(day, Arc::new(permit));
         }
-        held
     }
 
-    fn plan_programme(&self, day: Day) -> Result<Option<PathBuf>> {
+    /// Sweeps the day's temp files, then queues its programme, or, when the lake holds the
+    /// programme in final form, the race objects it still needs.
+    fn plan_day(&self, day: Day, ticket: Ticket) {
+        self.day_report(day, |_| {});
+        self.planned
+            .lock()
+            .expect("plan lock is never poisoned")
+            .days += 1;
+        if let Err(e) = self.try_plan_day(day, &ticket) {
+            self.day_failed(day, 0, format!("{day}: {e:#}"));
+        }
+        self.show_length();
+    }
+
+    fn try_plan_day(&self, day: Day, ticket: &Ticket) -> Result<()> {
         if !self.cfg.dry_run && self.cfg.lake.day_dir(day).is_dir() {
             self.cfg
                 .lake
                 .sweep_temp(day)
                 .with_context(|| format!("sweeping temp files of {day}"))?;
         }
-        let held = self.held_final_programme(day)?;
-        if held.is_none() {
-            self.queue_programme(day);
-        }
-        Ok(held)
+        let manifest = self.manifest(day)?;
+        let Some(found) = self.held_final_programme(day, &manifest)? else {
+            self.queue_programme(day, ticket);
+            return Ok(());
+        };
+        self.day_report(day, |d| {
+            d.programme = "held".into();
+            d.figures.already_held += 1;
+        });
+        self.plan_races(day, &found, &manifest, ticket)
     }
 
-    fn queue_programme(&self, day: Day) {
-        self.progress.inc_length(1);
+    /// The day's manifest, or nothing with `--refresh` (every object is asked again).
+    fn manifest(&self, day: Day) -> Result<HashMap<String, ManifestEntry>> {
+        if self.cfg.refresh {
+            return Ok(HashMap::new());
+        }
+        self.cfg.lake.read_manifest(day)
+    }
+
+    fn queue_programme(&self, day: Day, ticket: &Ticket) {
+        self.count_planned(1);
         if self.cfg.dry_run {
-            self.dry
-                .lock()
-                .expect("dry-run lock is never poisoned")
-                .programmes_needed += 1;
+            self.dry(|d| d.programmes_needed += 1);
         }
-        self.queue.push(Job::Programme(day));
+        self.queue.push(Job::Programme {
+            day,
+            ticket: Arc::clone(ticket),
+        });
     }
 
-    /// Pass 2: plans the races of the programmes held in final form, then closes the planning.
-    fn plan_held_days(&self, held: Vec<(Day, PathBuf)>) {
-        for (day, path) in held {
-            let found = lake::read_body(&path)
-                .ok()
-                .and_then(|b| discovery::discover(&b).ok());
-            let Some(found) = found else {
-                // It read in pass 1; if it no longer does, fetch it again.
-                self.queue_programme(day);
-                continue;
-            };
-            self.day_report(day, |d| {
-                d.programme = "held".into();
-                d.figures.already_held += 1;
-            });
-            match self.plan_races(day, &found) {
-                Ok(jobs) => jobs.into_iter().for_each(|j| self.queue.push(j)),
-                Err(e) => self.day_failed(day, 0, format!("{day}: {e:#}")),
-            }
-        }
-        self.queue.finish();
-    }
-
-    /// The stored programme when the lake holds it in final form (the manifest says so, or,
-    /// without a manifest line, its content does); `None` when it must be fetched.
-    fn held_final_programme(&self, day: Day) -> Result<Option<PathBuf>> {
+    /// The races of the stored programme when the lake holds it in final form (the manifest
+    /// says so, or, without a manifest line, its content does); `None` when it must be fetched.
+    fn held_final_programme(
+        &self,
+        day: Day,
+        manifest: &HashMap<String, ManifestEntry>,
+    ) -> Result<Option<Discovered>> {
         if self.cfg.refresh {
             return Ok(None);
         }
@@ -293,45 +337,49 @@ impl Crawl {
         let Held::Body(path) = held else {
             return Ok(None);
         };
-        if let Some(entry) = self.cfg.lake.read_manifest(day)?.get(&key.body_name()) {
-            return Ok(entry.is_final.then_some(path));
+        let entry = manifest.get(&key.body_name());
+        if entry.is_some_and(|e| !e.is_final) {
+            return Ok(None);
         }
         // A stored programme that does not read is fetched again.
-        let Ok(body) = lake::read_body(&path) else {
+        let Some(found) = lake::read_body(&path)
+            .ok()
+            .and_then(|body| discovery::discover(&body).ok())
+        else {
             return Ok(None);
         };
-        let Ok(found) = discovery::discover(&body) else {
-            return Ok(None);
-        };
-        let fin = finality::programme(day, self.cfg.today, &found, None, self.cfg.grace_days);
-        Ok(fin.is_final.then_some(path))
+        let is_final = entry.is_some()
+            || finality::programme(day, self.cfg.today, &found, None, self.cfg.grace_days).is_final;
+        Ok(is_final.then_some(found))
     }
 
-    /// The per-race objects of a day that must be fetched; counts the others as held.
-    fn plan_races(&self, day: Day, found: &Discovered) -> Result<Vec<Job>> {
+    /// Queues the per-race objects of a day that must be fetched; counts the others as held.
+    fn plan_races(
+        &self,
+        day: Day,
+        found: &Discovered,
+        manifest: &HashMap<String, ManifestEntry>,
+        ticket: &Ticket,
+    ) -> Result<()> {
         if found.unnamed + found.duplicates > 0 {
             self.warn(&format!(
                 "{day}: programme lists {} courses without usable R/C numbers and {} duplicates (skipped)",
                 found.unnamed, found.duplicates
             ));
         }
-        let manifest = if self.cfg.refresh {
-            HashMap::new()
-        } else {
-            self.cfg.lake.read_manifest(day)?
-        };
         let mut jobs = Vec::new();
         let mut held = 0;
         for race in &found.races {
             let race = Arc::new(race.clone());
             for stage in Stage::PER_RACE {
                 let key = ObjectKey::race(day, race.id, stage);
-                if !self.cfg.refresh && self.held_final(&key, &race, &manifest)? {
+                if !self.cfg.refresh && self.held_final(&key, &race, manifest)? {
                     held += 1;
                 } else {
                     jobs.push(Job::Object {
                         key,
                         race: Arc::clone(&race),
+                        ticket: Arc::clone(ticket),
                     });
                 }
             }
@@ -341,14 +389,34 @@ impl Crawl {
             d.figures.already_held += held;
         });
         if self.cfg.dry_run {
-            self.dry
-                .lock()
-                .expect("dry-run lock is never poisoned")
-                .objects_needed += jobs.len() as u64;
-            return Ok(Vec::new());
+            self.dry(|d| d.objects_needed += jobs.len() as u64);
+            return Ok(());
         }
-        self.progress.inc_length(jobs.len() as u64);
-        Ok(jobs)
+        self.count_planned(jobs.len() as u64);
+        jobs.into_iter().for_each(|j| self.queue.push(j));
+        Ok(())
+    }
+
+    /// Adds requests to the plan and shows it.
+    fn count_planned(&self, requests: u64) {
+        self.planned
+            .lock()
+            .expect("plan lock is never poisoned")
+            .requests += requests;
+        self.show_length();
+    }
+
+    /// The bar's length: the requests planned so far, plus, for the days not planned yet, as
+    /// many per day as the planned days have needed on average.
+    fn show_length(&self) {
+        if self.progress.is_hidden() {
+            return;
+        }
+        let p = self.planned.lock().expect("plan lock is never poisoned");
+        let left = self.cfg.range.len().saturating_sub(p.days);
+        let per_day = p.requests as f64 / p.days.max(1) as f64;
+        self.progress
+            .set_length(p.requests + (left as f64 * per_day).round() as u64);
     }
 
     /// Whether the lake holds `key` in final form: the manifest says so, or, for an object
@@ -403,23 +471,24 @@ impl Crawl {
     async fn work(self: Arc<Self>) {
         while let Some(job) = self.queue.next().await {
             match job {
-                Job::Programme(day) => self.programme_job(day).await,
-                Job::Object { key, race } => self.object_job(key, race).await,
+                // The ticket is dropped with the job: the day leaves the window after its last.
+                Job::Programme { day, ticket } => self.programme_job(day, ticket).await,
+                Job::Object { key, race, ticket } => {
+                    self.object_job(key, race).await;
+                    drop(ticket);
+                }
             }
             self.queue.finish();
         }
     }
 
-    async fn programme_job(self: &Arc<Self>, day: Day) {
+    async fn programme_job(self: &Arc<Self>, day: Day, ticket: Ticket) {
         let key = ObjectKey::programme(day);
         let url = api::url(&self.cfg.base, &key);
         let fetched = self.client.fetch(&url).await;
         self.progress.inc(1);
         if self.cfg.dry_run {
-            self.dry
-                .lock()
-                .expect("dry-run lock is never poisoned")
-                .programmes_asked += 1;
+            self.dry(|d| d.programmes_asked += 1);
         }
         let fetched = match fetched {
             Ok(f) if f.is_empty_answer() => {
@@ -459,12 +528,7 @@ impl Crawl {
             f.retried += u64::from(fetched.retries);
             f.bytes_raw += fetched.body.len() as u64;
         });
-        if self.cfg.dry_run {
-            if let Err(e) = self.plan_races(day, &found) {
-                self.warn(&format!("{day}: {e:#}"));
-            }
-            return;
-        }
+        self.show_bytes(fetched.body.len());
         let fin = finality::programme(
             day,
             self.cfg.today,
@@ -473,15 +537,18 @@ impl Crawl {
             self.cfg.grace_days,
         );
         let me = Arc::clone(self);
-        let planned = tokio::task::spawn_blocking(move || -> Result<Vec<Job>> {
-            me.store(&key, &url, fetched.status, &fetched.body, &fin)?;
-            me.day_report(day, |d| d.programme = "fetched".into());
-            me.plan_races(day, &found)
+        let planned = tokio::task::spawn_blocking(move || -> Result<()> {
+            if !me.cfg.dry_run {
+                me.store(&key, &url, fetched.status, &fetched.body, &fin)?;
+                me.day_report(day, |d| d.programme = "fetched".into());
+            }
+            let manifest = me.manifest(day)?;
+            me.plan_races(day, &found, &manifest, &ticket)
         })
         .await;
         match planned {
-            Ok(Ok(jobs)) => jobs.into_iter().for_each(|j| self.queue.push(j)),
-            Ok(Err(e)) => self.day_failed(day, 0, format!("{e:#}")),
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.day_failed(day, 0, format!("{day}: {e:#}")),
             Err(e) => self.day_failed(day, 0, format!("storing the programme of {day}: {e}")),
         }
     }
@@ -558,7 +625,7 @@ impl Crawl {
                     f.bytes_raw += fetched.body.len() as u64;
                     f.bytes_stored += stored_bytes;
                 });
-                self.show_bytes();
+                self.show_bytes(fetched.body.len());
             }
             Ok(Err(e)) => {
                 self.warn(&format!("{e:#}"));
@@ -614,14 +681,12 @@ impl Crawl {
         Ok(stored.stored_bytes)
     }
 
-    fn show_bytes(&self) {
+    /// Adds downloaded bytes to the bar (a running total: the report's total costs a walk
+    /// over every day of the range).
+    fn show_bytes(&self, bytes: usize) {
+        let total = self.downloaded.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
         if !self.progress.is_hidden() {
-            let t = self
-                .report
-                .lock()
-                .expect("report lock is never poisoned")
-                .total();
-            self.progress.set_message(human_bytes(t.bytes_raw));
+            self.progress.set_message(human_bytes(total));
         }
     }
 

@@ -1,20 +1,32 @@
 //! The crawl's work queue: one pool of jobs shared by the workers, programmes served before
 //! race objects, ending when nothing is queued and nothing that could queue more (the planner, a
-//! running job) is left.
+//! running job) is left. Every job holds its day's [`Ticket`], the day's place in the planning
+//! window.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 use crate::day::Day;
 use crate::lake::ObjectKey;
 use crate::pmu::discovery::Race;
 
+/// A day's place in the planning window: each job of the day holds a clone, and the day leaves
+/// the window (letting the planner take the next one) when the last clone is dropped.
+pub(super) type Ticket = Arc<OwnedSemaphorePermit>;
+
 /// One unit of work for the pool.
 pub(super) enum Job {
-    Programme(Day),
-    Object { key: ObjectKey, race: Arc<Race> },
+    Programme {
+        day: Day,
+        ticket: Ticket,
+    },
+    Object {
+        key: ObjectKey,
+        race: Arc<Race>,
+        ticket: Ticket,
+    },
 }
 
 /// The work queue shared by the workers: programmes before race objects. It ends when both
@@ -52,7 +64,7 @@ impl Queue {
         {
             let mut s = self.lock();
             match job {
-                Job::Programme(_) => s.programmes.push_back(job),
+                Job::Programme { .. } => s.programmes.push_back(job),
                 Job::Object { .. } => s.objects.push_back(job),
             }
         }
@@ -105,17 +117,26 @@ mod tests {
             rapports_definitifs_disponibles: false,
             arrivee_definitive: false,
         });
+        let window = Arc::new(tokio::sync::Semaphore::new(1));
+        let ticket = Arc::new(Arc::clone(&window).try_acquire_owned().unwrap());
         let q = Queue::new();
         q.push(Job::Object {
             key: ObjectKey::race(day, race.id, Stage::Rapports),
             race,
+            ticket: Arc::clone(&ticket),
         });
-        q.push(Job::Programme(day));
+        q.push(Job::Programme { day, ticket });
         q.finish();
-        assert!(matches!(q.next().await, Some(Job::Programme(_))));
+        assert_eq!(window.available_permits(), 0);
+        assert!(matches!(q.next().await, Some(Job::Programme { .. })));
         assert!(matches!(q.next().await, Some(Job::Object { .. })));
         q.finish();
         q.finish();
         assert!(q.next().await.is_none());
+        assert_eq!(
+            window.available_permits(),
+            1,
+            "the day left the window with its last job"
+        );
     }
 }
