@@ -655,8 +655,10 @@ fn transient_faults_are_retried_and_bad_bodies_never_stored() {
         &d2_path("R1C2", "participants"),
         vec![Reply::Drop, ok("R1C2/participants.json")],
     );
+    // Slower than the client's timeout by a wide margin, and a timeout wide enough that the
+    // other answers never reach it on a loaded machine (a stray timeout would add a retry).
     let slow = Reply::Slow(
-        Duration::from_secs(5),
+        Duration::from_secs(10),
         Box::new(ok("R1C2/performances.json")),
     );
     api.route(
@@ -677,7 +679,7 @@ fn transient_faults_are_retried_and_bad_bodies_never_stored() {
             "--date",
             D2,
             "--timeout",
-            "1.5",
+            "3",
             "--report",
             report.to_str().unwrap(),
         ],
