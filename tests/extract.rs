@@ -754,6 +754,39 @@ fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
 }
 
 #[test]
+fn a_403_slows_down_every_later_request() {
+    let api = FakeApi::serve_days(&[D2]);
+    let path = d2_path("R1C1", "participants");
+    api.route(
+        &path,
+        vec![
+            Reply::Empty(403),
+            Reply::json(d2_body("R1C1/participants.json")),
+        ],
+    );
+    let tmp = Temp::new("slow403");
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &["--date", D2, "--workers", "1", "--delay", "0.1..0.1"],
+    );
+    assert_ok(&out);
+    let requests = api.requests();
+    let refused = requests.iter().position(|r| r.path == path).unwrap();
+    let after: Vec<Instant> = requests[refused..].iter().map(|r| r.at).collect();
+    assert_eq!(
+        after.len(),
+        7,
+        "the refused request, its retry, then five more"
+    );
+    // The 0.1 s delay is doubled for everyone once the API has refused a request.
+    for pair in after[1..].windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(195), "{gap:?}");
+    }
+}
+
+#[test]
 fn an_object_that_keeps_failing_is_counted_and_the_rest_completes() {
     let api = FakeApi::serve_days(&[D2]);
     let bad = d2_path("R1C1", "rapports");
