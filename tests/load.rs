@@ -325,11 +325,16 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
         .spawn()
         .unwrap();
     // Kill it once at least one day is committed (or when it ends by itself).
+    let mut watcher = db.client();
     loop {
         if child.try_wait().unwrap().is_some() {
             break;
         }
-        if db.count("SELECT count(DISTINCT day) FROM load_ledger") >= 1 {
+        let days: i64 = watcher
+            .query_one("SELECT count(DISTINCT day) FROM load_ledger", &[])
+            .unwrap()
+            .get(0);
+        if days >= 1 {
             child.kill().unwrap(); // SIGKILL
             break;
         }
