@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::fake_api::{FIXTURE_DAYS, FakeApi, Reply, day_objects, fixtures_dir};
+use crate::support::fake_api::{
+    FIXTURE_DAYS, FakeApi, Reply, Request, day_objects, fixtures_dir, programme_path, race_path,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -137,19 +139,13 @@ fn expected_paths(day: &str) -> BTreeSet<String> {
         &std::fs::read(fixtures_dir().join(day).join("programme.json")).unwrap(),
     )
     .unwrap();
-    let mut paths = BTreeSet::from([format!("/rest/client/1/programme/{day}")]);
+    let mut paths = BTreeSet::from([programme_path(day)]);
     for reunion in programme["programme"]["reunions"].as_array().unwrap() {
         for course in reunion["courses"].as_array().unwrap() {
             let (r, c) = (&reunion["numOfficiel"], &course["numOrdre"]);
-            paths.insert(format!(
-                "/rest/client/61/programme/{day}/R{r}/C{c}/participants"
-            ));
-            paths.insert(format!(
-                "/rest/client/61/programme/{day}/R{r}/C{c}/performances-detaillees/pretty"
-            ));
-            paths.insert(format!(
-                "/rest/client/1/programme/{day}/R{r}/C{c}/rapports-definitifs"
-            ));
+            for stage in ["participants", "performances", "rapports"] {
+                paths.insert(race_path(day, r, c, stage));
+            }
         }
     }
     paths
@@ -164,6 +160,23 @@ fn all_expected_paths() -> BTreeSet<String> {
 
 fn requested(api: &FakeApi) -> Vec<String> {
     api.requests().into_iter().map(|r| r.path).collect()
+}
+
+/// When the server received each request.
+fn arrivals(requests: &[Request]) -> Vec<Instant> {
+    requests.iter().map(|r| r.at).collect()
+}
+
+/// Each request came at least `min` after the one before (a lower bound only: a loaded
+/// machine makes gaps longer, never shorter).
+fn assert_spaced(times: &[Instant], min: Duration) {
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= min,
+            "requests {gap:?} apart, expected at least {min:?}"
+        );
+    }
 }
 
 fn read_json(path: &Path) -> Value {
@@ -489,15 +502,9 @@ fn delay_is_waited_before_each_request() {
     .output()
     .unwrap();
     assert_ok(&out);
-    let times: Vec<Instant> = api.requests().iter().map(|r| r.at).collect();
+    let times = arrivals(&api.requests());
     assert_eq!(times.len(), 7);
-    for pair in times.windows(2) {
-        let gap = pair[1] - pair[0];
-        assert!(
-            gap >= Duration::from_millis(195),
-            "requests {gap:?} apart with a 0.2-0.3 s delay"
-        );
-    }
+    assert_spaced(&times, Duration::from_millis(195));
 }
 
 #[test]
@@ -510,7 +517,7 @@ fn max_rps_caps_the_rate_across_workers() {
         &["--date", "15032025", "--workers", "4", "--max-rps", "10"],
     );
     assert_ok(&out);
-    let times: Vec<Instant> = api.requests().iter().map(|r| r.at).collect();
+    let times = arrivals(&api.requests());
     assert_eq!(times.len(), 7);
     let span = *times.iter().max().unwrap() - *times.iter().min().unwrap();
     assert!(
@@ -604,13 +611,7 @@ const D2: &str = "15032025";
 
 fn d2_path(race: &str, stage: &str) -> String {
     let (r, c) = race[1..].split_once('C').unwrap();
-    match stage {
-        "participants" => format!("/rest/client/61/programme/{D2}/R{r}/C{c}/participants"),
-        "performances" => {
-            format!("/rest/client/61/programme/{D2}/R{r}/C{c}/performances-detaillees/pretty")
-        }
-        _ => format!("/rest/client/1/programme/{D2}/R{r}/C{c}/rapports-definitifs"),
-    }
+    race_path(D2, r, c, stage)
 }
 
 fn d2_body(rel: &str) -> Vec<u8> {
@@ -620,7 +621,7 @@ fn d2_body(rel: &str) -> Vec<u8> {
 #[test]
 fn transient_faults_are_retried_and_bad_bodies_never_stored() {
     let api = FakeApi::serve_days(&[D2]);
-    let prog = format!("/rest/client/1/programme/{D2}");
+    let prog = programme_path(D2);
     api.route(
         &prog,
         vec![
@@ -773,17 +774,14 @@ fn a_403_slows_down_every_later_request() {
     assert_ok(&out);
     let requests = api.requests();
     let refused = requests.iter().position(|r| r.path == path).unwrap();
-    let after: Vec<Instant> = requests[refused..].iter().map(|r| r.at).collect();
+    let after = arrivals(&requests[refused..]);
     assert_eq!(
         after.len(),
         7,
         "the refused request, its retry, then five more"
     );
     // The 0.1 s delay is doubled for everyone once the API has refused a request.
-    for pair in after[1..].windows(2) {
-        let gap = pair[1] - pair[0];
-        assert!(gap >= Duration::from_millis(195), "{gap:?}");
-    }
+    assert_spaced(&after[1..], Duration::from_millis(195));
 }
 
 #[test]
@@ -1035,10 +1033,7 @@ fn dry_run_counts_requests_and_asks_only_for_the_programmes() {
     let asked: BTreeSet<String> = requested(&api).into_iter().collect();
     assert_eq!(
         asked,
-        FIXTURE_DAYS
-            .iter()
-            .map(|d| format!("/rest/client/1/programme/{d}"))
-            .collect()
+        FIXTURE_DAYS.iter().map(|d| programme_path(d)).collect()
     );
     assert!(!tmp.lake().exists(), "a dry run writes nothing");
 

@@ -34,6 +34,7 @@
 //! for a manual `make extract … PMU_API_BASE=http://127.0.0.1:N`.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -136,6 +137,24 @@ pub struct ServedObject {
     pub body: Option<Vec<u8>>,
 }
 
+/// The API path of a day's programme (DDMMYYYY). The paths are written out here, apart from
+/// `pmu_lake::api`, so that a wrong URL in the crate fails the tests.
+pub fn programme_path(day: &str) -> String {
+    format!("/rest/client/1/programme/{day}")
+}
+
+/// The API path of one stage (`participants`, `performances`, `rapports`) of race R{r}C{c}.
+pub fn race_path(day: &str, r: impl Display, c: impl Display, stage: &str) -> String {
+    match stage {
+        "participants" => format!("/rest/client/61/programme/{day}/R{r}/C{c}/participants"),
+        "performances" => {
+            format!("/rest/client/61/programme/{day}/R{r}/C{c}/performances-detaillees/pretty")
+        }
+        "rapports" => format!("/rest/client/1/programme/{day}/R{r}/C{c}/rapports-definitifs"),
+        other => panic!("unknown stage {other}"),
+    }
+}
+
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/api")
 }
@@ -148,7 +167,7 @@ pub fn day_objects(fixture: &str, as_day: &str) -> Vec<ServedObject> {
         std::fs::read(&p).unwrap_or_else(|e| panic!("reading fixture {}: {e}", p.display()))
     };
     out.push(ServedObject {
-        path: format!("/rest/client/1/programme/{as_day}"),
+        path: programme_path(as_day),
         lake_rel: "programme.json.zst".into(),
         body: Some(read(dir.join("programme.json"))),
     });
@@ -174,18 +193,7 @@ pub fn day_objects(fixture: &str, as_day: &str) -> Vec<ServedObject> {
                 .into_string()
                 .expect("ASCII fixture names");
             let (stage, ext) = name.split_once('.').expect("fixture files are stage.ext");
-            let tail = match stage {
-                "participants" => {
-                    format!("/rest/client/61/programme/{as_day}/R{r}/C{c}/participants")
-                }
-                "performances" => format!(
-                    "/rest/client/61/programme/{as_day}/R{r}/C{c}/performances-detaillees/pretty"
-                ),
-                "rapports" => {
-                    format!("/rest/client/1/programme/{as_day}/R{r}/C{c}/rapports-definitifs")
-                }
-                other => panic!("unknown fixture stage {other}"),
-            };
+            let tail = race_path(as_day, r, c, stage);
             let (lake_rel, body) = match ext {
                 "json" => (
                     format!("{race}/{stage}.json.zst"),
