@@ -68,11 +68,36 @@ impl Cluster {
         &self.bindir
     }
 
-    /// URL of a database of this cluster, over the unix socket in the data directory.
+    /// Directory of the unix socket: the data directory, unless its path is too long for a
+    /// socket address (108 bytes on Linux), then a directory under /tmp named after it.
+    pub fn socket_dir(&self) -> PathBuf {
+        let socket = format!("{}/.s.PGSQL.{}", self.dir.display(), self.port);
+        if socket.len() < 100 {
+            return self.dir.clone();
+        }
+        let hash = crate::lake::sha256_hex(self.dir.as_os_str().as_encoded_bytes());
+        std::env::temp_dir().join(format!("pmu-lake-pg-{}", &hash[..16]))
+    }
+
+    /// Creates the socket directory when it is not the data directory (/tmp may be emptied).
+    fn ensure_socket_dir(&self) -> Result<()> {
+        let dir = self.socket_dir();
+        if dir == self.dir {
+            return Ok(());
+        }
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .with_context(|| format!("giving {} to uid {uid}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// URL of a database of this cluster, over its unix socket.
     pub fn url(&self, dbname: &str) -> String {
         format!(
             "postgresql://{SUPERUSER}@{}:{}/{dbname}?sslmode=disable",
-            encode_path(&self.dir),
+            encode_path(&self.socket_dir()),
             self.port
         )
     }
@@ -103,7 +128,7 @@ impl Cluster {
         })?;
         let mut conf = format!(
             "\n# pmu-lake: unix socket in the data directory, no TCP\nlisten_addresses = ''\nunix_socket_directories = '{}'\nport = {}\n",
-            self.dir.display().to_string().replace('\'', "''"),
+            self.socket_dir().display().to_string().replace('\'', "''"),
             self.port
         );
         if settings.unsafe_fast {
@@ -133,6 +158,7 @@ impl Cluster {
 
     /// Starts the server and waits until it accepts connections.
     pub fn start(&self) -> Result<()> {
+        self.ensure_socket_dir()?;
         let mut start = self.command("pg_ctl");
         start
             .arg("-D")
@@ -318,6 +344,27 @@ fn encode_path(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_data_directory_too_deep_for_a_socket_address_gets_a_short_socket_directory() {
+        let cluster = |dir: &str| Cluster {
+            dir: PathBuf::from(dir),
+            port: 5432,
+            bindir: PathBuf::new(),
+            run_as: None,
+        };
+        let short = cluster("/work/main/data/pg");
+        assert_eq!(short.socket_dir(), Path::new("/work/main/data/pg"));
+        let deep = cluster(&format!("/home/someone/{}/data/pg", "projects/".repeat(12)));
+        let socket = deep.socket_dir();
+        assert!(
+            socket.starts_with(std::env::temp_dir()),
+            "{}",
+            socket.display()
+        );
+        assert!(socket.display().to_string().len() + ".s.PGSQL.5432".len() < 100);
+        assert_eq!(socket, deep.socket_dir(), "the same directory every time");
+    }
 
     #[test]
     fn socket_directories_are_percent_encoded_in_urls() {
