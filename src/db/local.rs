@@ -123,8 +123,13 @@ impl Cluster {
             "--locale=C",
             "--no-instructions",
         ]);
-        run(initdb, "initdb").with_context(|| {
-            format!("creating a PostgreSQL cluster in {} (its parent directories must be readable by the server user)", self.dir.display())
+        run(initdb, "initdb").with_context(|| match self.run_as {
+            Some((uid, _)) => format!(
+                "creating a PostgreSQL cluster in {} as uid {uid} (every parent directory must be \
+                 searchable by that user; or choose another place with --dir / PMU_PGDATA)",
+                self.dir.display()
+            ),
+            None => format!("creating a PostgreSQL cluster in {}", self.dir.display()),
         })?;
         let mut conf = format!(
             "\n# pmu-lake: unix socket in the data directory, no TCP\nlisten_addresses = ''\nunix_socket_directories = '{}'\nport = {}\n",
@@ -251,12 +256,12 @@ fn run(mut cmd: Command, what: &str) -> Result<Output> {
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        bail!(
-            "{what} failed ({}): {}{}",
-            out.status,
-            stderr.trim(),
+        let said = if stderr.trim().is_empty() {
             stdout.trim()
-        );
+        } else {
+            stderr.trim()
+        };
+        bail!("{what} failed ({}): {said}", out.status);
     }
     Ok(out)
 }
