@@ -1,7 +1,9 @@
 //! The polite HTTP client: browser-like headers, a random delay before each request, a global
 //! requests-per-second cap, retries with backoff and `Retry-After`, body validation (only
 //! complete JSON is an answer), and a ban gate shared by every worker: each 403 pauses the whole
-//! crawl for longer and slows it down; too many 403s in a row stop it.
+//! crawl for longer and slows it down; too many 403s in a row stop it. The slow-down is undone
+//! step by step, one halving per [`RECOVER_AFTER`] answers without a 403, so that one refusal
+//! early in a backfill of days does not slow the rest of it for good.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, Once};
@@ -13,6 +15,9 @@ use tokio::time::Instant;
 
 use super::Politeness;
 use super::retry::{self, AttemptError, Verdict};
+
+/// Answers without a 403 after which the ban slow-down is halved.
+pub const RECOVER_AFTER: u32 = 1000;
 
 const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
@@ -82,6 +87,8 @@ struct Gate {
     pause_until: Mutex<Option<Instant>>,
     next_slot: Mutex<Option<Instant>>,
     consecutive_403: AtomicU32,
+    /// Answers since the last 403.
+    clean_streak: AtomicU32,
     /// Multiplies the delay after bans (1, 2, 4, … up to 16).
     slow: AtomicU32,
     stopped: AtomicBool,
@@ -135,6 +142,7 @@ impl Client {
             pause_until: Mutex::new(None),
             next_slot: Mutex::new(None),
             consecutive_403: AtomicU32::new(0),
+            clean_streak: AtomicU32::new(0),
             slow: AtomicU32::new(1),
             stopped: AtomicBool::new(false),
             answered: AtomicBool::new(false),
@@ -167,7 +175,7 @@ impl Client {
             self.wait_turn().await?;
             let err = match self.attempt(url).await {
                 Ok((status, body)) => {
-                    self.gate.consecutive_403.store(0, Ordering::Relaxed);
+                    self.on_answer();
                     return Ok(Fetched {
                         status,
                         body,
@@ -203,8 +211,24 @@ impl Client {
         }
     }
 
+    /// Counts an answer: ends a run of 403s, and every [`RECOVER_AFTER`] answers since the
+    /// last 403 halves the slow-down.
+    fn on_answer(&self) {
+        self.gate.consecutive_403.store(0, Ordering::Relaxed);
+        let streak = self.gate.clean_streak.fetch_add(1, Ordering::Relaxed) + 1;
+        if streak % RECOVER_AFTER == 0 {
+            let _ = self
+                .gate
+                .slow
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                    Some((s / 2).max(1))
+                });
+        }
+    }
+
     /// Counts a 403: pauses everyone, slows the crawl, and stops it after `ban_limit` in a row.
     fn on_ban(&self) -> Result<Duration, FetchError> {
+        self.gate.clean_streak.store(0, Ordering::Relaxed);
         let n = self.gate.consecutive_403.fetch_add(1, Ordering::Relaxed) + 1;
         if n >= self.cfg.ban_limit {
             self.gate.stopped.store(true, Ordering::Relaxed);
@@ -315,5 +339,61 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         e.to_string()
     } else {
         parts.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        let politeness = Politeness::from_options("production", None, None, None)
+            .expect("the production profile is valid");
+        Client::new(ClientConfig {
+            politeness,
+            timeout: Duration::from_secs(1),
+            attempts: 3,
+            backoff_base: Duration::from_millis(1),
+            ban_limit: 6,
+        })
+        .expect("a client builds without the network")
+    }
+
+    fn slow(c: &Client) -> u32 {
+        c.gate.slow.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn each_403_slows_the_crawl_and_a_long_clean_run_undoes_it_step_by_step() {
+        let c = client();
+        c.on_ban().unwrap();
+        c.on_answer();
+        c.on_ban().unwrap();
+        assert_eq!(slow(&c), 4);
+        for _ in 0..RECOVER_AFTER - 1 {
+            c.on_answer();
+        }
+        assert_eq!(slow(&c), 4, "not before {RECOVER_AFTER} answers");
+        c.on_answer();
+        assert_eq!(slow(&c), 2);
+        c.on_ban().unwrap();
+        for _ in 0..RECOVER_AFTER - 1 {
+            c.on_answer();
+        }
+        assert_eq!(slow(&c), 4, "a 403 restarts the count");
+        for _ in 0..3 * RECOVER_AFTER {
+            c.on_answer();
+        }
+        assert_eq!(slow(&c), 1, "never faster than the profile");
+    }
+
+    #[test]
+    fn a_run_of_403s_stops_the_crawl() {
+        let c = client();
+        for _ in 0..5 {
+            c.on_ban().unwrap();
+        }
+        assert!(matches!(c.on_ban(), Err(FetchError::Stopped(6))));
+        assert_eq!(c.stopped_by_ban(), Some(6));
     }
 }
