@@ -1,7 +1,8 @@
 //! `pmu-lake extract`: what to fetch for a range of days (the plan, skipping what the lake holds
-//! in final form), fetching it through one bounded pool of workers (programmes first, then the
-//! three per-race stages of every race of every day, interleaved), storing each answer with its
-//! provenance and finality, the progress bar, and the run's summary and report.
+//! in final form, a window of [`DAY_WINDOW`] days at a time), fetching it through one bounded
+//! pool of workers (programmes first, then the three per-race stages of every race of the
+//! window's days, interleaved), storing each answer with its provenance and finality, the
+//! progress bar, and the run's summary and report.
 
 pub mod finality;
 mod queue;
