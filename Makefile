@@ -80,11 +80,13 @@ help:
 build:
 	$(CARGO) build --release --locked
 
-# With neither DATE nor START/END, extract fetches yesterday and today (Paris time): what cron
-# runs daily. Yesterday's final objects are skipped; what was not final yet is fetched again.
+# With neither DATE nor START/END, extract covers the last DAILY_BACK days up to today (Paris
+# time): what cron runs daily. Final objects cost no request; what was not final yet (rapports
+# published late, arrivals confirmed the next day) is asked again until the grace period ends.
+DAILY_BACK ?= 4
 extract: build
 	@if [ -z "$(DATE)$(START)$(END)" ]; then \
-	  $(BIN) extract --start "$$(TZ=Europe/Paris date -d yesterday +%d%m%Y)" \
+	  $(BIN) extract --start "$$(TZ=Europe/Paris date -d '$(DAILY_BACK) days ago' +%d%m%Y)" \
 	    --end "$$(TZ=Europe/Paris date +%d%m%Y)" $(EXTRACT_FLAGS); \
 	else \
 	  $(BIN) extract $(EXTRACT_FLAGS); \
