@@ -4,6 +4,7 @@
 //! horse runs on several days, as in real data.
 
 use anyhow::Result;
+use chrono::Datelike;
 use serde_json::{Value, json};
 
 use crate::day::Day;
@@ -39,8 +40,10 @@ impl Spec {
         day
     }
 
+    /// Horses to draw runners from: a horse runs about every three weeks, as French horses do
+    /// (about 1,000 runners a day out of some 20,000 horses in training).
     fn pool(&self) -> u64 {
-        u64::from(self.races_per_day * self.runners * 4).max(64)
+        u64::from(self.races_per_day * self.runners * 21).max(64)
     }
 }
 
@@ -96,7 +99,7 @@ pub fn write_day(lake: &Lake, spec: &Spec, i: u32, state: RaceState) -> Result<W
         )?;
         put(
             ObjectKey::race(day, id, Stage::Performances),
-            performances(spec, race),
+            performances(day, race),
         )?;
         if state == RaceState::Finished {
             put(ObjectKey::race(day, id, Stage::Rapports), rapports(race))?;
@@ -184,7 +187,6 @@ struct Race {
     /// Arrival order as numPmu groups (dead heats share a group); empty before the race.
     arrivee: Vec<Vec<u32>>,
     odds: Vec<f64>,
-    seed: u64,
     state: RaceState,
 }
 
@@ -233,7 +235,7 @@ fn races_of(spec: &Spec, i: u32, state: RaceState) -> Vec<Race> {
                 vec![]
             },
             odds,
-            seed: rng.next(),
+
             state,
         });
     }
@@ -359,42 +361,53 @@ fn participants(race: &Race) -> Value {
     json!({"participants": runners, "ecuries": [], "spriteCasaques": [], "cached": false})
 }
 
-fn performances(spec: &Spec, race: &Race) -> Value {
-    let mut rng = Rng::new(race.seed);
+/// Past races as a horse's real history would give them: each horse runs every `period` days,
+/// and a report lists its last 5 to 9 runs before the race day. A past race is a function of
+/// (horse, date), so the runs two reports share are the same rows, and every new run of the
+/// horse adds one past race to its later reports.
+fn performances(day: Day, race: &Race) -> Value {
+    let today = i64::from(day.date().num_days_from_ce());
     let runners: Vec<Value> = race
         .runners
         .iter()
         .enumerate()
         .map(|(i, &h)| {
             let (nom, _, _) = horse(h);
-            let past = 5 + (h % 5);
+            let past = 5 + (h % 5) as i64;
+            let period = 14 + (h % 15) as i64;
+            let phase = (h as i64 * 7919).rem_euclid(period);
+            let last = today - 1 - (today - 1 - phase).rem_euclid(period);
             let courses: Vec<Value> = (0..past)
-                .map(|k| {
-                    // Past races are a function of the horse alone, so the same past race
-                    // reported on two days is the same row.
-                    let days_back = 7 * (k as i64 + 1) + (h % 7) as i64;
-                    let date = spec.first_day.paris_midnight_ms() - days_back * 86_400_000;
-                    let (_, hippodrome) = HIPPODROMES[((h + k) % 6) as usize];
-                    let place = 1 + (h + k) % 9;
-                    let others: Vec<Value> = (0..3)
-                        .map(|j| json!({"numPmu": null, "nomCheval": name(h + 1000 * (j + 1) + k), "nomJockey": DRIVERS[j as usize],
-                            "itsHim": false, "place": {"place": j + 1, "rawValue": null, "statusArrivee": "PLACE"},
-                            "reductionKilometrique": 7600 + j * 10, "distanceParcourue": 2700}))
-                        .chain(std::iter::once(json!({"numPmu": null, "nomCheval": nom, "nomJockey": DRIVERS[(h % 8) as usize],
-                            "itsHim": true, "place": {"place": if place > 7 { Value::Null } else { json!(place) }, "rawValue": null,
-                                "statusArrivee": if place > 7 { "NON_PLACE" } else { "PLACE" }},
-                            "reductionKilometrique": if rng.below(2) == 0 { Value::Null } else { json!(7700 + place * 10) },
-                            "distanceParcourue": 2700})))
-                        .collect();
-                    json!({"date": date, "timezoneOffset": 3_600_000, "hippodrome": titlecase(hippodrome),
-                        "nomPrix": format!("PRIX {}", name(h * 31 + k)), "discipline": "ATTELE", "allocation": 15_500,
-                        "distance": 2700, "nbParticipants": 13, "tempsDuPremier": 21_567, "participants": others})
-                })
+                .map(|k| past_race(h, &nom, last - k * period))
                 .collect();
             json!({"numPmu": i + 1, "nomCheval": nom, "coursesCourues": courses})
         })
         .collect();
     json!({"allure": "TROT", "participants": runners})
+}
+
+/// The run of horse `h` on day `t` (days from the common era), as a performances row.
+fn past_race(h: u64, nom: &str, t: i64) -> Value {
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(t as i32)
+        .map(|d| Day::new(d).paris_midnight_ms())
+        .unwrap_or_default();
+    let key = h.wrapping_add(t as u64);
+    let (_, hippodrome) = HIPPODROMES[(key % 6) as usize];
+    let place = 1 + key % 9;
+    let others = (0..3u64).map(|j| {
+        json!({"numPmu": null, "nomCheval": name(key * 3 + j), "nomJockey": DRIVERS[j as usize],
+            "itsHim": false, "place": {"place": j + 1, "rawValue": null, "statusArrivee": "PLACE"},
+            "reductionKilometrique": 7600 + j * 10, "distanceParcourue": 2700})
+    });
+    let him = json!({"numPmu": null, "nomCheval": nom, "nomJockey": DRIVERS[(h % 8) as usize], "itsHim": true,
+        "place": {"place": if place > 7 { Value::Null } else { json!(place) }, "rawValue": null,
+            "statusArrivee": if place > 7 { "NON_PLACE" } else { "PLACE" }},
+        "reductionKilometrique": if key % 2 == 0 { Value::Null } else { json!(7700 + place * 10) },
+        "distanceParcourue": 2700});
+    json!({"date": date, "timezoneOffset": 3_600_000, "hippodrome": titlecase(hippodrome),
+        "nomPrix": format!("PRIX {}", name(key.wrapping_mul(31))), "discipline": "ATTELE", "allocation": 15_500,
+        "distance": 2700, "nbParticipants": 13, "tempsDuPremier": 21_567,
+        "participants": others.chain(std::iter::once(him)).collect::<Vec<_>>()})
 }
 
 fn titlecase(s: &str) -> String {
