@@ -366,3 +366,47 @@ fn db_command_creates_starts_and_stops_a_local_cluster() {
         "stopped cluster still answers"
     );
 }
+
+#[test]
+fn db_start_works_in_a_directory_the_server_user_cannot_reach() {
+    // A checkout under /root: 0700 parents the `postgres` user cannot search when we are root.
+    let private = pg::server().scratch("private");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let dir = private.join("pg");
+    let out = bin()
+        .args(["db", "start", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let mut client = Target::parse(&url).unwrap().connect().unwrap();
+    assert_eq!(
+        client.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0),
+        1
+    );
+    drop(client);
+    let stop = bin()
+        .args(["db", "stop", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    // As root the cluster was put elsewhere and linked: clean that up too.
+    if let Ok(real) = std::fs::read_link(&dir) {
+        assert!(
+            real.starts_with(pmu_lake::db::local::ROOT_FALLBACK),
+            "{}",
+            real.display()
+        );
+        std::fs::remove_dir_all(real).unwrap();
+    }
+}

@@ -34,14 +34,20 @@ pub struct Cluster {
 
 impl Cluster {
     /// A cluster in `dir` (created if missing, made absolute), socket `.s.PGSQL.<port>`.
+    ///
+    /// As root, when the server user cannot reach `dir` (a checkout under `/root`), the cluster
+    /// lives under [`ROOT_FALLBACK`] and `dir` becomes a symbolic link to it.
     pub fn new(dir: &Path, port: u16) -> Result<Cluster> {
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let dir = fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))?;
         let run_as = if effective_uid()? == 0 {
             Some(unprivileged_user()?)
         } else {
             None
         };
+        if let Some((uid, gid)) = run_as {
+            relocate_if_unreachable(dir, uid, gid)?;
+        }
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dir = fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))?;
         Ok(Cluster {
             dir,
             port,
@@ -245,6 +251,61 @@ impl Cluster {
             self.dir.join(LOG_FILE).display()
         )
     }
+}
+
+/// Where clusters go when the server user cannot reach the directory asked for.
+pub const ROOT_FALLBACK: &str = "/var/lib/pmu-lake";
+
+/// Whether `uid`/`gid` may search every directory from `/` down to `dir`'s deepest existing
+/// ancestor (supplementary groups are not considered).
+fn reachable_by(dir: &Path, uid: u32, gid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let absolute = std::env::current_dir()
+        .map(|cwd| cwd.join(dir))
+        .unwrap_or_else(|_| dir.to_path_buf());
+    absolute
+        .ancestors()
+        .skip(1)
+        .filter_map(|a| fs::metadata(a).ok())
+        .all(|m| {
+            let mode = m.mode();
+            mode & 0o001 != 0
+                || (m.uid() == uid && mode & 0o100 != 0)
+                || (m.gid() == gid && mode & 0o010 != 0)
+        })
+}
+
+/// Makes `dir` a link to a directory under [`ROOT_FALLBACK`] when the server user cannot reach
+/// it (and it is not already such a link or a cluster).
+fn relocate_if_unreachable(dir: &Path, uid: u32, gid: u32) -> Result<()> {
+    let is_link = fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link || reachable_by(dir, uid, gid) || dir.join("PG_VERSION").exists() {
+        return Ok(());
+    }
+    if dir.exists() {
+        // An empty directory left by an earlier attempt goes; anything else stays.
+        fs::remove_dir(dir).with_context(|| {
+            format!(
+                "{} is not reachable by the PostgreSQL user (uid {uid}) and not empty",
+                dir.display()
+            )
+        })?;
+    }
+    let absolute = std::env::current_dir()?.join(dir);
+    let hash = crate::lake::sha256_hex(absolute.as_os_str().as_encoded_bytes());
+    let real = Path::new(ROOT_FALLBACK).join(format!("pg-{}", &hash[..16]));
+    fs::create_dir_all(&real).with_context(|| format!("creating {}", real.display()))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::os::unix::fs::symlink(&real, dir)
+        .with_context(|| format!("linking {} to {}", dir.display(), real.display()))?;
+    eprintln!(
+        "pmu-lake: the PostgreSQL user (uid {uid}) cannot reach {}: the cluster lives in {} (linked from there)",
+        dir.display(),
+        real.display()
+    );
+    Ok(())
 }
 
 /// Runs a command to completion; on failure the error holds its stderr.
