@@ -6,6 +6,10 @@
 //! rows are written; commit. A bad object (corrupt frame, invalid JSON, wrong shape) is rejected
 //! on its own; a row PostgreSQL refuses makes the day roll back and load again object by object
 //! under savepoints, so only the culprit is rejected. Nothing here touches the network.
+//!
+//! An object is skipped when the ledger loaded the very same stored bytes and nothing it hangs
+//! from (its day's programme, the earlier stages of its race) is loaded again in this run. A
+//! reader thread prepares day N+1 while day N is in PostgreSQL; one load per database at a time.
 
 pub mod bench;
 pub mod ledger;
@@ -80,15 +84,15 @@ pub fn migrate_only(args: DbArgs) -> Result<Outcome> {
     let mut client = target.connect()?;
     let applied =
         migrate::run(&mut client).map_err(|e| anyhow!("{}", target.scrub(&format!("{e:#}"))))?;
+    let versions: Vec<String> = applied.applied.iter().map(|v| format!("{v:04}")).collect();
     eprintln!(
-        "migrate: {} applied ({}), {} already present",
-        applied.applied.len(),
-        applied
-            .applied
-            .iter()
-            .map(|v| format!("{v:04}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        "migrate: {} applied{}, {} already present",
+        versions.len(),
+        if versions.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", versions.join(", "))
+        },
         applied.present
     );
     Ok(Outcome::Complete)
