@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::support::fake_api::{
-    FIXTURE_DAYS, FakeApi, Reply, Request, day_objects, fixtures_dir, programme_path, race_path,
+    FIXTURE_DAYS, FakeApi, Gate, Reply, Request, day_objects, fixtures_dir, programme_path,
+    race_path,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -63,6 +64,44 @@ fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// A run in the background, killed if the test ends before it does.
+struct Background(Option<Child>);
+
+impl Background {
+    fn spawn(mut cmd: Command) -> Background {
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting pmu-lake");
+        Background(Some(child))
+    }
+
+    fn output(mut self) -> Output {
+        let child = self.0.take().expect("waited once");
+        child.wait_with_output().expect("waiting for pmu-lake")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until the API has received a request for `path` (a generous deadline, no timing
+/// assertion: the run waits on a gate meanwhile).
+fn wait_for_request(api: &FakeApi, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.count(path) == 0 {
+        assert!(Instant::now() < deadline, "{path} was never asked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn extract(api: &FakeApi, lake: &Path, args: &[&str]) -> Output {
     extract_cmd(&api.base_url(), lake, args)
         .output()
@@ -105,7 +144,26 @@ fn day_dir(ddmmyyyy: &str) -> String {
     )
 }
 
-/// Every file of the lake but the manifests, by relative path, bodies decompressed.
+/// Every file of the lake, by relative path, manifests and the writer lock included.
+fn files(lake: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(lake)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(lake)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every object of the lake (every file but the manifests and the writer lock `.lock`), by
+/// relative path, bodies decompressed.
 fn snapshot(lake: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     if !lake.exists() {
@@ -113,7 +171,10 @@ fn snapshot(lake: &Path) -> BTreeMap<String, Vec<u8>> {
     }
     for entry in walkdir::WalkDir::new(lake) {
         let entry = entry.unwrap();
-        if !entry.file_type().is_file() || entry.file_name() == "_manifest.jsonl" {
+        if !entry.file_type().is_file()
+            || entry.file_name() == "_manifest.jsonl"
+            || entry.file_name() == ".lock"
+        {
             continue;
         }
         let rel = entry
@@ -889,6 +950,98 @@ fn a_day_without_programme_stops_alone() {
     assert_eq!(api.count("/rest/client/1/programme/15032025"), 1);
     let lake = snapshot(&tmp.lake());
     assert_eq!(lake.len(), 22, "the other day completed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One extract at a time per lake
+
+#[test]
+fn a_second_extract_on_a_lake_in_use_stops_at_once_and_writes_nothing() {
+    // A long run (cron overlapping a backfill, say) holds the lake, its programme answer held
+    // back by the API; a second run on the same lake must not start.
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let gate = Gate::new();
+    let held_back = programme_path(D2);
+    api.route(
+        &held_back,
+        vec![Reply::Gated(
+            gate.clone(),
+            Box::new(Reply::json(d2_body("programme.json"))),
+        )],
+    );
+    let tmp = Temp::new("lock");
+    std::fs::create_dir(tmp.lake()).unwrap();
+    let first = Background::spawn(extract_cmd(
+        &api.base_url(),
+        &tmp.lake(),
+        &["--date", D2, "--timeout", "600"],
+    ));
+    wait_for_request(&api, &held_back);
+
+    let out = extract(&api, &tmp.lake(), &["--date", "14032025"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("another extract is running")
+            && err.contains(&tmp.lake().display().to_string()),
+        "{err}"
+    );
+    assert_eq!(stdout(&out), "", "no summary for a run that did not run");
+    assert_eq!(
+        api.count(&programme_path("14032025")),
+        0,
+        "it asked nothing"
+    );
+    assert_eq!(files(&tmp.lake()), [".lock"], "it wrote nothing");
+
+    gate.open();
+    let first = first.output();
+    assert_ok(&first);
+    assert_eq!(snapshot(&tmp.lake()).len(), 7, "the first run completed");
+    // The lock goes with the process that held it: the next run works.
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", "14032025"]));
+    assert_eq!(snapshot(&tmp.lake()).len(), 7 + 22);
+}
+
+#[test]
+fn a_lake_locked_before_the_first_write_is_left_untouched() {
+    // The lake does not exist when the run starts (nothing to lock yet); by the time the first
+    // answer comes, another process has created it and holds `<lake>/.lock`.
+    let api = FakeApi::serve_days(&[D2]);
+    let gate = Gate::new();
+    let held_back = programme_path(D2);
+    api.route(
+        &held_back,
+        vec![Reply::Gated(
+            gate.clone(),
+            Box::new(Reply::json(d2_body("programme.json"))),
+        )],
+    );
+    let tmp = Temp::new("locklate");
+    let run = Background::spawn(extract_cmd(
+        &api.base_url(),
+        &tmp.lake(),
+        &["--date", D2, "--timeout", "600"],
+    ));
+    wait_for_request(&api, &held_back);
+    std::fs::create_dir(tmp.lake()).unwrap();
+    let lock = std::fs::File::create(tmp.lake().join(".lock")).unwrap();
+    lock.try_lock().unwrap();
+    gate.open();
+
+    let out = run.output();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("another extract is running"), "{err}");
+    assert_eq!(files(&tmp.lake()), [".lock"], "it wrote nothing");
+    assert_eq!(api.requests().len(), 1, "nor asked for more");
+
+    drop(lock);
+    api.route(&held_back, vec![Reply::json(d2_body("programme.json"))]);
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", D2]));
+    assert_eq!(snapshot(&tmp.lake()).len(), 7);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! progress bar, and the run's summary and report.
 
 pub mod finality;
+mod lock;
 mod queue;
 pub mod report;
 
@@ -26,6 +27,7 @@ use crate::exit::{Outcome, usage};
 use crate::lake::{self, Held, Lake, ManifestEntry, ObjectKey, Stage};
 use crate::pmu::discovery::{self, Discovered, Race};
 use finality::{Content, Finality};
+use lock::{LakeLock, LockError};
 use queue::{Job, Queue, Ticket};
 use report::{Figures, RunReport, human_bytes};
 
@@ -37,14 +39,21 @@ pub const BAN_LIMIT: u32 = 6;
 /// are asked soon after its programme; a real day (~170 requests) keeps every worker busy.
 pub const DAY_WINDOW: usize = 16;
 
-/// Runs `extract`: validates every option before touching the lake or the network.
+/// Runs `extract`: validates every option before touching the lake or the network, then locks
+/// the lake against a second `extract` before the first write.
 pub fn run(args: ExtractArgs) -> Result<Outcome> {
     let cfg = Config::from_args(args)?;
+    let crawl = Arc::new(Crawl::new(cfg)?);
+    // A lake that exists is locked before anything is asked, so that a second run stops at
+    // once; one not created yet is locked at its first write (see `Crawl::lock_lake`), so that
+    // a run that writes nothing (an unreachable API) leaves no trace. A dry run never writes.
+    if !crawl.cfg.dry_run && crawl.cfg.lake.root().is_dir() {
+        crawl.lock.acquire()?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let crawl = Arc::new(Crawl::new(cfg)?);
     runtime.block_on(crawl.run())
 }
 
@@ -156,6 +165,11 @@ struct Crawl {
     /// Day failures seen before the API ever answered: shown at the end, unless the API turns
     /// out to be unreachable (then one line says so).
     deferred: Mutex<Vec<String>>,
+    /// The lake's writer lock, taken before the first write.
+    lock: LakeLock,
+    /// Set when another extract turned out to hold the lake at this run's first write: the run
+    /// then asks and writes nothing more, and ends with that one line.
+    busy: Mutex<Option<String>>,
 }
 
 impl Crawl {
@@ -175,6 +189,8 @@ impl Crawl {
             bar
         };
         Ok(Crawl {
+            lock: LakeLock::new(cfg.lake.root()),
+            busy: Mutex::new(None),
             cfg,
             client,
             queue: Queue::new(),
@@ -243,7 +259,31 @@ impl Crawl {
     }
 
     fn warn(&self, msg: &str) {
-        self.progress.suspend(|| eprintln!("pmu-lake: {msg}"));
+        // Once another extract owns the lake, this run's only word is that (in `finish`).
+        if !self.lake_busy() {
+            self.progress.suspend(|| eprintln!("pmu-lake: {msg}"));
+        }
+    }
+
+    /// Takes the lake's writer lock unless held already: every write calls this first. When
+    /// another extract holds it, the run is marked busy and stops asking.
+    fn lock_lake(&self) -> Result<()> {
+        self.lock.acquire().map_err(|e| {
+            if matches!(e, LockError::Busy { .. }) {
+                self.busy
+                    .lock()
+                    .expect("busy lock is never poisoned")
+                    .get_or_insert_with(|| e.to_string());
+            }
+            anyhow::Error::new(e)
+        })
+    }
+
+    fn lake_busy(&self) -> bool {
+        self.busy
+            .lock()
+            .expect("busy lock is never poisoned")
+            .is_some()
     }
 
     /// Plans the next days while the window has room for them; with `wait`, waits for room
@@ -255,6 +295,9 @@ impl Crawl {
         wait: bool,
     ) {
         loop {
+            if self.lake_busy() {
+                return;
+            }
             let permit = match Arc::clone(window).try_acquire_owned() {
                 Ok(permit) => permit,
                 Err(_) if wait => tokio::runtime::Handle::current()
@@ -283,6 +326,7 @@ impl Crawl {
 
     fn try_plan_day(&self, day: Day, ticket: &Ticket) -> Result<()> {
         if !self.cfg.dry_run && self.cfg.lake.day_dir(day).is_dir() {
+            self.lock_lake()?;
             self.cfg
                 .lake
                 .sweep_temp(day)
@@ -471,12 +515,16 @@ impl Crawl {
 
     async fn work(self: Arc<Self>) {
         while let Some(job) = self.queue.next().await {
-            match job {
-                // The ticket is dropped with the job: the day leaves the window after its last.
-                Job::Programme { day, ticket } => self.programme_job(day, ticket).await,
-                Job::Object { key, race, ticket } => {
-                    self.object_job(key, race).await;
-                    drop(ticket);
+            // Another extract owns the lake: what is left is neither asked nor written.
+            if !self.lake_busy() {
+                match job {
+                    // The ticket is dropped with the job: the day leaves the window after its
+                    // last.
+                    Job::Programme { day, ticket } => self.programme_job(day, ticket).await,
+                    Job::Object { key, race, ticket } => {
+                        self.object_job(key, race).await;
+                        drop(ticket);
+                    }
                 }
             }
             self.queue.finish();
@@ -639,7 +687,8 @@ impl Crawl {
         }
     }
 
-    /// Writes an answer (body or marker) and its manifest line; returns the bytes stored.
+    /// Writes an answer (body or marker) and its manifest line, under the lake's writer lock;
+    /// returns the bytes stored.
     fn store(
         &self,
         key: &ObjectKey,
@@ -648,6 +697,7 @@ impl Crawl {
         body: &[u8],
         fin: &Finality,
     ) -> Result<u64> {
+        self.lock_lake()?;
         let lake = &self.cfg.lake;
         let (path, stored) = if matches!(status, 204 | 404) {
             lake.write_marker(key, status)?;
@@ -692,6 +742,14 @@ impl Crawl {
     }
 
     fn finish(&self, elapsed: Duration) -> Result<Outcome> {
+        if let Some(busy) = self
+            .busy
+            .lock()
+            .expect("busy lock is never poisoned")
+            .take()
+        {
+            bail!("{busy}");
+        }
         let report = self.report.lock().expect("report lock is never poisoned");
         let total = report.total();
         if let Some(err) = self

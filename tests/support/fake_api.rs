@@ -21,6 +21,12 @@
 //!                      Reply::Slow(Duration::from_secs(3), Box::new(Reply::json(body)))]);
 //! api.set_latency(Duration::from_millis(50));              // before every answer
 //!
+//! // An answer held back until the test opens the gate (a run caught mid-flight, no timing):
+//! let gate = Gate::new();
+//! api.route(path, vec![Reply::Gated(gate.clone(), Box::new(Reply::json(body)))]);
+//! // ... the run asks, waits ...; then:
+//! gate.open();
+//!
 //! api.requests();       // every request: path (with query), lower-cased headers, arrival time
 //! api.max_in_flight();  // most requests being answered at once
 //! day_objects("14032025", "14032025"); // what serve_days serves: URL path, lake path, bytes
@@ -39,7 +45,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -65,6 +71,30 @@ pub enum Reply {
     Truncated(Vec<u8>),
     /// Reads the request and closes the connection without a byte.
     Drop,
+    /// Waits until the gate is open, then answers.
+    Gated(Gate, Box<Reply>),
+}
+
+/// A latch the test opens once; every [`Reply::Gated`] answer waits for it.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    pub fn open(&self) {
+        *self.0.0.lock().unwrap() = true;
+        self.0.1.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.0.0.lock().unwrap();
+        while !*open {
+            open = self.0.1.wait(open).unwrap();
+        }
+    }
 }
 
 impl Reply {
@@ -433,6 +463,11 @@ fn respond(stream: &mut TcpStream, reply: &Reply) {
             body.len() + 100,
         ),
         Reply::Drop => Ok(()),
+        Reply::Gated(gate, inner) => {
+            gate.wait();
+            respond(stream, inner);
+            Ok(())
+        }
     };
 }
 
