@@ -936,20 +936,170 @@ fn a_run_of_403_stops_the_crawl_cleanly_and_keeps_what_was_fetched() {
     assert_eq!(asked, banned.iter().cloned().collect());
 }
 
+fn paris_today(format: &str) -> String {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format(format)
+        .to_string()
+}
+
 #[test]
-fn a_day_without_programme_stops_alone() {
+fn a_day_without_programme_within_the_grace_period_fails_alone_and_is_asked_again() {
+    // 15032025 answers 404; with a grace period longer than its age, it may still come.
     let api = FakeApi::serve_days(&["14032025"]);
     let tmp = Temp::new("noprog");
-    let out = extract(&api, &tmp.lake(), &both_days());
+    let args = [&both_days()[..], &["--grace-days", "100000"]].concat();
+    let out = extract(&api, &tmp.lake(), &args);
     assert_eq!(code(&out), 3);
     assert!(stderr(&out).contains("2025-03-15"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(", 1 failed;") && stdout(&out).contains("2 days (1 failed)"),
+        "{}",
+        stdout(&out)
+    );
     assert!(
         !tmp.lake().join(day_dir("15032025")).exists(),
         "nothing written for the failed day"
     );
-    assert_eq!(api.count("/rest/client/1/programme/15032025"), 1);
+    assert_eq!(api.count(&programme_path("15032025")), 1);
     let lake = snapshot(&tmp.lake());
     assert_eq!(lake.len(), 22, "the other day completed");
+
+    api.clear_requests();
+    let out = extract(&api, &tmp.lake(), &args);
+    assert_eq!(code(&out), 3);
+    assert_eq!(api.count(&programme_path("15032025")), 1, "asked again");
+
+    // Today (or later) the programme may still come, whatever the grace period: a 204 fails too.
+    let today = paris_today("%d%m%Y");
+    api.route(&programme_path(&today), vec![Reply::Empty(204)]);
+    let out = extract(&api, &tmp.lake(), &["--date", &today, "--grace-days", "0"]);
+    assert_eq!(code(&out), 3, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains(&paris_today("%Y-%m-%d")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.lake().join(day_dir(&today)).exists());
+}
+
+#[test]
+fn a_day_without_programme_past_the_grace_period_is_recorded_once_and_never_asked_again() {
+    // A year old, past the default grace period: 15032025 answers 204 and 16032025 404 (no
+    // racing those days). Each is a final marker, counted as no content, not as a failure.
+    let api = FakeApi::serve_days(&["14032025"]);
+    api.route(&programme_path("15032025"), vec![Reply::Empty(204)]);
+    let tmp = Temp::new("noprogfinal");
+    let report = tmp.0.join("report.json");
+    let range = ["--start", "14032025", "--end", "16032025"];
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &[&range[..], &["--report", report.to_str().unwrap()]].concat(),
+    );
+    assert_ok(&out);
+    assert_eq!(stderr(&out), "");
+
+    let lake = snapshot(&tmp.lake());
+    let (d2, d3) = (day_dir("15032025"), day_dir("16032025"));
+    assert_eq!(lake.get(&format!("{d2}/programme.204")), Some(&Vec::new()));
+    assert_eq!(lake.get(&format!("{d3}/programme.404")), Some(&Vec::new()));
+    assert_eq!(lake.len(), 22 + 2);
+    for (day, marker, status) in [
+        ("15032025", "programme.204", 204),
+        ("16032025", "programme.404", 404),
+    ] {
+        let m = manifest(&tmp.lake(), day);
+        assert_eq!(m.len(), 1, "{m:?}");
+        let line = &m[marker];
+        assert_eq!(line["status"], status);
+        assert_eq!(line["final"], true);
+        assert_eq!(line["raw_bytes"], 0);
+        assert_eq!(
+            line["url"],
+            format!("{}{}", api.base_url(), programme_path(day))
+        );
+    }
+
+    // The summary and the report count them as no content.
+    let day1 = day_objects("14032025", "14032025");
+    let day1_requests = expected_paths("14032025").len();
+    let bodies = day1.iter().filter(|o| o.body.is_some()).count();
+    let no_content = day1_requests - bodies + 2;
+    let summary = stdout(&out);
+    assert!(
+        summary.contains(&format!(
+            "extract: {} requests: {bodies} fetched, 0 already held, {no_content} no content, 0 retried, 0 failed;",
+            day1_requests + 2
+        )) && summary.contains("3 days (0 failed)"),
+        "{summary}"
+    );
+    let r = read_json(&report);
+    assert_eq!(r["total"]["no_content"], no_content);
+    assert_eq!(r["total"]["failed"], 0);
+    for day in &r["days"].as_array().unwrap()[1..] {
+        assert_eq!(day["programme"], "no content", "{day}");
+        assert_eq!(day["no_content"], 1, "{day}");
+        assert_eq!(day["fetched"], 0, "{day}");
+        assert_eq!(day["races"], 0, "{day}");
+        assert!(day.get("error").is_none(), "{day}");
+    }
+
+    // A rerun asks nothing and says the lake holds them.
+    api.clear_requests();
+    let out = extract(&api, &tmp.lake(), &range);
+    assert_ok(&out);
+    assert_eq!(requested(&api), Vec::<String>::new());
+    assert!(
+        stdout(&out).contains(&format!(
+            "0 requests: 0 fetched, {} already held, 0 no content",
+            day1_requests + 2
+        )),
+        "{}",
+        stdout(&out)
+    );
+
+    // Even without the manifest (a lake copied in), the markers of days this old are final.
+    for day in ["15032025", "16032025"] {
+        std::fs::remove_file(tmp.lake().join(day_dir(day)).join("_manifest.jsonl")).unwrap();
+    }
+    assert_ok(&extract(&api, &tmp.lake(), &range));
+    assert_eq!(requested(&api), Vec::<String>::new());
+}
+
+#[test]
+fn a_programme_gone_past_the_grace_period_keeps_the_races_already_held() {
+    // Fetched while young (a long grace period): the programme is not final, R1C2 not run yet.
+    let api = FakeApi::serve_days(&[D2]);
+    let tmp = Temp::new("proggone");
+    assert_ok(&extract(
+        &api,
+        &tmp.lake(),
+        &["--date", D2, "--grace-days", "100000"],
+    ));
+    // Past the grace period, the API no longer has the day's programme.
+    api.route(&programme_path(D2), vec![Reply::Empty(404)]);
+    api.clear_requests();
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", D2]));
+    // The 404 is the programme's last word; the stored programme is kept, and the objects of
+    // its race that were not final are asked once more (final now, by age).
+    let asked: BTreeSet<String> = requested(&api).into_iter().collect();
+    let mut expected = BTreeSet::from([programme_path(D2)]);
+    for stage in ["participants", "performances", "rapports"] {
+        expected.insert(d2_path("R1C2", stage));
+    }
+    assert_eq!(asked, expected);
+    let lake = snapshot(&tmp.lake());
+    let d = day_dir(D2);
+    assert_eq!(
+        lake.get(&format!("{d}/programme.json.zst")),
+        Some(&d2_body("programme.json"))
+    );
+    assert!(lake.contains_key(&format!("{d}/programme.404")));
+
+    api.clear_requests();
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", D2]));
+    assert_eq!(requested(&api), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------------

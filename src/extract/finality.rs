@@ -69,6 +69,24 @@ pub fn programme(
     }
 }
 
+/// A programme the API answered with no content (204, 404), asked on Paris day `fetched`. Past
+/// the grace period the day has no programme for good (no racing that day); before that, and
+/// for today or the future, the programme may still be published.
+pub fn empty_programme(day: Day, fetched: Day, status: u16, grace_days: u32) -> Finality {
+    let after = day.days_until(fetched);
+    if after > i64::from(grace_days) {
+        Finality::yes(format!(
+            "no programme ({status}) {after} days after the day"
+        ))
+    } else if after <= 0 {
+        Finality::no("the day is not over")
+    } else {
+        Finality::no(format!(
+            "the day is within the grace period ({after}/{grace_days} days)"
+        ))
+    }
+}
+
 /// A per-race object (participants, performances, rapports).
 pub fn race_object(
     stage: Stage,
@@ -160,6 +178,32 @@ mod tests {
         assert!(
             !programme(d, day("20112025"), &mixed, Some(day("08112025")), 3).is_final,
             "3 days is not past a grace of 3"
+        );
+    }
+
+    #[test]
+    fn a_missing_programme_is_final_only_past_the_grace_period() {
+        let d = day("05112025");
+        let f = |fetched: &str, grace| empty_programme(d, day(fetched), 404, grace);
+        assert!(!f("05112025", 0).is_final, "today");
+        assert!(!f("04112025", 3).is_final, "the future");
+        assert!(
+            !f("08112025", 3).is_final,
+            "3 days is not past a grace of 3"
+        );
+        assert_eq!(
+            f("08112025", 3).reason,
+            "the day is within the grace period (3/3 days)"
+        );
+        assert_eq!(
+            f("09112025", 3).reason,
+            "no programme (404) 4 days after the day"
+        );
+        assert!(f("06112025", 0).is_final);
+        assert!(
+            empty_programme(d, day("09112025"), 204, 3)
+                .reason
+                .contains("(204)")
         );
     }
 

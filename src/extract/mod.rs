@@ -364,7 +364,8 @@ impl Crawl {
     }
 
     /// The races of the stored programme when the lake holds it in final form (the manifest
-    /// says so, or, without a manifest line, its content does); `None` when it must be fetched.
+    /// says so, or, without a manifest line, its content does); no races for a final marker (a
+    /// day without programme); `None` when it must be fetched.
     fn held_final_programme(
         &self,
         day: Day,
@@ -379,18 +380,31 @@ impl Crawl {
             .lake
             .held(&key)
             .with_context(|| format!("reading {}", key.display_path()))?;
-        let Held::Body(path) = held else {
-            return Ok(None);
+        // The newest line: an empty answer past the grace period after a stored body settles
+        // the day, and the body's races stay.
+        let entry = latest_entry(manifest, &key, &held);
+        let path = match held {
+            Held::Missing => return Ok(None),
+            Held::Marker(status, _) => {
+                // Without a manifest line, the day's age speaks: extract writes a programme
+                // marker only past the grace period, so a marker of a day still within it was
+                // not written by extract and is asked again.
+                let is_final = entry.map_or_else(
+                    || {
+                        finality::empty_programme(day, self.cfg.today, status, self.cfg.grace_days)
+                            .is_final
+                    },
+                    |e| e.is_final,
+                );
+                return Ok(is_final.then(Discovered::default));
+            }
+            Held::Body(path) => path,
         };
-        let entry = manifest.get(&key.body_name());
         if entry.is_some_and(|e| !e.is_final) {
             return Ok(None);
         }
         // A stored programme that does not read is fetched again.
-        let Some(found) = lake::read_body(&path)
-            .ok()
-            .and_then(|body| discovery::discover(&body).ok())
-        else {
+        let Some(found) = read_programme(&path) else {
             return Ok(None);
         };
         let is_final = entry.is_some()
@@ -540,13 +554,7 @@ impl Crawl {
             self.dry(|d| d.programmes_asked += 1);
         }
         let fetched = match fetched {
-            Ok(f) if f.is_empty_answer() => {
-                let msg = format!(
-                    "no programme for {day}: the API answered {} (nothing to fetch for this day)",
-                    f.status
-                );
-                return self.day_failed(day, f.retries.into(), msg);
-            }
+            Ok(f) if f.is_empty_answer() => return self.no_programme(day, f, ticket).await,
             Ok(f) => f,
             Err(e) => {
                 let retries = e.retries().into();
@@ -588,13 +596,64 @@ impl Crawl {
         let me = Arc::clone(self);
         let planned = tokio::task::spawn_blocking(move || -> Result<()> {
             if !me.cfg.dry_run {
-                me.store(&key, &url, fetched.status, &fetched.body, &fin)?;
-                me.day_report(day, |d| d.programme = "fetched".into());
+                let stored = me.store(&key, &url, fetched.status, &fetched.body, &fin)?;
+                me.day_report(day, |d| {
+                    d.programme = "fetched".into();
+                    d.figures.fetched += 1;
+                    d.figures.bytes_stored += stored;
+                });
             }
             let manifest = me.manifest(day)?;
             me.plan_races(day, &found, &manifest, &ticket)
         })
         .await;
+        self.after_programme(day, planned);
+    }
+
+    /// The API has no programme for the day (204, 404). Within the grace period (or for today
+    /// or the future) it may still come: the day fails and is asked again on the next run.
+    /// Past it, the day has no programme for good: a final marker records that, counted as no
+    /// content, so that no run asks again.
+    async fn no_programme(self: &Arc<Self>, day: Day, f: api::Fetched, ticket: Ticket) {
+        let fin = finality::empty_programme(day, self.cfg.today, f.status, self.cfg.grace_days);
+        if !fin.is_final {
+            let msg = format!(
+                "no programme for {day}: the API answered {} and {}; asked again on the next run \
+                 (recorded as a day without programme once more than {} days old)",
+                f.status, fin.reason, self.cfg.grace_days
+            );
+            return self.day_failed(day, f.retries.into(), msg);
+        }
+        self.figures(day, |c| c.retried += u64::from(f.retries));
+        let key = ObjectKey::programme(day);
+        let url = api::url(&self.cfg.base, &key);
+        let me = Arc::clone(self);
+        let planned = tokio::task::spawn_blocking(move || -> Result<()> {
+            if !me.cfg.dry_run {
+                me.store(&key, &url, f.status, &f.body, &fin)?;
+                me.day_report(day, |d| {
+                    d.programme = "no content".into();
+                    d.figures.no_content += 1;
+                });
+            }
+            // A programme an earlier run stored keeps its races: their objects are planned.
+            let found = me.held_programme(day).unwrap_or_default();
+            let manifest = me.manifest(day)?;
+            me.plan_races(day, &found, &manifest, &ticket)
+        })
+        .await;
+        self.after_programme(day, planned);
+    }
+
+    /// The races of the programme body the lake holds for `day`, if it holds one that reads.
+    fn held_programme(&self, day: Day) -> Option<Discovered> {
+        match self.cfg.lake.held(&ObjectKey::programme(day)) {
+            Ok(Held::Body(path)) => read_programme(&path),
+            _ => None,
+        }
+    }
+
+    fn after_programme(&self, day: Day, planned: Result<Result<()>, tokio::task::JoinError>) {
         match planned {
             Ok(Ok(())) => {}
             Ok(Err(e)) => self.day_failed(day, 0, format!("{day}: {e:#}")),
@@ -723,12 +782,6 @@ impl Crawl {
         };
         lake.append_manifest(key.day, &entry)
             .with_context(|| format!("recording {} in the manifest", key.display_path()))?;
-        if key.stage == Stage::Programme {
-            self.figures(key.day, |f| {
-                f.fetched += 1;
-                f.bytes_stored += stored.stored_bytes;
-            });
-        }
         Ok(stored.stored_bytes)
     }
 
@@ -840,6 +893,13 @@ fn latest_entry<'m>(
         .iter()
         .filter_map(|n| manifest.get(n))
         .max_by(|a, b| a.fetched_at.cmp(&b.fetched_at))
+}
+
+/// A stored programme's races; `None` when it does not read (it is then fetched again).
+fn read_programme(path: &std::path::Path) -> Option<Discovered> {
+    lake::read_body(path)
+        .ok()
+        .and_then(|body| discovery::discover(&body).ok())
 }
 
 fn human_duration(d: Duration) -> String {

@@ -53,7 +53,8 @@ impl Figures {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DayReport {
     pub date: String,
-    /// `fetched`, `held`, `failed`, or `not asked`.
+    /// `fetched`, `no content` (none past the grace period: recorded as a marker), `held`
+    /// (a body or such a marker), `failed`, or `not asked`.
     pub programme: String,
     pub races: u64,
     #[serde(flatten)]
