@@ -216,7 +216,7 @@ impl Client {
     fn on_answer(&self) {
         self.gate.consecutive_403.store(0, Ordering::Relaxed);
         let streak = self.gate.clean_streak.fetch_add(1, Ordering::Relaxed) + 1;
-        if streak % RECOVER_AFTER == 0 {
+        if streak.is_multiple_of(RECOVER_AFTER) {
             let _ = self
                 .gate
                 .slow

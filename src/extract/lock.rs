@@ -72,11 +72,7 @@ impl LakeLock {
             .truncate(false)
             .open(&file)
             .map_err(io)?;
-        // std's `File::try_lock` (flock on Unix) is stable since Rust 1.89; Cargo.toml still says
-        // 1.85 because raising it turns on lints that other files do not pass yet.
-        #[allow(clippy::incompatible_msrv)]
-        let locked = handle.try_lock();
-        match locked {
+        match handle.try_lock() {
             Ok(()) => {
                 *held = Some(handle);
                 Ok(())
