@@ -402,7 +402,7 @@ fn past_race(h: u64, nom: &str, t: i64) -> Value {
     let him = json!({"numPmu": null, "nomCheval": nom, "nomJockey": DRIVERS[(h % 8) as usize], "itsHim": true,
         "place": {"place": if place > 7 { Value::Null } else { json!(place) }, "rawValue": null,
             "statusArrivee": if place > 7 { "NON_PLACE" } else { "PLACE" }},
-        "reductionKilometrique": if key % 2 == 0 { Value::Null } else { json!(7700 + place * 10) },
+        "reductionKilometrique": if key.is_multiple_of(2) { Value::Null } else { json!(7700 + place * 10) },
         "distanceParcourue": 2700});
     json!({"date": date, "timezoneOffset": 3_600_000, "hippodrome": titlecase(hippodrome),
         "nomPrix": format!("PRIX {}", name(key.wrapping_mul(31))), "discipline": "ATTELE", "allocation": 15_500,
