@@ -198,8 +198,11 @@ fn lock(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-/// The session's temp staging tables (`ON COMMIT DELETE ROWS`).
+/// The session's settings ([`sql::SESSION`]) and temp staging tables (`ON COMMIT DELETE ROWS`).
 fn create_staging(client: &mut Client) -> Result<()> {
+    client
+        .batch_execute(sql::SESSION)
+        .context("setting up the load session")?;
     for table in sql::STAGING {
         client
             .batch_execute(table.create)
