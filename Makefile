@@ -113,7 +113,7 @@ db-stop: build
 	$(BIN) db stop
 
 test:
-	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --lib --bins --tests
 
 lint:
 	$(CARGO) fmt --all -- --check
