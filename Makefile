@@ -7,8 +7,6 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/release/pmu-lake
-LAKE ?= data/lake
-PROFILE ?= production
 
 # Reference samples live beside the checkout; tests read them through PMU_SAMPLES.
 ifneq ($(wildcard ../shared/pmu-samples/raw),)
@@ -16,7 +14,16 @@ export PMU_SAMPLES ?= $(abspath ../shared/pmu-samples)
 endif
 
 # Optional knobs passed through to the binary when set.
-EXTRACT_FLAGS := --lake $(LAKE) --profile $(PROFILE)
+# The lake is data/lake unless LAKE=DIR (or PMU_LAKE in the environment) says otherwise.
+EXTRACT_FLAGS :=
+LOAD_FLAGS :=
+ifdef LAKE
+EXTRACT_FLAGS += --lake $(LAKE)
+LOAD_FLAGS += --lake $(LAKE)
+endif
+ifdef PROFILE
+EXTRACT_FLAGS += --profile $(PROFILE)
+endif
 ifdef DATE
 EXTRACT_FLAGS += --date $(DATE)
 endif
@@ -58,7 +65,6 @@ EXTRACT_FLAGS += --report $(REPORT)
 LOAD_FLAGS += --report $(REPORT)
 endif
 
-LOAD_FLAGS += --lake $(LAKE)
 ifdef DATE
 LOAD_FLAGS += --date $(DATE)
 endif
