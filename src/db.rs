@@ -234,22 +234,17 @@ fn build(pairs: Vec<(String, String)>, secrets: Vec<String>) -> Result<Target> {
 }
 
 fn finish(mut config: Config, tls: Vec<(String, String)>, secrets: Vec<String>) -> Result<Target> {
-    let mut ssl = SslMode::Prefer;
+    let mut ssl = None;
     let mut root_cert = None;
     for (key, value) in tls {
         match key.as_str() {
-            "sslmode" => ssl = value.parse()?,
+            "sslmode" => ssl = Some(value.parse()?),
             "sslrootcert" if value == "system" => root_cert = None,
             "sslrootcert" => root_cert = Some(PathBuf::from(value)),
             // Client certificates are not supported: say so rather than connect without one.
             _ => return Err(anyhow!("{key} is not supported")),
         }
     }
-    config.ssl_mode(match ssl {
-        SslMode::Disable => PgSslMode::Disable,
-        SslMode::Prefer => PgSslMode::Prefer,
-        _ => PgSslMode::Require,
-    });
     if config.get_hosts().is_empty() {
         let default_socket = std::path::Path::new("/var/run/postgresql");
         if default_socket.is_dir() {
@@ -258,6 +253,21 @@ fn finish(mut config: Config, tls: Vec<(String, String)>, secrets: Vec<String>) 
             config.host("localhost");
         }
     }
+    // Without an explicit sslmode, a server reached over the network gets TLS or nothing
+    // (libpq's `prefer` would fall back to plain text, passwords included); a unix socket or
+    // the loopback keeps libpq's default.
+    let ssl = ssl.unwrap_or_else(|| {
+        if config.get_hosts().iter().all(is_local_host) {
+            SslMode::Prefer
+        } else {
+            SslMode::Require
+        }
+    });
+    config.ssl_mode(match ssl {
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Prefer => PgSslMode::Prefer,
+        _ => PgSslMode::Require,
+    });
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
     }
@@ -270,6 +280,20 @@ fn finish(mut config: Config, tls: Vec<(String, String)>, secrets: Vec<String>) 
         root_cert,
         secrets,
     })
+}
+
+/// A unix socket, `localhost` or a loopback address: traffic that never leaves the machine.
+fn is_local_host(host: &Host) -> bool {
+    match host {
+        Host::Unix(_) => true,
+        Host::Tcp(name) => {
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+    }
 }
 
 /// tokio-postgres says "invalid connection string" and keeps the why in its source.
@@ -520,6 +544,21 @@ mod tests {
             assert!(!err.contains("hunter2"), "{bad} → {err}");
             assert!(err.starts_with("invalid database URL"), "{err}");
         }
+    }
+
+    #[test]
+    fn remote_servers_get_tls_unless_the_url_says_otherwise() {
+        let mode = |url: &str| Target::parse(url).unwrap().ssl;
+        assert_eq!(mode("postgres://u@db.example/pmu"), SslMode::Require);
+        assert_eq!(mode("postgres://u@10.1.2.3:5432/pmu"), SslMode::Require);
+        assert_eq!(
+            mode("postgres://u@db.example/pmu?sslmode=disable"),
+            SslMode::Disable
+        );
+        assert_eq!(mode("postgres://u@localhost/pmu"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@127.0.0.1/pmu"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@[::1]/pmu"), SslMode::Prefer);
+        assert_eq!(mode("host=/tmp/pg dbname=pmu"), SslMode::Prefer);
     }
 
     #[test]
