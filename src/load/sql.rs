@@ -19,7 +19,15 @@
 //! DISTINCT FROM (excluded)`: an unchanged row is not written at all. Staged rows are deduplicated
 //! per natural key first (`DISTINCT ON` / `GROUP BY`), and parents are found by joins on natural
 //! keys (day, R, C → race; idCheval → horse; numPmu or name → the race's runner → horse). Inserted
-//! vs updated comes from `xmax = 0` on the returned rows. Update rules: most targets take the
+//! vs updated comes from `xmax = 0` on the returned rows.
+//!
+//! Where many staged rows are already in the target unchanged (past races of a horse come back
+//! in every later performances object), the merge drops them before the `INSERT` with a `NOT
+//! EXISTS` on the natural key and `IS NOT DISTINCT FROM` on the columns: `ON CONFLICT … WHERE`
+//! would skip them too, but only after locking each one (a tuple lock dirties its page and
+//! writes WAL). The `ON CONFLICT` clause stays for the rows that do change. The runners a past
+//! performance hangs from are looked up for the batch's races only (by the race key and the
+//! `(race_id, num_pmu)` index), not joined over the whole `race_participant` table. Update rules: most targets take the
 //! staged values (one lake object owns each row); `horse` only fills what it does not know yet
 //! (several objects describe a horse); `horse_race_history` takes a report only if it comes from a
 //! day at least as recent as the one that last set the row. Each rule makes a replay of the same
@@ -545,16 +553,26 @@ FROM up",
     },
     Merge {
         target: "horse_race_history",
-        sql: "WITH res AS (
+        sql: "WITH runners AS (
+    SELECT r.day, r.num_reunion, r.num_ordre, p.num_pmu, p.horse_id, upper(btrim(p.nom)) AS nom_key
+    FROM (SELECT DISTINCT day, num_reunion, num_ordre FROM stg_history) k
+    JOIN race r ON r.day = k.day AND r.num_reunion = k.num_reunion AND r.num_ordre = k.num_ordre
+    JOIN race_participant p ON p.race_id = r.id
+),
+by_name AS (
+    SELECT DISTINCT ON (day, num_reunion, num_ordre, nom_key) day, num_reunion, num_ordre, nom_key, horse_id
+    FROM runners WHERE nom_key IS NOT NULL
+    ORDER BY day, num_reunion, num_ordre, nom_key, num_pmu
+),
+res AS (
     SELECT COALESCE(p1.horse_id, p2.horse_id) AS horse_id, s.*
     FROM stg_history s
-    LEFT JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
-    LEFT JOIN race_participant p1 ON p1.race_id = r.id AND p1.num_pmu = s.num_pmu
-    LEFT JOIN LATERAL (
-        SELECT p.horse_id FROM race_participant p
-        WHERE p1.horse_id IS NULL AND p.race_id = r.id AND upper(btrim(p.nom)) = upper(btrim(s.nom_cheval))
-        ORDER BY p.num_pmu LIMIT 1
-    ) p2 ON true
+    LEFT JOIN runners p1
+           ON p1.day = s.day AND p1.num_reunion = s.num_reunion AND p1.num_ordre = s.num_ordre AND p1.num_pmu = s.num_pmu
+    LEFT JOIN by_name p2
+           ON p1.horse_id IS NULL
+          AND p2.day = s.day AND p2.num_reunion = s.num_reunion AND p2.num_ordre = s.num_ordre
+          AND p2.nom_key = upper(btrim(s.nom_cheval))
 ),
 orphans AS (
     SELECT count(*) AS n FROM (
@@ -566,8 +584,14 @@ src AS (
     SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix) * FROM res WHERE horse_id IS NOT NULL
     ORDER BY horse_id, race_date, hippodrome, nom_prix, day DESC, num_reunion DESC, num_ordre DESC
 ),
-j AS (
-    SELECT * FROM src
+todo AS (
+    SELECT s.* FROM src s
+    WHERE NOT EXISTS (
+        SELECT FROM horse_race_history t
+        WHERE t.horse_id = s.horse_id AND t.race_date = s.race_date AND t.hippodrome = s.hippodrome AND t.nom_prix = s.nom_prix
+          AND (t.reported_on > s.day
+               OR (t.discipline, t.allocation_eur, t.distance_m, t.nb_participants, t.temps_du_premier_ms, t.place, t.place_raw, t.status_arrivee, t.nom_jockey, t.reduction_km_ms, t.distance_parcourue_m, t.poids_jockey_hg, t.corde, t.oeillere, t.distance_avec_precedent, t.winner_nom) IS NOT DISTINCT FROM (s.discipline, s.allocation_eur, s.distance_m, s.nb_participants, s.temps_du_premier_ms, s.place, s.place_raw, s.status_arrivee, s.nom_jockey, s.reduction_km_ms, s.distance_parcourue_m, s.poids_jockey_hg, s.corde, s.oeillere, s.distance_avec_precedent, s.winner_nom))
+    )
 ),
 up AS (
     INSERT INTO horse_race_history AS t (horse_id, race_date, hippodrome, nom_prix, reported_on, discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom)
@@ -592,7 +616,7 @@ up AS (
            oeillere,
            distance_avec_precedent,
            winner_nom
-    FROM j
+    FROM todo
     ON CONFLICT (horse_id, race_date, hippodrome, nom_prix) DO UPDATE
     SET (discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom) = (EXCLUDED.discipline, EXCLUDED.allocation_eur, EXCLUDED.distance_m, EXCLUDED.nb_participants, EXCLUDED.temps_du_premier_ms, EXCLUDED.place, EXCLUDED.place_raw, EXCLUDED.status_arrivee, EXCLUDED.nom_jockey, EXCLUDED.reduction_km_ms, EXCLUDED.distance_parcourue_m, EXCLUDED.poids_jockey_hg, EXCLUDED.corde, EXCLUDED.oeillere, EXCLUDED.distance_avec_precedent, EXCLUDED.winner_nom), reported_on = EXCLUDED.reported_on, updated_at = now()
     WHERE t.reported_on <= EXCLUDED.reported_on
