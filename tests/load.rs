@@ -292,7 +292,7 @@ fn a_row_postgres_refuses_rejects_only_its_object() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert_eq!(objects(&report, "rejected"), 1, "{report}");
-    assert_eq!(report["per_day"][0]["isolated"], true, "{report}");
+    assert_eq!(report["per_batch"][0]["isolated"], true, "{report}");
     let line = err
         .lines()
         .find(|l| l.contains("R1C2/participants.json.zst"))
@@ -313,12 +313,18 @@ fn a_row_postgres_refuses_rejects_only_its_object() {
 fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
     let (lake, _) = lake_with(16, 20);
     let reference = pg::migrated_db("undisturbed");
-    let (out, _) = load(&reference, &lake, &[]);
+    let (out, undisturbed) = load(&reference, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // The reference commits several days per transaction; the killed load one day at a time.
+    let (days, batches) = (&undisturbed["days"], &undisturbed["batches"]);
+    assert!(
+        batches.as_u64().unwrap() < days.as_u64().unwrap(),
+        "{undisturbed}"
+    );
 
     let db = pg::migrated_db("killed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
-        .args(["load", "--quiet", "--lake"])
+        .args(["load", "--quiet", "--batch-rows", "1", "--lake"])
         .arg(&lake)
         .env("DATABASE_URL", &db.url)
         .stderr(std::process::Stdio::null())

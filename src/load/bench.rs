@@ -132,6 +132,7 @@ fn measure(cluster: &Cluster, lake: &Lake, spec: &Spec, csv_dir: &Path) -> Resul
             range: Some(range),
             force: false,
             progress: false,
+            ..Options::default()
         };
         reset_peak_rss();
         let first = load_lake(&mut client, lake, &options)?;

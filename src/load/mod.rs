@@ -1,15 +1,22 @@
 //! Loading the lake into PostgreSQL: payloads → rows → COPY into staging → set-based merge.
 //!
-//! Per day, in one transaction: every object whose stored bytes changed since the ledger last
-//! saw them is decompressed and turned into staging rows ([`rows::Batch`]); each staging table
-//! is filled by one `COPY … FROM STDIN`; the merges of [`sql::MERGES`] run in order; the ledger
-//! rows are written; commit. A bad object (corrupt frame, invalid JSON, wrong shape) is rejected
-//! on its own; a row PostgreSQL refuses makes the day roll back and load again object by object
-//! under savepoints, so only the culprit is rejected. Nothing here touches the network.
+//! Per batch of consecutive days, in one transaction: every object whose stored bytes changed
+//! since the ledger last saw them is decompressed and turned into staging rows
+//! ([`rows::Batch`]); each staging table is filled by one `COPY … FROM STDIN`; the merges of
+//! [`sql::MERGES`] run in order; the ledger rows are written; commit. A batch takes days until it
+//! holds [`Options::batch_rows`] staged rows or [`MAX_BATCH_DAYS`] days: fewer, larger
+//! transactions spread the fixed cost of a merge (planning, the scans of the targets' indexes,
+//! the commit) over more rows, and the merges' keys all include the day, so several days in one
+//! batch give the same rows as one day at a time. A bad object (corrupt frame, invalid JSON,
+//! wrong shape) is rejected on its own; a row PostgreSQL refuses makes the batch roll back and
+//! load again object by object under savepoints, so only the culprit is rejected. A crash rolls
+//! back the open batch only; the ledger then says which days are still to load. Nothing here
+//! touches the network.
 //!
 //! An object is skipped when the ledger loaded the very same stored bytes and nothing it hangs
 //! from (its day's programme, the earlier stages of its race) is loaded again in this run. A
-//! reader thread prepares day N+1 while day N is in PostgreSQL; one load per database at a time.
+//! reader thread prepares batch N+1 while batch N is in PostgreSQL; one load per database at a
+//! time.
 
 pub mod bench;
 pub mod ledger;
@@ -34,11 +41,20 @@ use crate::db;
 use crate::exit::Outcome;
 use crate::lake::{Lake, LakeObject, sha256_hex};
 use ledger::{Entry, Status};
-use report::{DayReport, Phases, Rejection, Report, TableCounts, Tables};
+use report::{BatchReport, DayObjects, Objects, Phases, Rejection, Report, TableCounts, Tables};
 use rows::Batch;
 
+/// Staged rows after which a batch is committed (the day that reaches it is the batch's last):
+/// about three days of a busy calendar (the bench's 67 races a day stage about 9,000 rows), a
+/// few MB of CSV per batch. Larger batches measured no faster and hold more memory.
+pub const DEFAULT_BATCH_ROWS: u64 = 25_000;
+
+/// Most days in one batch, whatever their rows: bounds the ledger look-ahead and the work a
+/// crash rolls back.
+pub const MAX_BATCH_DAYS: usize = 14;
+
 /// How a load runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Only these days (all the lake's days when `None`).
     pub range: Option<DayRange>,
@@ -46,6 +62,20 @@ pub struct Options {
     pub force: bool,
     /// Progress bar on stderr.
     pub progress: bool,
+    /// A batch (one transaction) ends with the day that brings its staged rows to this many;
+    /// 1 commits every day on its own.
+    pub batch_rows: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            range: None,
+            force: false,
+            progress: false,
+            batch_rows: DEFAULT_BATCH_ROWS,
+        }
+    }
 }
 
 /// `pmu-lake load`.
@@ -69,6 +99,7 @@ pub fn run(args: LoadArgs) -> Result<Outcome> {
             range,
             force: args.force,
             progress,
+            batch_rows: args.batch_rows.max(1),
         },
     )?;
     eprintln!("{}", report.summary());
@@ -100,8 +131,9 @@ pub fn migrate_only(args: DbArgs) -> Result<Outcome> {
 
 /// Loads the days of `lake` (those of `options.range`) into an already migrated database.
 ///
-/// Two threads: a reader turns day N+1 into staging rows while this thread sends day N to
-/// PostgreSQL. At most two days of rows are in memory, whatever the size of the lake.
+/// Two threads: a reader turns the days of batch N+1 into staging rows while this thread sends
+/// batch N to PostgreSQL. At most two batches of rows are in memory, whatever the size of the
+/// lake, and the ledger is read at most [`MAX_BATCH_DAYS`] days ahead of the batch in hand.
 pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<Report> {
     let started = Instant::now();
     let days: Vec<Day> = lake
@@ -118,50 +150,77 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
         phases: Phases::default(),
     };
     let mut report = Report::default();
+    let budget = options.batch_rows.max(1);
     std::thread::scope(|scope| -> Result<()> {
-        let (request, requests) = mpsc::sync_channel::<(Day, Known)>(1);
-        let (prepared_tx, prepared) = mpsc::sync_channel::<Result<Prepared>>(1);
+        // Requests are bounded by the protocol below (never more than MAX_BATCH_DAYS waiting);
+        // a prepared batch is handed over only when this thread takes it (rendezvous), so the
+        // reader holds one batch while this thread loads the other.
+        let (request, requests) = mpsc::channel::<Ask>();
+        let (prepared_tx, prepared) = mpsc::sync_channel::<Result<Prepared>>(0);
         let (recycle, recycled) = mpsc::channel::<Batch>();
         scope.spawn(move || {
-            for (day, known) in requests {
-                let batch = recycled.try_recv().unwrap_or_default();
-                let result = prepare_day(lake, day, &known, batch)
-                    .with_context(|| format!("reading {}", lake.day_dir(day).display()));
-                if prepared_tx.send(result).is_err() {
+            let mut current: Option<Prepared> = None;
+            for ask in requests {
+                let input = current
+                    .get_or_insert_with(|| Prepared::new(recycled.try_recv().unwrap_or_default()));
+                if let Err(e) = prepare_day(lake, ask.day, &ask.known, input)
+                    .with_context(|| format!("reading {}", lake.day_dir(ask.day).display()))
+                {
+                    let _ = prepared_tx.send(Err(e));
+                    break;
+                }
+                let full = input.days.len() >= MAX_BATCH_DAYS || input.batch.rows() >= budget;
+                if (ask.last || full)
+                    && let Some(input) = current.take()
+                    && prepared_tx.send(Ok(input)).is_err()
+                {
                     break;
                 }
             }
         });
-        let ask = |loader: &mut Loader<'_>, day: Day| -> Result<()> {
-            let known = if options.force {
-                Known::default()
-            } else {
-                ledger::loaded_hashes(loader.client, day)?
-            };
-            request
-                .send((day, known))
-                .map_err(|_| anyhow!("the lake reader stopped"))
-        };
-        if let Some(&first) = days.first() {
-            ask(&mut loader, first)?;
-        }
-        for (i, &day) in days.iter().enumerate() {
-            if let Some(&next) = days.get(i + 1) {
-                ask(&mut loader, next)?;
+        // The reader ends a batch after MAX_BATCH_DAYS days at most, so asking that many days
+        // beyond those received is always enough for it to hand the next batch over.
+        let mut asked = 0;
+        let mut ask_until = |loader: &mut Loader<'_>, until: usize| -> Result<()> {
+            while asked < until.min(days.len()) {
+                let day = days[asked];
+                let known = if options.force {
+                    Known::default()
+                } else {
+                    ledger::loaded_hashes(loader.client, day)?
+                };
+                asked += 1;
+                let ask = Ask {
+                    day,
+                    known,
+                    last: asked == days.len(),
+                };
+                request
+                    .send(ask)
+                    .map_err(|_| anyhow!("the lake reader stopped"))?;
             }
-            bar.set_message(day.iso());
-            let day_input = prepared
+            Ok(())
+        };
+        ask_until(&mut loader, MAX_BATCH_DAYS)?;
+        let mut received = 0;
+        while received < days.len() {
+            let input = prepared
                 .recv()
                 .map_err(|_| anyhow!("the lake reader stopped"))??;
-            let (day_report, batch) = loader
-                .load_day(day_input)
-                .with_context(|| format!("loading {}", lake.day_dir(day).display()))?;
+            received += input.days.len();
+            ask_until(&mut loader, received + MAX_BATCH_DAYS)?;
+            let span = input.span();
+            bar.set_message(span.clone());
+            let n_days = input.days.len() as u64;
+            let (batch_report, batch) = loader
+                .load_batch(input)
+                .with_context(|| format!("loading {} from {}", span, lake.root().display()))?;
             let _ = recycle.send(batch);
-            for r in &day_report.rejected {
+            for r in &batch_report.rejected {
                 bar.suspend(|| eprintln!("pmu-lake: rejected {}: {}", r.path, r.reason));
             }
-            report.add_day(day_report);
-            bar.inc(1);
+            report.add_batch(batch_report);
+            bar.inc(n_days);
         }
         Ok(())
     })?;
@@ -214,38 +273,59 @@ fn create_staging(client: &mut Client) -> Result<()> {
 /// path → stored-bytes hash of the objects the ledger has as loaded.
 type Known = HashMap<String, String>;
 
-/// An object of the day that decoded and produced rows.
+/// A day the reader is asked to add to its batch, with what the ledger has of it.
+struct Ask {
+    day: Day,
+    known: Known,
+    /// The last day of the load: the batch ends with it.
+    last: bool,
+}
+
+/// An object of the batch that decoded and produced rows.
 struct Good {
     object: LakeObject,
     entry: Entry,
 }
 
-/// A day read from the lake and turned into staging rows, ready for PostgreSQL.
+/// Consecutive days read from the lake and turned into staging rows, ready for PostgreSQL.
 struct Prepared {
-    day: Day,
     batch: Batch,
+    /// The batch's days in order, with their markers and skipped objects (loaded and rejected
+    /// are counted once PostgreSQL has had its say).
+    days: Vec<(Day, Objects)>,
     good: Vec<Good>,
     rejected: Vec<Entry>,
-    markers: u64,
-    skipped: u64,
     read_parse: f64,
 }
 
-/// Reads a day's objects: markers counted, objects the ledger has with the same stored bytes
-/// skipped (hashed, never decompressed), the others decompressed and parsed into `batch`; bad
-/// ones set aside as rejected.
-fn prepare_day(lake: &Lake, day: Day, known: &Known, mut batch: Batch) -> Result<Prepared> {
+impl Prepared {
+    fn new(mut batch: Batch) -> Prepared {
+        batch.clear();
+        Prepared {
+            batch,
+            days: Vec::new(),
+            good: Vec::new(),
+            rejected: Vec::new(),
+            read_parse: 0.0,
+        }
+    }
+
+    /// "2025-01-01" or "2025-01-01..2025-01-05".
+    fn span(&self) -> String {
+        match (self.days.first(), self.days.last()) {
+            (Some((a, _)), Some((b, _))) if a != b => format!("{}..{}", a.iso(), b.iso()),
+            (Some((a, _)), _) => a.iso(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Adds a day's objects to `prepared`: markers counted, objects the ledger has with the same
+/// stored bytes skipped (hashed, never decompressed), the others decompressed and parsed into
+/// its batch; bad ones set aside as rejected.
+fn prepare_day(lake: &Lake, day: Day, known: &Known, prepared: &mut Prepared) -> Result<()> {
     let started = Instant::now();
-    batch.clear();
-    let mut prepared = Prepared {
-        day,
-        batch,
-        good: Vec::new(),
-        rejected: Vec::new(),
-        markers: 0,
-        skipped: 0,
-        read_parse: 0.0,
-    };
+    let mut counts = Objects::default();
     // An object is skipped only if the ledger loaded these very bytes and nothing it hangs from
     // (the day's programme, the earlier stages of its race) is loaded again now: rows that were
     // orphans last time (their parent was missing or rejected) find their parent this time.
@@ -253,7 +333,7 @@ fn prepare_day(lake: &Lake, day: Day, known: &Known, mut batch: Batch) -> Result
     let mut dirty_races = HashSet::new();
     for object in lake.objects(day)? {
         if object.marker.is_some() {
-            prepared.markers += 1;
+            counts.markers += 1;
             continue;
         }
         let upstream_dirty = day_dirty || object.key.race.is_some_and(|r| dirty_races.contains(&r));
@@ -276,7 +356,7 @@ fn prepare_day(lake: &Lake, day: Day, known: &Known, mut batch: Batch) -> Result
         };
         let sha256 = sha256_hex(&bytes);
         if !upstream_dirty && known.get(&ledger::path_of(&object.key)) == Some(&sha256) {
-            prepared.skipped += 1;
+            counts.skipped += 1;
             continue;
         }
         mark_dirty();
@@ -300,56 +380,62 @@ fn prepare_day(lake: &Lake, day: Day, known: &Known, mut batch: Batch) -> Result
             }
         }
     }
-    prepared.read_parse = started.elapsed().as_secs_f64();
-    Ok(prepared)
+    prepared.days.push((day, counts));
+    prepared.read_parse += started.elapsed().as_secs_f64();
+    Ok(())
 }
 
 struct Loader<'a> {
     client: &'a mut Client,
-    /// Rows of one object at a time, when a day is loaded object by object.
+    /// Rows of one object at a time, when a batch is loaded object by object.
     batch: Batch,
-    /// Time spent in COPY and merges for the day being loaded.
+    /// Time spent in COPY and merges for the batch being loaded.
     phases: Phases,
 }
 
 impl Loader<'_> {
-    /// Sends a prepared day to PostgreSQL; gives its batch back for reuse.
-    fn load_day(&mut self, input: Prepared) -> Result<(DayReport, Batch)> {
+    /// Sends a prepared batch to PostgreSQL; gives its rows' buffers back for reuse.
+    fn load_batch(&mut self, input: Prepared) -> Result<(BatchReport, Batch)> {
         let started = Instant::now();
+        let span = input.span();
         let Prepared {
-            day,
             batch,
+            days,
             mut good,
             mut rejected,
-            markers,
-            skipped,
             read_parse,
         } = input;
-        let mut report = DayReport {
-            day: day.iso(),
-            ..DayReport::default()
+        let mut report = BatchReport {
+            first_day: days.first().map(|(d, _)| d.iso()).unwrap_or_default(),
+            last_day: days.last().map(|(d, _)| d.iso()).unwrap_or_default(),
+            ..BatchReport::default()
         };
-        report.objects.markers = markers;
-        report.objects.skipped = skipped;
         self.phases = Phases {
             read_parse,
             ..Phases::default()
         };
         if !good.is_empty() || !rejected.is_empty() {
-            match self.commit_day(&batch, &good, &rejected) {
+            match self.commit_batch(&batch, &good, &rejected, &span) {
                 Ok(tables) => report.tables = tables,
                 Err(e) if self.client.is_closed() => return Err(e),
                 Err(_) => {
                     report.isolated = true;
-                    let (tables, refused) = self.commit_one_by_one(&good, &rejected)?;
+                    let (tables, refused) = self.commit_one_by_one(&good, &rejected, &span)?;
                     report.tables = tables;
                     good.retain(|g| !refused.iter().any(|r| r.key == g.entry.key));
                     rejected.extend(refused);
                 }
             }
         }
-        report.objects.loaded = good.len() as u64;
-        report.objects.rejected = rejected.len() as u64;
+        for (day, mut objects) in days {
+            objects.loaded = good.iter().filter(|g| g.entry.key.day == day).count() as u64;
+            objects.rejected = rejected.iter().filter(|e| e.key.day == day).count() as u64;
+            report.objects.add(&objects);
+            report.days.push(DayObjects {
+                day: day.iso(),
+                objects,
+            });
+        }
         report.rejected = rejected
             .into_iter()
             .map(|e| Rejection {
@@ -365,12 +451,18 @@ impl Loader<'_> {
         Ok((report, batch))
     }
 
-    /// The whole day's batch in one transaction.
-    fn commit_day(&mut self, batch: &Batch, good: &[Good], rejected: &[Entry]) -> Result<Tables> {
+    /// The whole batch in one transaction.
+    fn commit_batch(
+        &mut self,
+        batch: &Batch,
+        good: &[Good],
+        rejected: &[Entry],
+        span: &str,
+    ) -> Result<Tables> {
         let mut tx = self
             .client
             .transaction()
-            .context("opening the day's transaction")?;
+            .with_context(|| format!("opening the transaction of {span}"))?;
         let tables = copy_and_merge(&mut tx, batch, &mut self.phases)?;
         let entries: Vec<Entry> = good
             .iter()
@@ -378,16 +470,18 @@ impl Loader<'_> {
             .chain(rejected.iter().cloned())
             .collect();
         ledger::upsert(&mut tx, &entries)?;
-        tx.commit().context("committing the day")?;
+        tx.commit().with_context(|| format!("committing {span}"))?;
         Ok(tables)
     }
 
-    /// After PostgreSQL refused the day: each object under its own savepoint, so only the
-    /// objects it refuses are rejected. Returns the counts and the refused objects.
+    /// After PostgreSQL refused the batch: each object under its own savepoint (in day and
+    /// load order), so only the objects it refuses are rejected. Returns the counts and the
+    /// refused objects.
     fn commit_one_by_one(
         &mut self,
         good: &[Good],
         rejected: &[Entry],
+        span: &str,
     ) -> Result<(Tables, Vec<Entry>)> {
         let mut tables = Tables::default();
         let mut refused = Vec::new();
@@ -395,7 +489,7 @@ impl Loader<'_> {
         let mut tx = self
             .client
             .transaction()
-            .context("opening the day's transaction")?;
+            .with_context(|| format!("opening the transaction of {span}"))?;
         for g in good {
             self.batch.clear();
             let added = std::fs::read(&g.object.path)
@@ -433,7 +527,7 @@ impl Loader<'_> {
         entries.extend(rejected.iter().cloned());
         entries.extend(refused.iter().cloned());
         ledger::upsert(&mut tx, &entries)?;
-        tx.commit().context("committing the day")?;
+        tx.commit().with_context(|| format!("committing {span}"))?;
         Ok((tables, refused))
     }
 }

@@ -1,6 +1,6 @@
-//! The figures of a load: per target table rows read, inserted, updated, unchanged (and orphaned),
-//! objects loaded, skipped and rejected, per day and in total; the one-line summary and the
-//! `--report FILE.json`.
+//! The figures of a load: per target table rows read, inserted, updated, unchanged (and orphaned)
+//! per batch (one transaction of consecutive days) and in total; objects loaded, skipped and
+//! rejected per day, per batch and in total; the one-line summary and the `--report FILE.json`.
 
 use std::path::Path;
 
@@ -134,13 +134,26 @@ impl Phases {
     }
 }
 
+/// Objects of one day (a batch holds one or more days).
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct DayReport {
+pub struct DayObjects {
     pub day: String,
+    pub objects: Objects,
+}
+
+/// One transaction: consecutive days loaded and committed together. Row counts are the
+/// batch's (the merges see its days at once); object counts are also kept per day.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchReport {
+    /// First and last day of the batch (the same for a one-day batch).
+    pub first_day: String,
+    pub last_day: String,
+    pub days: Vec<DayObjects>,
     pub objects: Objects,
     pub tables: Tables,
     pub rejected: Vec<Rejection>,
-    /// Whether COPY or a merge failed for the whole day, so objects were loaded one by one.
+    /// Whether COPY or a merge failed for the whole batch, so its objects were loaded one by
+    /// one under savepoints.
     pub isolated: bool,
     pub seconds: f64,
     pub phases: Phases,
@@ -149,20 +162,23 @@ pub struct DayReport {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub days: u64,
+    /// Transactions committed (batches of consecutive days).
+    pub batches: u64,
     pub objects: Objects,
     pub tables: Tables,
     pub seconds: f64,
     pub phases: Phases,
-    pub per_day: Vec<DayReport>,
+    pub per_batch: Vec<BatchReport>,
 }
 
 impl Report {
-    pub fn add_day(&mut self, day: DayReport) {
-        self.days += 1;
-        self.objects.add(&day.objects);
-        self.tables.merge(&day.tables);
-        self.phases.add(&day.phases);
-        self.per_day.push(day);
+    pub fn add_batch(&mut self, batch: BatchReport) {
+        self.days += batch.days.len() as u64;
+        self.batches += 1;
+        self.objects.add(&batch.objects);
+        self.tables.merge(&batch.tables);
+        self.phases.add(&batch.phases);
+        self.per_batch.push(batch);
     }
 
     /// Rows that went into target tables, inserted or updated.
@@ -192,9 +208,10 @@ impl Report {
             .collect();
         let o = &self.objects;
         format!(
-            "load: {} day(s) in {:.1} s; objects {} loaded, {} unchanged (skipped), {} rejected, {} empty markers; \
+            "load: {} day(s) in {} transaction(s), {:.1} s; objects {} loaded, {} unchanged (skipped), {} rejected, {} empty markers; \
              rows: {}",
             self.days,
+            self.batches,
             self.seconds,
             o.loaded,
             o.skipped,

@@ -33,6 +33,13 @@
 //! day at least as recent as the one that last set the row. Each rule makes a replay of the same
 //! objects, in any order, change nothing.
 //!
+//! A batch may hold several days, and its rows must not depend on where batches start and end.
+//! When several days of a batch report the same past race, the newest report's values win and
+//! `reported_on` is the first of the batch's days that reported those values: what loading the
+//! days one at a time gives, since a report that changes nothing does not set the row. (Values
+//! that change and change back within one batch are the exception: `reported_on` is then the
+//! first day with the final values, not the first day after the last change.)
+//!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
 //! by the `race_participant` and `bet_report` merges (an empty rapports `[]` stages nothing and
@@ -587,15 +594,23 @@ orphans AS (
     ) o
 ),
 src AS (
-    SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix) * FROM res WHERE horse_id IS NOT NULL
-    ORDER BY horse_id, race_date, hippodrome, nom_prix, day DESC, num_reunion DESC, num_ordre DESC
+    SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix) *
+    FROM (
+        SELECT horse_id, race_date, hippodrome, nom_prix, discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom,
+               min(day) AS day,
+               max(day) AS last_day,
+               max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest
+        FROM res WHERE horse_id IS NOT NULL
+        GROUP BY horse_id, race_date, hippodrome, nom_prix, discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom
+    ) g
+    ORDER BY horse_id, race_date, hippodrome, nom_prix, newest DESC
 ),
 todo AS (
     SELECT s.* FROM src s
     WHERE NOT EXISTS (
         SELECT FROM horse_race_history t
         WHERE t.horse_id = s.horse_id AND t.race_date = s.race_date AND t.hippodrome = s.hippodrome AND t.nom_prix = s.nom_prix
-          AND (t.reported_on > s.day
+          AND (t.reported_on > s.last_day
                OR (t.discipline, t.allocation_eur, t.distance_m, t.nb_participants, t.temps_du_premier_ms, t.place, t.place_raw, t.status_arrivee, t.nom_jockey, t.reduction_km_ms, t.distance_parcourue_m, t.poids_jockey_hg, t.corde, t.oeillere, t.distance_avec_precedent, t.winner_nom) IS NOT DISTINCT FROM (s.discipline, s.allocation_eur, s.distance_m, s.nb_participants, s.temps_du_premier_ms, s.place, s.place_raw, s.status_arrivee, s.nom_jockey, s.reduction_km_ms, s.distance_parcourue_m, s.poids_jockey_hg, s.corde, s.oeillere, s.distance_avec_precedent, s.winner_nom))
     )
 ),
