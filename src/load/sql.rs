@@ -572,25 +572,23 @@ FROM up",
     Merge {
         target: "horse_race_history",
         sql: "WITH runners AS (
-    SELECT r.day, r.num_reunion, r.num_ordre, p.num_pmu, p.horse_id, upper(btrim(p.nom)) AS nom_key
+    SELECT r.day, r.num_reunion, r.num_ordre, p.num_pmu, p.horse_id
     FROM (SELECT DISTINCT day, num_reunion, num_ordre FROM stg_history) k
     JOIN race r ON r.day = k.day AND r.num_reunion = k.num_reunion AND r.num_ordre = k.num_ordre
     JOIN race_participant p ON p.race_id = r.id
 ),
-by_name AS (
-    SELECT DISTINCT ON (day, num_reunion, num_ordre, nom_key) day, num_reunion, num_ordre, nom_key, horse_id
-    FROM runners WHERE nom_key IS NOT NULL
-    ORDER BY day, num_reunion, num_ordre, nom_key, num_pmu
-),
 res AS (
-    SELECT COALESCE(p1.horse_id, p2.horse_id) AS horse_id, s.*
+    SELECT COALESCE(p1.horse_id, (
+               SELECT p.horse_id
+               FROM race r JOIN race_participant p ON p.race_id = r.id
+               WHERE r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
+                 AND upper(btrim(p.nom)) = upper(btrim(s.nom_cheval))
+               ORDER BY p.num_pmu
+               LIMIT 1
+           )) AS horse_id, s.*
     FROM stg_history s
     LEFT JOIN runners p1
            ON p1.day = s.day AND p1.num_reunion = s.num_reunion AND p1.num_ordre = s.num_ordre AND p1.num_pmu = s.num_pmu
-    LEFT JOIN by_name p2
-           ON p1.horse_id IS NULL
-          AND p2.day = s.day AND p2.num_reunion = s.num_reunion AND p2.num_ordre = s.num_ordre
-          AND p2.nom_key = upper(btrim(s.nom_cheval))
 ),
 orphans AS (
     SELECT count(*) AS n FROM (
