@@ -13,70 +13,19 @@ ifneq ($(wildcard ../shared/pmu-samples/raw),)
 export PMU_SAMPLES ?= $(abspath ../shared/pmu-samples)
 endif
 
-# Optional knobs passed through to the binary when set.
+# Optional knobs passed through to the binary when set: $(call opt,VAR,--flag) gives
+# "--flag $(VAR)" when VAR is set, nothing otherwise; $(call flag,VAR,--flag) gives "--flag".
 # The lake is data/lake unless LAKE=DIR (or PMU_LAKE in the environment) says otherwise.
-EXTRACT_FLAGS :=
-LOAD_FLAGS :=
-ifdef LAKE
-EXTRACT_FLAGS += --lake $(LAKE)
-LOAD_FLAGS += --lake $(LAKE)
-endif
-ifdef PROFILE
-EXTRACT_FLAGS += --profile $(PROFILE)
-endif
-ifdef DATE
-EXTRACT_FLAGS += --date $(DATE)
-endif
-ifdef START
-EXTRACT_FLAGS += --start $(START)
-endif
-ifdef END
-EXTRACT_FLAGS += --end $(END)
-endif
-ifdef PMU_API_BASE
-EXTRACT_FLAGS += --api-base $(PMU_API_BASE)
-endif
-ifdef WORKERS
-EXTRACT_FLAGS += --workers $(WORKERS)
-endif
-ifdef DELAY
-EXTRACT_FLAGS += --delay $(DELAY)
-endif
-ifdef MAX_RPS
-EXTRACT_FLAGS += --max-rps $(MAX_RPS)
-endif
-ifdef GRACE_DAYS
-EXTRACT_FLAGS += --grace-days $(GRACE_DAYS)
-endif
-ifdef TIMEOUT
-EXTRACT_FLAGS += --timeout $(TIMEOUT)
-endif
-ifdef RETRIES
-EXTRACT_FLAGS += --retries $(RETRIES)
-endif
-ifdef REFRESH
-EXTRACT_FLAGS += --refresh
-endif
-ifdef DRY_RUN
-EXTRACT_FLAGS += --dry-run
-endif
-ifdef REPORT
-EXTRACT_FLAGS += --report $(REPORT)
-LOAD_FLAGS += --report $(REPORT)
-endif
-
-ifdef DATE
-LOAD_FLAGS += --date $(DATE)
-endif
-ifdef START
-LOAD_FLAGS += --start $(START)
-endif
-ifdef END
-LOAD_FLAGS += --end $(END)
-endif
-ifdef FORCE
-LOAD_FLAGS += --force
-endif
+opt = $(if $($(1)),$(2) $($(1)))
+flag = $(if $($(1)),$(2))
+DAY_FLAGS = $(call opt,DATE,--date) $(call opt,START,--start) $(call opt,END,--end)
+EXTRACT_FLAGS = $(call opt,LAKE,--lake) $(call opt,PROFILE,--profile) $(DAY_FLAGS) \
+  $(call opt,PMU_API_BASE,--api-base) $(call opt,WORKERS,--workers) $(call opt,DELAY,--delay) \
+  $(call opt,MAX_RPS,--max-rps) $(call opt,GRACE_DAYS,--grace-days) \
+  $(call opt,TIMEOUT,--timeout) $(call opt,RETRIES,--retries) $(call flag,REFRESH,--refresh) \
+  $(call flag,DRY_RUN,--dry-run) $(call opt,REPORT,--report)
+LOAD_FLAGS = $(call opt,LAKE,--lake) $(DAY_FLAGS) $(call flag,FORCE,--force) \
+  $(call opt,REPORT,--report)
 
 .PHONY: help build extract load db db-stop migrate test lint fmt bench fake-api
 
