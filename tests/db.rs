@@ -29,6 +29,22 @@ fn bin() -> Command {
     cmd
 }
 
+/// Runs `pmu-lake db ACTION --dir DIR`, asserts it succeeded, and returns its stdout, trimmed
+/// (the cluster's URL for `start`).
+fn db_command(action: &str, dir: &std::path::Path) -> String {
+    let out = bin()
+        .args(["db", action, "--dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "db {action}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 #[test]
 fn migrations_apply_once_and_record_their_checksums() {
     let db = pg::fresh_db("migrate_once");
@@ -326,17 +342,7 @@ fn require_refuses_a_server_without_tls() {
 #[test]
 fn db_command_creates_starts_and_stops_a_local_cluster() {
     let dir = pg::server().scratch("local").join("pg");
-    let out = bin()
-        .args(["db", "start", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let url = db_command("start", &dir);
     let mut client = Target::parse(&url).unwrap().connect().unwrap();
     let db: String = client
         .query_one("SELECT current_database()", &[])
@@ -345,22 +351,8 @@ fn db_command_creates_starts_and_stops_a_local_cluster() {
     assert_eq!(db, "pmu");
     drop(client);
     // Idempotent: a second start finds it running and prints the same URL.
-    let again = bin()
-        .args(["db", "start", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), url);
-    let stop = bin()
-        .args(["db", "stop", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        stop.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stop.stderr)
-    );
+    assert_eq!(db_command("start", &dir), url);
+    db_command("stop", &dir);
     assert!(
         Target::parse(&url).unwrap().connect().is_err(),
         "stopped cluster still answers"
@@ -373,33 +365,14 @@ fn db_start_works_in_a_directory_the_server_user_cannot_reach() {
     let private = pg::server().scratch("private");
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
     let dir = private.join("pg");
-    let out = bin()
-        .args(["db", "start", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let url = db_command("start", &dir);
     let mut client = Target::parse(&url).unwrap().connect().unwrap();
     assert_eq!(
         client.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0),
         1
     );
     drop(client);
-    let stop = bin()
-        .args(["db", "stop", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        stop.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stop.stderr)
-    );
+    db_command("stop", &dir);
     // As root the cluster was put elsewhere and linked: clean that up too.
     if let Ok(real) = std::fs::read_link(&dir) {
         assert!(
