@@ -1105,11 +1105,9 @@ fn a_programme_gone_past_the_grace_period_keeps_the_races_already_held() {
 // ---------------------------------------------------------------------------------------------
 // One extract at a time per lake
 
-#[test]
-fn a_second_extract_on_a_lake_in_use_stops_at_once_and_writes_nothing() {
-    // A long run (cron overlapping a backfill, say) holds the lake, its programme answer held
-    // back by the API; a second run on the same lake must not start.
-    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+/// Makes the API hold back its answer for D2's programme until the returned gate opens, so a
+/// run is in the middle of its work for as long as a test needs; also returns that path.
+fn hold_back_programme(api: &FakeApi) -> (Gate, String) {
     let gate = Gate::new();
     let held_back = programme_path(D2);
     api.route(
@@ -1119,6 +1117,15 @@ fn a_second_extract_on_a_lake_in_use_stops_at_once_and_writes_nothing() {
             Box::new(Reply::json(d2_body("programme.json"))),
         )],
     );
+    (gate, held_back)
+}
+
+#[test]
+fn a_second_extract_on_a_lake_in_use_stops_at_once_and_writes_nothing() {
+    // A long run (cron overlapping a backfill, say) holds the lake, its programme answer held
+    // back by the API; a second run on the same lake must not start.
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let (gate, held_back) = hold_back_programme(&api);
     let tmp = Temp::new("lock");
     std::fs::create_dir(tmp.lake()).unwrap();
     let first = Background::spawn(extract_cmd(
@@ -1159,15 +1166,7 @@ fn a_lake_locked_before_the_first_write_is_left_untouched() {
     // The lake does not exist when the run starts (nothing to lock yet); by the time the first
     // answer comes, another process has created it and holds `<lake>/.lock`.
     let api = FakeApi::serve_days(&[D2]);
-    let gate = Gate::new();
-    let held_back = programme_path(D2);
-    api.route(
-        &held_back,
-        vec![Reply::Gated(
-            gate.clone(),
-            Box::new(Reply::json(d2_body("programme.json"))),
-        )],
-    );
+    let (gate, held_back) = hold_back_programme(&api);
     let tmp = Temp::new("locklate");
     let run = Background::spawn(extract_cmd(
         &api.base_url(),
