@@ -570,3 +570,184 @@ fn a_second_load_on_the_same_database_stops_at_once() {
     let (out, _) = load(&db, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// Loads each day of `days` in its own `pmu-lake load --date` run: no batch ever follows
+/// another in the same process, so no past race is left out as already sent.
+fn load_day_by_day(db: &TestDb, lake: &Path, days: &[pmu_lake::day::Day]) -> Vec<Option<i32>> {
+    days.iter()
+        .map(|d| {
+            let (out, _) = load(db, lake, &["--date", &d.iso()]);
+            if !matches!(out.status.code(), Some(0 | 3)) {
+                eprintln!("{}: {}", d.iso(), stderr(&out));
+            }
+            out.status.code()
+        })
+        .collect()
+}
+
+/// Copies race R1C1's participants and performances of day 0 over those of `to`: the same
+/// runners, with the same past races, race again on that day.
+fn same_runners_again(lake: &Lake, spec: &Spec, to: u32) -> Value {
+    let r1c1 = RaceId::new(1, 1).unwrap();
+    let mut performances = Value::Null;
+    for stage in [Stage::Participants, Stage::Performances] {
+        let from = ObjectKey::race(spec.day(0), r1c1, stage);
+        let body = pmu_lake::lake::read_body(&lake.body_path(&from)).unwrap();
+        lake.write_body(&ObjectKey::race(spec.day(to), r1c1, stage), &body)
+            .unwrap();
+        if stage == Stage::Performances {
+            performances = serde_json::from_slice(&body).unwrap();
+        }
+    }
+    performances
+}
+
+/// Sets the place of the first runner's first past race in R1C1's performances of day `on`.
+fn set_first_past_place(lake: &Lake, spec: &Spec, on: u32, performances: &Value, place: i64) {
+    let mut performances = performances.clone();
+    let past = &mut performances["participants"][0]["coursesCourues"][0]["participants"];
+    let him = past
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["itsHim"] == true)
+        .unwrap();
+    him["place"]["place"] = Value::from(place);
+    let key = ObjectKey::race(
+        spec.day(on),
+        RaceId::new(1, 1).unwrap(),
+        Stage::Performances,
+    );
+    lake.write_body(&key, &serde_json::to_vec(&performances).unwrap())
+        .unwrap();
+}
+
+/// The place and `reported_on` of the first past race of R1C1's runner 1 in `performances`
+/// (the same horse on every day [`same_runners_again`] made).
+fn first_past_place(db: &TestDb, performances: &Value) -> (Option<i64>, String) {
+    let nom_prix = performances["participants"][0]["coursesCourues"][0]["nomPrix"]
+        .as_str()
+        .unwrap();
+    let sql = "SELECT DISTINCT h.place::bigint, h.reported_on::text FROM horse_race_history h
+         JOIN race_participant p ON p.horse_id = h.horse_id
+         JOIN race r ON r.id = p.race_id
+         WHERE r.num_reunion = 1 AND r.num_ordre = 1 AND p.num_pmu = 1 AND h.nom_prix = $1";
+    let row = db.client().query_one(sql, &[&nom_prix]).unwrap();
+    (row.get(0), row.get(1))
+}
+
+fn not_sent(report: &Value) -> u64 {
+    report["tables"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["table"] == "horse_race_history"))
+        .and_then(|t| t["not_sent"].as_u64())
+        .unwrap_or_else(|| panic!("no horse_race_history.not_sent in {report}"))
+}
+
+#[test]
+fn past_races_an_earlier_batch_sent_are_not_sent_again_and_the_rows_are_the_same() {
+    // One race a day: the copied runners run nowhere else that day.
+    let (dir, spec) = lake_with(4, 1);
+    let lake = Lake::new(&dir);
+    let performances = same_runners_again(&lake, &spec, 2);
+    same_runners_again(&lake, &spec, 3);
+    // Day 2 reports another place for one past race; day 3 reports the first one again.
+    let (place, _) = {
+        let db = pg::migrated_db("seen_probe");
+        load(&db, &dir, &["--date", &spec.day(0).iso()]);
+        first_past_place(&db, &performances)
+    };
+    set_first_past_place(
+        &lake,
+        &spec,
+        2,
+        &performances,
+        place.map_or(1, |p| p % 7 + 1),
+    );
+    let days: Vec<_> = (0..spec.days).map(|i| spec.day(i)).collect();
+
+    let reference = pg::migrated_db("seen_reference");
+    assert_eq!(load_day_by_day(&reference, &dir, &days), vec![Some(0); 4]);
+
+    let db = pg::migrated_db("seen_batches");
+    let (out, report) = load(&db, &dir, &["--batch-rows", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(not_sent(&report) > 0, "nothing was left out: {report}");
+    let (read, inserted, updated, unchanged) = table(&report, "horse_race_history");
+    assert_eq!(read, inserted + updated + unchanged, "{report}");
+    assert!(
+        updated >= 2,
+        "day 2 changed a place, day 3 changed it back: {report}"
+    );
+    assert_eq!(db.contents(), reference.contents());
+    assert_eq!(
+        first_past_place(&db, &performances),
+        (place, spec.day(3).iso()),
+        "day 3's report is the newest"
+    );
+}
+
+#[test]
+fn older_days_loaded_after_newer_ones_still_take_the_newest_report() {
+    // One race a day: the copied runners run nowhere else that day.
+    let (dir, spec) = lake_with(3, 1);
+    let lake = Lake::new(&dir);
+    let performances = same_runners_again(&lake, &spec, 1);
+    same_runners_again(&lake, &spec, 2);
+    let (place, _) = {
+        let db = pg::migrated_db("older_probe");
+        load(&db, &dir, &["--date", &spec.day(0).iso()]);
+        first_past_place(&db, &performances)
+    };
+    set_first_past_place(
+        &lake,
+        &spec,
+        1,
+        &performances,
+        place.map_or(1, |p| p % 7 + 1),
+    );
+
+    // Day 1 first; then all three days, one batch each: day 0's report is older than what
+    // the table holds (ignored), day 2's is newer and must win, although it repeats day 0's.
+    let db = pg::migrated_db("older_after_newer");
+    let (out, _) = load(&db, &dir, &["--date", &spec.day(1).iso()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(first_past_place(&db, &performances).0, place);
+    let (out, _) = load(&db, &dir, &["--batch-rows", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        first_past_place(&db, &performances),
+        (place, spec.day(2).iso())
+    );
+}
+
+#[test]
+fn a_refused_object_does_not_take_with_it_the_past_races_later_days_repeat() {
+    let (dir, spec) = lake_with(3, 2);
+    let lake = Lake::new(&dir);
+    let mut performances = same_runners_again(&lake, &spec, 1);
+    same_runners_again(&lake, &spec, 2);
+    // Day 0's performances of R1C1 hold a distance PostgreSQL refuses (not an integer).
+    let last = performances["participants"][0]["coursesCourues"]
+        .as_array()
+        .unwrap()
+        .len()
+        - 1;
+    performances["participants"][0]["coursesCourues"][last]["distance"] =
+        Value::from(3_000_000_000_i64);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Performances);
+    lake.write_body(&key, &serde_json::to_vec(&performances).unwrap())
+        .unwrap();
+    let days: Vec<_> = (0..spec.days).map(|i| spec.day(i)).collect();
+
+    let reference = pg::migrated_db("refused_reference");
+    assert_eq!(
+        load_day_by_day(&reference, &dir, &days),
+        vec![Some(3), Some(0), Some(0)]
+    );
+    let db = pg::migrated_db("refused_batches");
+    let (out, report) = load(&db, &dir, &["--batch-rows", "1"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(objects(&report, "rejected"), 1, "{report}");
+    assert_eq!(db.contents(), reference.contents());
+}

@@ -16,13 +16,16 @@
 //! An object is skipped when the ledger loaded the very same stored bytes and nothing it hangs
 //! from (its day's programme, the earlier stages of its race) is loaded again in this run. A
 //! reader thread prepares batch N+1 while batch N is in PostgreSQL; one load per database at a
-//! time.
+//! time. Past races that an earlier batch of the same load sent with the same values are not
+//! staged again ([`seen`]): a backfill stages each past race about once instead of once per
+//! later report of its horse.
 
 pub mod bench;
 pub mod ledger;
 pub mod migrate;
 pub mod report;
 pub mod rows;
+pub mod seen;
 pub mod sql;
 pub mod synth;
 
@@ -43,6 +46,7 @@ use crate::lake::{Lake, LakeObject, sha256_hex};
 use ledger::{Entry, Status};
 use report::{BatchReport, DayObjects, Objects, Phases, Rejection, Report, TableCounts, Tables};
 use rows::Batch;
+use seen::{HandedOver, SeenPastRaces};
 
 /// Staged rows after which a batch is committed (the day that reaches it is the batch's last):
 /// about three days of a busy calendar (the bench's 67 races a day stage about 9,000 rows), a
@@ -142,12 +146,32 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
         .filter(|d| options.range.is_none_or(|r| r.contains(*d)))
         .collect();
     lock(client)?;
+    let result = load_locked(client, lake, options, &days);
+    // Released now rather than when the server notices the session is gone, so that a load
+    // started right after this one (the next day of a backfill script) does not find it held.
+    if !client.is_closed() {
+        let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOAD_LOCK_KEY]);
+    }
+    let mut report = result?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// [`load_lake`] once the load lock is held.
+fn load_locked(
+    client: &mut Client,
+    lake: &Lake,
+    options: &Options,
+    days: &[Day],
+) -> Result<Report> {
     create_staging(client)?;
+    let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut loader = Loader {
         client,
         batch: Batch::new(),
         phases: Phases::default(),
+        not_whole: HashSet::new(),
     };
     let mut report = Report::default();
     let budget = options.batch_rows.max(1);
@@ -158,23 +182,34 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
         let (request, requests) = mpsc::channel::<Ask>();
         let (prepared_tx, prepared) = mpsc::sync_channel::<Result<Prepared>>(0);
         let (recycle, recycled) = mpsc::channel::<Batch>();
+        // The loader's word on each batch (its number, whether PostgreSQL took it whole).
+        let (outcome_tx, outcomes) = mpsc::channel::<(u64, bool)>();
         scope.spawn(move || {
             let mut current: Option<Prepared> = None;
+            let mut seq = 0;
             for ask in requests {
+                while let Ok((done, whole)) = outcomes.try_recv() {
+                    seen.outcome(done, whole);
+                }
                 let input = current
                     .get_or_insert_with(|| Prepared::new(recycled.try_recv().unwrap_or_default()));
-                if let Err(e) = prepare_day(lake, ask.day, &ask.known, input)
+                if let Err(e) = prepare_day(lake, ask.day, &ask.known, input, &mut seen)
                     .with_context(|| format!("reading {}", lake.day_dir(ask.day).display()))
                 {
                     let _ = prepared_tx.send(Err(e));
                     break;
                 }
                 let full = input.days.len() >= MAX_BATCH_DAYS || input.batch.rows() >= budget;
-                if (ask.last || full)
-                    && let Some(input) = current.take()
-                    && prepared_tx.send(Ok(input)).is_err()
-                {
-                    break;
+                if !(ask.last || full) {
+                    continue;
+                }
+                if let Some(mut input) = current.take() {
+                    seq += 1;
+                    input.seq = seq;
+                    input.handed = seen.hand_over(seq);
+                    if prepared_tx.send(Ok(input)).is_err() {
+                        break;
+                    }
                 }
             }
         });
@@ -210,12 +245,14 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
             received += input.days.len();
             ask_until(&mut loader, received + MAX_BATCH_DAYS)?;
             let span = input.span();
+            let seq = input.seq;
             bar.set_message(span.clone());
             let n_days = input.days.len() as u64;
             let (batch_report, batch) = loader
                 .load_batch(input)
                 .with_context(|| format!("loading {} from {}", span, lake.root().display()))?;
             let _ = recycle.send(batch);
+            let _ = outcome_tx.send((seq, !loader.not_whole.contains(&seq)));
             for r in &batch_report.rejected {
                 bar.suspend(|| eprintln!("pmu-lake: rejected {}: {}", r.path, r.reason));
             }
@@ -225,7 +262,6 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
         Ok(())
     })?;
     bar.finish_and_clear();
-    report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
@@ -255,6 +291,28 @@ fn lock(client: &mut Client) -> Result<()> {
         bail!("another pmu-lake load is running on this database; try again when it ends");
     }
     Ok(())
+}
+
+/// The last day the ledger has, which [`SeenPastRaces`] needs: `None` for an empty database,
+/// the latest possible day when past races are there without a ledger (nothing is then
+/// remembered across batches).
+fn ledger_last_day(client: &mut Client) -> Result<Option<chrono::NaiveDate>> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT max(day) FROM load_ledger)::text, EXISTS (SELECT FROM horse_race_history)",
+            &[],
+        )
+        .context("reading the ledger's last day")?;
+    let last: Option<String> = row.get(0);
+    let any_history: bool = row.get(1);
+    Ok(match last {
+        Some(day) => Some(
+            chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .with_context(|| format!("the ledger's last day {day:?}"))?,
+        ),
+        None if any_history => Some(chrono::NaiveDate::MAX),
+        None => None,
+    })
 }
 
 /// The session's settings ([`sql::SESSION`]) and temp staging tables (`ON COMMIT DELETE ROWS`).
@@ -296,6 +354,10 @@ struct Prepared {
     good: Vec<Good>,
     rejected: Vec<Entry>,
     read_parse: f64,
+    /// The batch's number in this load (from 1).
+    seq: u64,
+    /// Past races the batch left out as already sent, and what that relies on.
+    handed: HandedOver,
 }
 
 impl Prepared {
@@ -307,6 +369,8 @@ impl Prepared {
             good: Vec::new(),
             rejected: Vec::new(),
             read_parse: 0.0,
+            seq: 0,
+            handed: HandedOver::default(),
         }
     }
 
@@ -323,7 +387,13 @@ impl Prepared {
 /// Adds a day's objects to `prepared`: markers counted, objects the ledger has with the same
 /// stored bytes skipped (hashed, never decompressed), the others decompressed and parsed into
 /// its batch; bad ones set aside as rejected.
-fn prepare_day(lake: &Lake, day: Day, known: &Known, prepared: &mut Prepared) -> Result<()> {
+fn prepare_day(
+    lake: &Lake,
+    day: Day,
+    known: &Known,
+    prepared: &mut Prepared,
+    seen: &mut SeenPastRaces,
+) -> Result<()> {
     let started = Instant::now();
     let mut counts = Objects::default();
     // An object is skipped only if the ledger loaded these very bytes and nothing it hangs from
@@ -361,7 +431,12 @@ fn prepare_day(lake: &Lake, day: Day, known: &Known, prepared: &mut Prepared) ->
         }
         mark_dirty();
         let stored_bytes = bytes.len() as u64;
-        match decode(&bytes).and_then(|body| prepared.batch.add_object(&object.key, &body)) {
+        let added = decode(&bytes).and_then(|body| {
+            prepared
+                .batch
+                .add_object_filtered(&object.key, &body, Some(&mut *seen))
+        });
+        match added {
             Ok(()) => {
                 let entry = Entry {
                     key: object.key,
@@ -391,6 +466,8 @@ struct Loader<'a> {
     batch: Batch,
     /// Time spent in COPY and merges for the batch being loaded.
     phases: Phases,
+    /// Batches of this load in which PostgreSQL refused an object.
+    not_whole: HashSet<u64>,
 }
 
 impl Loader<'_> {
@@ -404,6 +481,8 @@ impl Loader<'_> {
             mut good,
             mut rejected,
             read_parse,
+            seq,
+            handed,
         } = input;
         let mut report = BatchReport {
             first_day: days.first().map(|(d, _)| d.iso()).unwrap_or_default(),
@@ -414,14 +493,31 @@ impl Loader<'_> {
             read_parse,
             ..Phases::default()
         };
+        // Rows this batch left out stand for rows of earlier batches: if one of those was not
+        // committed whole, the batch is loaded again from the lake, object by object, in full.
+        let complete = !handed.depends_on.iter().any(|s| self.not_whole.contains(s));
         if !good.is_empty() || !rejected.is_empty() {
-            match self.commit_batch(&batch, &good, &rejected, &span) {
-                Ok(tables) => report.tables = tables,
+            let whole = if complete {
+                self.commit_batch(&batch, &good, &rejected, &span)
+            } else {
+                Err(anyhow!("an earlier batch was not committed whole"))
+            };
+            match whole {
+                Ok(mut tables) => {
+                    if handed.not_sent > 0 {
+                        let not_sent = TableCounts::not_sent(handed.not_sent);
+                        tables.add("horse_race_history", &not_sent);
+                    }
+                    report.tables = tables;
+                }
                 Err(e) if self.client.is_closed() => return Err(e),
                 Err(_) => {
                     report.isolated = true;
                     let (tables, refused) = self.commit_one_by_one(&good, &rejected, &span)?;
                     report.tables = tables;
+                    if !refused.is_empty() {
+                        self.not_whole.insert(seq);
+                    }
                     good.retain(|g| !refused.iter().any(|r| r.key == g.entry.key));
                     rejected.extend(refused);
                 }

@@ -18,6 +18,9 @@ pub struct TableCounts {
     /// Rows that could not be attached to a parent (e.g. runners of a race whose programme is
     /// missing).
     pub orphaned: u64,
+    /// Of `unchanged`, rows the load did not even send to PostgreSQL: past races that an
+    /// earlier batch of the same load had sent with the same values (see `load::seen`).
+    pub not_sent: u64,
 }
 
 impl TableCounts {
@@ -32,6 +35,17 @@ impl TableCounts {
             updated,
             unchanged,
             orphaned,
+            not_sent: 0,
+        }
+    }
+
+    /// Rows read and known unchanged without being sent.
+    pub fn not_sent(n: u64) -> TableCounts {
+        TableCounts {
+            read: n,
+            unchanged: n,
+            not_sent: n,
+            ..TableCounts::default()
         }
     }
 
@@ -41,6 +55,7 @@ impl TableCounts {
         self.updated += other.updated;
         self.unchanged += other.unchanged;
         self.orphaned += other.orphaned;
+        self.not_sent += other.not_sent;
     }
 }
 

@@ -18,6 +18,7 @@ use chrono_tz::Europe::Paris;
 use serde::Serialize;
 
 use crate::lake::{ObjectKey, RaceId, Stage};
+use crate::load::seen::SeenPastRaces;
 use crate::load::sql::STAGING;
 use crate::pmu::participants::{Participant, ParticipantsResponse, Rapport};
 use crate::pmu::performances::{PastRace, PerformancesResponse};
@@ -71,9 +72,20 @@ impl Batch {
     /// it is; `body` is the decompressed JSON. On error nothing of this object stays in the
     /// batch, and the error says why (wrong shape, invalid JSON…).
     pub fn add_object(&mut self, key: &ObjectKey, body: &[u8]) -> Result<()> {
+        self.add_object_filtered(key, body, None)
+    }
+
+    /// [`Batch::add_object`], leaving out the performances rows `seen` knows PostgreSQL holds
+    /// unchanged (see [`SeenPastRaces`]), and telling it the batch's races and runners.
+    pub fn add_object_filtered(
+        &mut self,
+        key: &ObjectKey,
+        body: &[u8],
+        seen: Option<&mut SeenPastRaces>,
+    ) -> Result<()> {
         let marks: Vec<(usize, u64)> = self.tables.iter().map(|t| (t.csv.len(), t.rows)).collect();
         let result = self
-            .add_rows(key, body)
+            .add_rows(key, body, seen)
             .with_context(|| format!("rows of {}", key.display_path()));
         if result.is_err() {
             for (t, (len, rows)) in self.tables.iter_mut().zip(marks) {
@@ -95,7 +107,12 @@ impl Batch {
         self.tables.iter().map(|t| t.rows).sum()
     }
 
-    fn add_rows(&mut self, key: &ObjectKey, body: &[u8]) -> Result<()> {
+    fn add_rows(
+        &mut self,
+        key: &ObjectKey,
+        body: &[u8],
+        mut seen: Option<&mut SeenPastRaces>,
+    ) -> Result<()> {
         let day = key.day.date();
         // serde would read a struct from an array by position: the root's kind is checked first.
         let (root, kind) = if key.stage == Stage::Rapports {
@@ -110,15 +127,19 @@ impl Batch {
             (Stage::Programme, _) => {
                 let p: ProgrammeResponse = serde_json::from_slice(body)
                     .context("not a programme payload ({programme:{…}} expected)")?;
-                self.programme(day, &p);
+                self.programme(day, &p, seen);
                 Ok(())
             }
             (Stage::Participants, Some(race)) => {
                 let p: ParticipantsResponse = serde_json::from_slice(body)
                     .context("not a participants payload ({participants:[…]} expected)")?;
-                p.participants
-                    .iter()
-                    .for_each(|r| self.participant(day, race, r));
+                for runner in &p.participants {
+                    let horse = runner.horse_key();
+                    if let (Some(seen), Some(num_pmu)) = (seen.as_deref_mut(), runner.num_pmu) {
+                        seen.runner(day, race, num_pmu, horse.as_deref());
+                    }
+                    self.participant(day, race, runner, horse);
+                }
                 Ok(())
             }
             (Stage::Performances, Some(race)) => {
@@ -132,6 +153,7 @@ impl Batch {
                             runner.num_pmu,
                             runner.nom_cheval.as_deref(),
                             past,
+                            seen.as_deref_mut(),
                         );
                     }
                 }
@@ -158,7 +180,12 @@ impl Batch {
 
     /// The day is the lake's (the path), even where `programme.date` says otherwise: a fixture
     /// served under another date is loaded under that date.
-    fn programme(&mut self, day: NaiveDate, p: &ProgrammeResponse) {
+    fn programme(
+        &mut self,
+        day: NaiveDate,
+        p: &ProgrammeResponse,
+        mut seen: Option<&mut SeenPastRaces>,
+    ) {
         let prog = &p.programme;
         let mut r = self.row(DAILY_PROGRAM);
         r.date(day);
@@ -174,6 +201,9 @@ impl Batch {
             for course in &reunion.courses {
                 if let Some(c) = course.num_ordre {
                     self.course(day, num, c, course);
+                    if let (Some(seen), Some(race)) = (seen.as_deref_mut(), RaceId::new(num, c)) {
+                        seen.race(day, race);
+                    }
                 }
             }
         }
@@ -256,9 +286,14 @@ impl Batch {
         r.end();
     }
 
-    fn participant(&mut self, day: NaiveDate, race: RaceId, p: &Participant) {
+    fn participant(
+        &mut self,
+        day: NaiveDate,
+        race: RaceId,
+        p: &Participant,
+        horse: Option<String>,
+    ) {
         let Some(num_pmu) = p.num_pmu else { return };
-        let horse = p.horse_key();
         let computed =
             horse.is_some() && p.id_cheval.as_deref().is_none_or(|id| id.trim().is_empty());
         let mut r = self.row(PARTICIPANT);
@@ -330,19 +365,23 @@ impl Batch {
         num_pmu: Option<i64>,
         nom: Option<&str>,
         past: &PastRace,
+        seen: Option<&mut SeenPastRaces>,
     ) {
         let Some(him) = past.subject() else { return };
         let Some(race_date) = past.date.and_then(paris_date) else {
             return;
         };
         let winner = past.participants.iter().find(|p| p.place.place == Some(1));
+        let start = self.tables[HISTORY].csv.len();
         let mut r = self.row(HISTORY);
         r.race_key(day, race);
         r.int(num_pmu);
         r.text(nom.or(him.nom_cheval.as_deref()));
+        let key_start = r.buf.len();
         r.date(race_date);
         r.text(Some(past.hippodrome.as_deref().unwrap_or("")));
         r.text(Some(past.nom_prix.as_deref().unwrap_or("")));
+        let values_start = r.buf.len();
         r.text(past.discipline.as_deref());
         r.int(past.allocation);
         r.int(past.distance);
@@ -361,6 +400,14 @@ impl Batch {
         r.text(gap.libelle_court.as_deref().or(gap.libelle_long.as_deref()));
         r.text(winner.and_then(|w| w.nom_cheval.as_deref()));
         r.end();
+        if let Some(seen) = seen {
+            let t = &mut self.tables[HISTORY];
+            let (key, values) = (&t.csv[key_start..values_start], &t.csv[values_start..]);
+            if !seen.keep(day, race, num_pmu, key, values) {
+                t.csv.truncate(start);
+                t.rows -= 1;
+            }
+        }
     }
 
     fn rapports(&mut self, day: NaiveDate, race: RaceId, bets: &RapportsResponse) {

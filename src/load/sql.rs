@@ -21,14 +21,20 @@
 //! keys (day, R, C → race; idCheval → horse; numPmu or name → the race's runner → horse). Inserted
 //! vs updated comes from `xmax = 0` on the returned rows.
 //!
-//! Where many staged rows are already in the target unchanged (past races of a horse come back
-//! in every later performances object), the merge drops them before the `INSERT` with a `NOT
-//! EXISTS` on the natural key and `IS NOT DISTINCT FROM` on the columns: `ON CONFLICT … WHERE`
-//! would skip them too, but only after locking each one (a tuple lock dirties its page and
-//! writes WAL). The `ON CONFLICT` clause stays for the rows that do change. The runners a past
-//! performance hangs from are looked up for the batch's races only (by the race key and the
-//! `(race_id, num_pmu)` index), not joined over the whole `race_participant` table. Update rules: most targets take the
-//! staged values (one lake object owns each row); `horse` only fills what it does not know yet
+//! `horse_race_history`, the largest target, is merged differently: most of its staged rows are
+//! past races the table already holds (every performances object repeats a horse's last runs).
+//! Its merge looks each distinct past race up once by its natural key (a `LEFT JOIN` on the
+//! unique index), then inserts the ones not found with a plain `INSERT` and updates the ones
+//! found with other values by `id`. An unchanged row is neither written nor locked, and the new
+//! rows skip `ON CONFLICT`'s speculative insertion (110,000 past races took 2.2 s to insert
+//! with it, 1.5 s without, on the bench machine). This
+//! is safe because a load holds the load lock (`load::LOAD_LOCK_KEY`): no other load inserts
+//! between the lookup and the insert. The runners a past performance hangs from are looked up for
+//! the batch's races only (by the race key and the `(race_id, num_pmu)` index), not joined over
+//! the whole `race_participant` table. Rows the loader already knows unchanged are not even
+//! staged (`load::seen`).
+//!
+//! Update rules: most targets take the staged values (one lake object owns each row); `horse` only fills what it does not know yet
 //! (several objects describe a horse); `horse_race_history` takes a report only if it comes from a
 //! day at least as recent as the one that last set the row. Each rule makes a replay of the same
 //! objects, in any order, change nothing.
@@ -601,24 +607,22 @@ src AS (
     FROM (
         SELECT horse_id, race_date, hippodrome, nom_prix, discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom,
                min(day) AS day,
-               max(day) AS last_day,
                max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest
         FROM res WHERE horse_id IS NOT NULL
         GROUP BY horse_id, race_date, hippodrome, nom_prix, discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom
     ) g
     ORDER BY horse_id, race_date, hippodrome, nom_prix, newest DESC
 ),
-todo AS (
-    SELECT s.* FROM src s
-    WHERE NOT EXISTS (
-        SELECT FROM horse_race_history t
-        WHERE t.horse_id = s.horse_id AND t.race_date = s.race_date AND t.hippodrome = s.hippodrome AND t.nom_prix = s.nom_prix
-          AND (t.reported_on > s.last_day
-               OR (t.discipline, t.allocation_eur, t.distance_m, t.nb_participants, t.temps_du_premier_ms, t.place, t.place_raw, t.status_arrivee, t.nom_jockey, t.reduction_km_ms, t.distance_parcourue_m, t.poids_jockey_hg, t.corde, t.oeillere, t.distance_avec_precedent, t.winner_nom) IS NOT DISTINCT FROM (s.discipline, s.allocation_eur, s.distance_m, s.nb_participants, s.temps_du_premier_ms, s.place, s.place_raw, s.status_arrivee, s.nom_jockey, s.reduction_km_ms, s.distance_parcourue_m, s.poids_jockey_hg, s.corde, s.oeillere, s.distance_avec_precedent, s.winner_nom))
-    )
+probe AS (
+    SELECT s.*,
+           t.id AS target_id,
+           t.reported_on <= s.day AND (t.discipline, t.allocation_eur, t.distance_m, t.nb_participants, t.temps_du_premier_ms, t.place, t.place_raw, t.status_arrivee, t.nom_jockey, t.reduction_km_ms, t.distance_parcourue_m, t.poids_jockey_hg, t.corde, t.oeillere, t.distance_avec_precedent, t.winner_nom) IS DISTINCT FROM (s.discipline, s.allocation_eur, s.distance_m, s.nb_participants, s.temps_du_premier_ms, s.place, s.place_raw, s.status_arrivee, s.nom_jockey, s.reduction_km_ms, s.distance_parcourue_m, s.poids_jockey_hg, s.corde, s.oeillere, s.distance_avec_precedent, s.winner_nom) AS changed
+    FROM src s
+    LEFT JOIN horse_race_history t
+           ON t.horse_id = s.horse_id AND t.race_date = s.race_date AND t.hippodrome = s.hippodrome AND t.nom_prix = s.nom_prix
 ),
-up AS (
-    INSERT INTO horse_race_history AS t (horse_id, race_date, hippodrome, nom_prix, reported_on, discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom)
+ins AS (
+    INSERT INTO horse_race_history (horse_id, race_date, hippodrome, nom_prix, reported_on, discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom)
     SELECT horse_id,
            race_date,
            hippodrome,
@@ -640,18 +644,20 @@ up AS (
            oeillere,
            distance_avec_precedent,
            winner_nom
-    FROM todo
-    ON CONFLICT (horse_id, race_date, hippodrome, nom_prix) DO UPDATE
-    SET (discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom) = (EXCLUDED.discipline, EXCLUDED.allocation_eur, EXCLUDED.distance_m, EXCLUDED.nb_participants, EXCLUDED.temps_du_premier_ms, EXCLUDED.place, EXCLUDED.place_raw, EXCLUDED.status_arrivee, EXCLUDED.nom_jockey, EXCLUDED.reduction_km_ms, EXCLUDED.distance_parcourue_m, EXCLUDED.poids_jockey_hg, EXCLUDED.corde, EXCLUDED.oeillere, EXCLUDED.distance_avec_precedent, EXCLUDED.winner_nom), reported_on = EXCLUDED.reported_on, updated_at = now()
-    WHERE t.reported_on <= EXCLUDED.reported_on
-      AND (t.discipline, t.allocation_eur, t.distance_m, t.nb_participants, t.temps_du_premier_ms, t.place, t.place_raw, t.status_arrivee, t.nom_jockey, t.reduction_km_ms, t.distance_parcourue_m, t.poids_jockey_hg, t.corde, t.oeillere, t.distance_avec_precedent, t.winner_nom) IS DISTINCT FROM (EXCLUDED.discipline, EXCLUDED.allocation_eur, EXCLUDED.distance_m, EXCLUDED.nb_participants, EXCLUDED.temps_du_premier_ms, EXCLUDED.place, EXCLUDED.place_raw, EXCLUDED.status_arrivee, EXCLUDED.nom_jockey, EXCLUDED.reduction_km_ms, EXCLUDED.distance_parcourue_m, EXCLUDED.poids_jockey_hg, EXCLUDED.corde, EXCLUDED.oeillere, EXCLUDED.distance_avec_precedent, EXCLUDED.winner_nom)
-    RETURNING (t.xmax = 0) AS inserted
+    FROM probe WHERE target_id IS NULL
+    RETURNING 1
+),
+upd AS (
+    UPDATE horse_race_history t
+    SET (discipline, allocation_eur, distance_m, nb_participants, temps_du_premier_ms, place, place_raw, status_arrivee, nom_jockey, reduction_km_ms, distance_parcourue_m, poids_jockey_hg, corde, oeillere, distance_avec_precedent, winner_nom) = (p.discipline, p.allocation_eur, p.distance_m, p.nb_participants, p.temps_du_premier_ms, p.place, p.place_raw, p.status_arrivee, p.nom_jockey, p.reduction_km_ms, p.distance_parcourue_m, p.poids_jockey_hg, p.corde, p.oeillere, p.distance_avec_precedent, p.winner_nom), reported_on = p.day, updated_at = now()
+    FROM probe p
+    WHERE p.changed AND t.id = p.target_id
+    RETURNING 1
 )
 SELECT ((SELECT count(*) FROM src) + (SELECT n FROM orphans))::bigint AS read,
-       count(*) FILTER (WHERE inserted)::bigint AS inserted,
-       count(*) FILTER (WHERE NOT inserted)::bigint AS updated,
-       (SELECT n FROM orphans)::bigint AS orphaned
-FROM up",
+       (SELECT count(*) FROM ins)::bigint AS inserted,
+       (SELECT count(*) FROM upd)::bigint AS updated,
+       (SELECT n FROM orphans)::bigint AS orphaned",
     },
     Merge {
         target: "race_bet",
