@@ -178,4 +178,8 @@ pub struct BenchArgs {
     /// Working directory for the synthetic lake, the throwaway cluster and the CSV files.
     #[arg(long, default_value = "data/bench", value_name = "DIR")]
     pub dir: PathBuf,
+    /// Times to run the full-size load and the ceiling (each on a fresh database); the
+    /// summary compares their medians.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
 }

@@ -1,6 +1,8 @@
 //! `make bench`: a synthetic lake in the real payload shapes, loaded into a throwaway cluster,
 //! replayed, and compared with the ceiling: `psql \copy` of the same final rows from CSV files
 //! into the same, empty tables. Two lake sizes (half, full) show that peak memory stays flat.
+//! The full size and the ceiling run `--runs` times each, on fresh databases, and the summary
+//! compares their medians: on a shared 2-core machine one run of either varies by a third.
 //! Figures only: nothing here asserts a time.
 
 use std::fs;
@@ -63,6 +65,7 @@ pub fn run(args: BenchArgs) -> Result<Outcome> {
         &Lake::new(&lake_dir),
         &spec,
         &args.dir.join("csv"),
+        args.runs,
     );
     let stopped = cluster.stop();
     let runs = result?;
@@ -117,18 +120,22 @@ fn connect_new_db(cluster: &Cluster, name: &str) -> Result<(Client, String)> {
     Ok((client, url))
 }
 
-fn measure(cluster: &Cluster, lake: &Lake, spec: &Spec, csv_dir: &Path) -> Result<Vec<Run>> {
-    let mut runs = Vec::new();
+fn measure(
+    cluster: &Cluster,
+    lake: &Lake,
+    spec: &Spec,
+    csv_dir: &Path,
+    runs: u32,
+) -> Result<Vec<Run>> {
+    let mut measured = Vec::new();
     let half = (spec.days / 2).max(1);
-    let sizes: Vec<u32> = if half < spec.days {
-        vec![half, spec.days]
-    } else {
-        vec![spec.days]
-    };
+    // The half-size lake once, for peak memory; the full size `runs` times, as the ceiling.
+    let mut sizes: Vec<u32> = if half < spec.days { vec![half] } else { vec![] };
+    sizes.extend(std::iter::repeat_n(spec.days, runs.max(1) as usize));
     let mut full_url = String::new();
-    for days in sizes {
+    for (i, days) in sizes.into_iter().enumerate() {
         let range = DayRange::new(spec.day(0), spec.day(days - 1))?;
-        let (mut client, url) = connect_new_db(cluster, &format!("bench_{days}d"))?;
+        let (mut client, url) = connect_new_db(cluster, &format!("bench_{days}d_{i}"))?;
         let options = Options {
             range: Some(range),
             force: false,
@@ -145,27 +152,29 @@ fn measure(cluster: &Cluster, lake: &Lake, spec: &Spec, csv_dir: &Path) -> Resul
             );
         }
         let rows = count_rows(&mut client)?;
-        runs.push(Run {
+        let total = first.tables.total();
+        measured.push(Run {
             label: format!("first load, {days} days"),
             rows,
-            staged: first.tables.total().read - first.tables.total().not_sent,
+            staged: total.read - total.not_sent,
             seconds: first.seconds,
             peak_rss_kb: peak,
             phases: Some(first.phases),
         });
         let replay = load_lake(&mut client, lake, &options)?;
-        runs.push(Run {
+        let total = replay.tables.total();
+        measured.push(Run {
             label: format!("replay, {days} days"),
             rows,
-            staged: replay.tables.total().read - replay.tables.total().not_sent,
+            staged: total.read - total.not_sent,
             seconds: replay.seconds,
             peak_rss_kb: None,
             phases: None,
         });
         full_url = url;
     }
-    runs.push(ceiling(cluster, &full_url, csv_dir, spec.days)?);
-    Ok(runs)
+    measured.extend(ceiling(cluster, &full_url, csv_dir, spec.days, runs)?);
+    Ok(measured)
 }
 
 /// The target tables in foreign-key order, as the merges name them.
@@ -179,8 +188,15 @@ fn targets() -> Vec<&'static str> {
     names
 }
 
-/// Exports the loaded rows to CSV, then times `psql \copy` of them into an empty database.
-fn ceiling(cluster: &Cluster, loaded_url: &str, csv_dir: &Path, days: u32) -> Result<Run> {
+/// Exports the loaded rows to CSV, then times `psql \copy` of them into an empty database,
+/// `runs` times (a fresh database each time).
+fn ceiling(
+    cluster: &Cluster,
+    loaded_url: &str,
+    csv_dir: &Path,
+    days: u32,
+    runs: u32,
+) -> Result<Vec<Run>> {
     fs::create_dir_all(csv_dir).with_context(|| format!("creating {}", csv_dir.display()))?;
     let mut source = Target::parse(loaded_url)?.connect()?;
     let mut files: Vec<(&str, PathBuf)> = Vec::new();
@@ -194,33 +210,37 @@ fn ceiling(cluster: &Cluster, loaded_url: &str, csv_dir: &Path, days: u32) -> Re
         files.push((table, path));
     }
     let rows = count_rows(&mut source)?;
-    let (client, url) = connect_new_db(cluster, "bench_ceiling")?;
-    drop(client);
-    let mut psql = Command::new(cluster.bindir().join("psql"));
-    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
-    for (table, path) in &files {
-        psql.arg("-c").arg(format!(
-            "\\copy {table} FROM '{}' (FORMAT csv)",
-            path.display().to_string().replace('\'', "''")
-        ));
+    let mut measured = Vec::new();
+    for i in 0..runs.max(1) {
+        let (client, url) = connect_new_db(cluster, &format!("bench_ceiling_{i}"))?;
+        drop(client);
+        let mut psql = Command::new(cluster.bindir().join("psql"));
+        psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
+        for (table, path) in &files {
+            psql.arg("-c").arg(format!(
+                "\\copy {table} FROM '{}' (FORMAT csv)",
+                path.display().to_string().replace('\'', "''")
+            ));
+        }
+        let started = Instant::now();
+        let out = psql.stdin(Stdio::null()).output().context("running psql")?;
+        let seconds = started.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!(
+                "psql \\copy failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        measured.push(Run {
+            label: format!("ceiling: psql \\copy, {days} days"),
+            rows,
+            staged: rows,
+            seconds,
+            peak_rss_kb: None,
+            phases: None,
+        });
     }
-    let started = Instant::now();
-    let out = psql.stdin(Stdio::null()).output().context("running psql")?;
-    let seconds = started.elapsed().as_secs_f64();
-    if !out.status.success() {
-        bail!(
-            "psql \\copy failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(Run {
-        label: format!("ceiling: psql \\copy, {days} days"),
-        rows,
-        staged: rows,
-        seconds,
-        peak_rss_kb: None,
-        phases: None,
-    })
+    Ok(measured)
 }
 
 /// Rows in the target tables: the same measure for the loads and the ceiling.
@@ -271,20 +291,39 @@ fn print_table(spec: &Spec, runs: &[Run]) {
             rss
         );
     }
-    let find = |prefix: &str| runs.iter().rev().find(|r| r.label.starts_with(prefix));
-    if let Some(p) = find("first load").and_then(|r| r.phases) {
+    let full = |prefix: &str| -> Vec<&Run> {
+        runs.iter()
+            .filter(|r| r.label == format!("{prefix}, {} days", spec.days))
+            .collect()
+    };
+    let (firsts, replays, ceilings) = (
+        full("first load"),
+        full("replay"),
+        full("ceiling: psql \\copy"),
+    );
+    if let Some(p) = median_run(&firsts).and_then(|r| r.phases) {
         println!(
-            "first load time: {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit",
+            "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit",
             p.read_parse, p.copy, p.merge, p.ledger_commit
         );
     }
-    if let (Some(first), Some(replay), Some(ceiling)) =
-        (find("first load"), find("replay"), find("ceiling"))
-    {
+    if let (Some(first), Some(replay), Some(ceiling)) = (
+        median_run(&firsts),
+        median_run(&replays),
+        median_run(&ceilings),
+    ) {
         println!(
-            "first load / ceiling: {:.0} % of the ceiling's rows/s; replay speed-up over the first load: {:.0}x",
+            "medians of {} runs: first load / ceiling: {:.0} % of the ceiling's rows/s; replay speed-up over the first load: {:.0}x",
+            firsts.len(),
             100.0 * first.rate() / ceiling.rate().max(f64::MIN_POSITIVE),
             first.seconds / replay.seconds.max(1e-9)
         );
     }
+}
+
+/// The run of median time (the upper one of an even count).
+fn median_run<'a>(runs: &[&'a Run]) -> Option<&'a Run> {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    sorted.get(sorted.len() / 2).copied()
 }
