@@ -136,7 +136,7 @@ pub struct LoadArgs {
     /// Reload objects the ledger says were already loaded unchanged.
     #[arg(long)]
     pub force: bool,
-    /// Commit a batch of consecutive days once its staged rows reach N (at most 14 days a
+    /// Commit a batch of consecutive days once its staged rows reach N (at most 7 days a
     /// batch); 1 commits every day on its own.
     #[arg(long, default_value_t = crate::load::DEFAULT_BATCH_ROWS, value_name = "N")]
     pub batch_rows: u64,

@@ -11,24 +11,34 @@
 //! values, byte for byte in CSV, as:
 //! - the last row staged for that key in the batch being prepared (the merge groups them
 //!   anyway), or
-//! - the last row staged for that key by an earlier batch that PostgreSQL committed whole, and no
-//!   batch still in flight stages that key.
+//! - the last row staged for that key by the newest batch still in flight that stages it (the
+//!   batch being prepared then depends on that one: should it not be committed whole, the
+//!   loader loads the dependent batch again from the lake, in full), or
+//! - the last row staged for that key by an earlier batch that PostgreSQL committed whole.
 //!
 //! The horse of a row is only known here when the same batch holds both the race in its day's
 //! programme and the runner (by `numPmu`) in the race's participants: then the merges are sure
 //! to attach the row to that horse. Other rows (a race whose programme or participants the
-//! ledger skipped, a runner without `numPmu`, a `numPmu` listed twice) are always staged.
+//! ledger skipped, a runner without `numPmu`, a `numPmu` listed twice) are always staged, and
+//! since the merge may give them to any horse (by name, or through runners loaded earlier),
+//! their past race becomes uncertain for the rest of the load: its rows are all staged, for
+//! every horse, and none is remembered.
 //!
-//! What an earlier batch staged is PostgreSQL's state only if the merge took it: it does, except
-//! when the table already held a report from a later day than the row's (a load of older days
-//! after newer ones). So only rows of days after every day the ledger had when the load started
-//! are remembered across batches. A batch that PostgreSQL refused as a whole (loaded again object
-//! by object) is forgotten, and the keys it staged are forgotten too. The loader reloads such a
-//! batch from the lake without this filter.
+//! What a batch staged is PostgreSQL's state once it commits only if the merge took it. It does,
+//! except:
+//! - when the table already held a report from a later day than the one the merge dates the
+//!   values from (their first day in the batch): a load of older days after newer ones. So a key
+//!   is only relied on if its first row in the batch is of a day after every day the ledger had
+//!   when the load started;
+//! - when one race gave the key two different values (the merge keeps either): such a key's rows
+//!   are all staged, and it is not relied on;
+//! - when PostgreSQL refused an object of the batch: the batch is forgotten, with every key it
+//!   staged.
 //!
-//! Memory is bounded: at most [`MAX_REMEMBERED`] past races are remembered across batches; past
-//! that, those seen least recently are forgotten (a dropped memory only means a row is staged
-//! again).
+//! Memory is bounded: at most [`MAX_REMEMBERED`] past races are remembered across batches (a
+//! table allocated once); past that, those seen least recently are forgotten (a dropped memory
+//! only means a row is staged again). At most [`MAX_UNCERTAIN`] past races are uncertain; past
+//! that, the filter stops dropping rows for the rest of the load.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -37,17 +47,30 @@ use chrono::NaiveDate;
 
 use crate::lake::RaceId;
 
-/// Past races remembered across batches, at most (about 20 bytes each, so a few MB).
+/// Past races remembered across batches, at most: 24 bytes each, about 6.5 MB allocated once.
 pub const MAX_REMEMBERED: usize = 200_000;
+
+/// Past races that rows without a known horse made uncertain, at most; past that, the
+/// filter stops dropping rows for the rest of the load.
+pub const MAX_UNCERTAIN: usize = 100_000;
 
 /// What a batch decided about one key.
 #[derive(Debug, Clone, Copy)]
 struct InBatch {
     values: u64,
-    /// Day of the row that set `values`, as days since the common era.
+    /// Hash of the past race without the horse (see [`SeenPastRaces::uncertain`]).
+    past_race: u64,
+    /// Day and race of the row that set `values`; days since the common era.
     day: i32,
+    race: RaceId,
+    /// The first day of the batch with a row of this key: the merge dates the winning values
+    /// from their first day in the batch, so this is the day the `after` rule must look at.
+    first_day: i32,
     /// A row of this key was staged (otherwise every row of the key was dropped as known).
     staged: bool,
+    /// Two rows of one race gave the key different values: which one the merge keeps is not
+    /// known here, so the key's rows are all staged and the key is not remembered.
+    tied: bool,
 }
 
 /// The filter, owned by the thread that prepares batches.
@@ -61,6 +84,12 @@ pub struct SeenPastRaces {
     pending: Vec<(u64, HashMap<u64, InBatch>)>,
     /// The batch being prepared.
     current: HashMap<u64, InBatch>,
+    /// Past races (without the horse) that a row of unknown horse reported in this load: the
+    /// merge may find that row's horse by name or through runners loaded earlier, and change
+    /// any horse's row of that past race. Their rows are always staged, never remembered.
+    uncertain: HashSet<u64>,
+    /// Too many uncertain past races: the filter drops nothing more in this load.
+    off: bool,
     /// Races of the current batch's programmes.
     races: HashSet<(NaiveDate, RaceId)>,
     /// Runners of the current batch's participants: (day, race, numPmu) → horse key, `None`
@@ -68,6 +97,8 @@ pub struct SeenPastRaces {
     runners: HashMap<(NaiveDate, RaceId, i64), Option<String>>,
     /// Batches in flight whose outcome the current batch relies on.
     depends_on: Vec<u64>,
+    /// Emptied maps of settled batches, reused for the next batches.
+    spare: Vec<HashMap<u64, InBatch>>,
 }
 
 /// A batch as handed to the loader.
@@ -87,6 +118,9 @@ impl SeenPastRaces {
     pub fn new(ledger_max: Option<NaiveDate>) -> SeenPastRaces {
         SeenPastRaces {
             after: ledger_max.map(day_number),
+            // Allocated once at its bound: growing it would leave the old tables' pages to the
+            // allocator, and peak memory would creep up with the lake.
+            committed: HashMap::with_capacity(MAX_REMEMBERED),
             ..SeenPastRaces::default()
         }
     }
@@ -115,24 +149,48 @@ impl SeenPastRaces {
         key: &[u8],
         values: &[u8],
     ) -> bool {
-        let Some(num_pmu) = num_pmu else { return true };
-        if !self.races.contains(&(day, race)) {
+        if self.off {
             return true;
         }
-        let Some(Some(horse)) = self.runners.get(&(day, race, num_pmu)) else {
+        let past_race = hash(&[key]);
+        let horse = num_pmu
+            .filter(|_| self.races.contains(&(day, race)))
+            .and_then(|n| self.runners.get(&(day, race, n)))
+            .and_then(Option::as_deref);
+        let Some(horse) = horse else {
+            self.uncertain.insert(past_race);
+            if self.uncertain.len() > MAX_UNCERTAIN {
+                self.off = true;
+            }
             return true;
         };
+        if self.uncertain.contains(&past_race) {
+            return true;
+        }
         let k = hash(&[horse.as_bytes(), key]);
         let v = hash(&[values]);
         let d = day_number(day);
+        let row = |staged: bool| InBatch {
+            values: v,
+            past_race,
+            day: d,
+            race,
+            first_day: d,
+            staged,
+            tied: false,
+        };
         if let Some(seen) = self.current.get_mut(&k) {
+            if seen.tied {
+                return true;
+            }
             if seen.values == v {
                 return false;
             }
+            let tied = seen.day == d && seen.race == race;
             *seen = InBatch {
-                values: v,
-                day: d,
-                staged: true,
+                first_day: seen.first_day,
+                tied,
+                ..row(true)
             };
             return true;
         }
@@ -144,61 +202,40 @@ impl SeenPastRaces {
             .rev()
             .find_map(|(seq, keys)| keys.get(&k).map(|s| (*seq, *s)))
         {
-            // A row of a day the ledger already had may have been ignored as older than the
-            // table's report: it says nothing of what PostgreSQL will hold.
-            let reliable = self.after.is_none_or(|after| seen.day > after);
-            if seen.values != v || !reliable {
-                self.current.insert(
-                    k,
-                    InBatch {
-                        values: v,
-                        day: d,
-                        staged: true,
-                    },
-                );
+            if seen.values != v || !self.reliable(&seen) {
+                self.current.insert(k, row(true));
                 return true;
             }
             if !self.depends_on.contains(&seq) {
                 self.depends_on.push(seq);
             }
-            self.current.insert(
-                k,
-                InBatch {
-                    values: v,
-                    day: d,
-                    staged: false,
-                },
-            );
+            self.current.insert(k, row(false));
             return false;
         }
         if let Some((values, last_seen)) = self.committed.get_mut(&k)
             && *values == v
         {
             *last_seen = (*last_seen).max(d);
-            self.current.insert(
-                k,
-                InBatch {
-                    values: v,
-                    day: d,
-                    staged: false,
-                },
-            );
+            self.current.insert(k, row(false));
             return false;
         }
-        self.current.insert(
-            k,
-            InBatch {
-                values: v,
-                day: d,
-                staged: true,
-            },
-        );
+        self.current.insert(k, row(true));
         true
+    }
+
+    /// Whether what a batch staged for a key is what PostgreSQL holds once it commits whole.
+    /// Not for a row whose values group may date from a day the ledger already had (the table
+    /// may hold a newer report, and the merge then leaves it), nor for a tie, nor for a past
+    /// race a row of unknown horse reported.
+    fn reliable(&self, seen: &InBatch) -> bool {
+        self.after.is_none_or(|after| seen.first_day > after)
+            && !seen.tied
+            && !self.uncertain.contains(&seen.past_race)
     }
 
     /// The current batch is complete and handed to the loader as batch `seq`.
     pub fn hand_over(&mut self, seq: u64) -> HandedOver {
-        let keys = std::mem::take(&mut self.current);
+        let keys = std::mem::replace(&mut self.current, self.spare.pop().unwrap_or_default());
         let not_sent = keys.values().filter(|s| !s.staged).count() as u64;
         self.pending.push((seq, keys));
         self.races.clear();
@@ -214,22 +251,26 @@ impl SeenPastRaces {
         let Some(i) = self.pending.iter().position(|(s, _)| *s == seq) else {
             return;
         };
-        let (_, keys) = self.pending.remove(i);
-        for (k, seen) in keys {
-            let remember = committed && self.after.is_none_or(|after| seen.day > after);
-            if remember {
-                let entry = self.committed.entry(k).or_insert((seen.values, seen.day));
-                *entry = (seen.values, entry.1.max(seen.day));
-            } else {
+        let (_, mut keys) = self.pending.remove(i);
+        if committed {
+            self.make_room(keys.len());
+        }
+        for (k, seen) in keys.drain() {
+            if !committed || !self.reliable(&seen) {
                 self.committed.remove(&k);
+            } else if let Some(entry) = self.committed.get_mut(&k) {
+                *entry = (seen.values, entry.1.max(seen.day));
+            } else if self.committed.len() < MAX_REMEMBERED {
+                self.committed.insert(k, (seen.values, seen.day));
             }
         }
-        self.evict();
+        self.spare.push(keys);
     }
 
-    /// Keeps at most half of [`MAX_REMEMBERED`] once it is exceeded, the most recently seen.
-    fn evict(&mut self) {
-        if self.committed.len() <= MAX_REMEMBERED {
+    /// Before `incoming` keys are remembered: if they could take the memory past
+    /// [`MAX_REMEMBERED`], keeps the most recently seen half of it.
+    fn make_room(&mut self, incoming: usize) {
+        if self.committed.len() + incoming <= MAX_REMEMBERED {
             return;
         }
         let mut per_day: BTreeMap<i32, usize> = BTreeMap::new();
@@ -246,7 +287,6 @@ impl SeenPastRaces {
             cutoff = *day;
         }
         self.committed.retain(|_, (_, day)| *day >= cutoff);
-        self.committed.shrink_to_fit();
     }
 
     /// Past races remembered across batches.
@@ -353,8 +393,82 @@ mod tests {
             "batch 3 staged the key and was refused"
         );
         knowing(&mut seen, 4);
+        knowing(&mut seen, 5);
         assert!(keep(&mut seen, 4, "v"));
-        assert!(keep(&mut seen, 4, "w") && !keep(&mut seen, 4, "w"));
+        assert!(keep(&mut seen, 5, "w") && !keep(&mut seen, 5, "w"));
+    }
+
+    #[test]
+    fn a_row_of_unknown_horse_makes_its_past_race_uncertain_for_every_horse() {
+        let mut seen = SeenPastRaces::new(None);
+        knowing(&mut seen, 1);
+        assert!(keep(&mut seen, 1, "v"));
+        seen.hand_over(1);
+        seen.outcome(1, true);
+        assert_eq!(seen.remembered(), 1);
+
+        // Day 2: the same past race from a race whose runners this batch does not hold (the
+        // merge may still give it to our horse), then again from a known runner.
+        knowing(&mut seen, 3);
+        assert!(keep(&mut seen, 2, "w"), "unknown horse: staged");
+        assert!(
+            keep(&mut seen, 3, "v"),
+            "equal to what was committed, but uncertain"
+        );
+        seen.hand_over(2);
+        seen.outcome(2, true);
+        knowing(&mut seen, 4);
+        assert!(
+            keep(&mut seen, 4, "v"),
+            "and it stays uncertain for the whole load"
+        );
+
+        // A key staged before a row of unknown horse in the same batch is not remembered.
+        let mut seen = SeenPastRaces::new(None);
+        knowing(&mut seen, 1);
+        assert!(keep(&mut seen, 1, "v"));
+        assert!(seen.keep(day(2), race(), None, b",2024-12-01,\"X\",\"PRIX\"", b"w"));
+        seen.hand_over(1);
+        seen.outcome(1, true);
+        assert_eq!(seen.remembered(), 0, "not remembered");
+    }
+
+    #[test]
+    fn a_key_given_two_values_by_one_race_is_staged_and_not_remembered() {
+        let mut seen = SeenPastRaces::new(None);
+        knowing(&mut seen, 1);
+        knowing(&mut seen, 2);
+        assert!(keep(&mut seen, 1, "v"));
+        assert!(keep(&mut seen, 1, "w"), "the same race says otherwise");
+        assert!(
+            keep(&mut seen, 2, "w"),
+            "which of v and w the merge keeps is not known"
+        );
+        seen.hand_over(1);
+        seen.outcome(1, true);
+        assert_eq!(seen.remembered(), 0);
+    }
+
+    #[test]
+    fn a_key_whose_first_row_in_the_batch_is_of_a_ledger_day_is_not_remembered() {
+        // The table may hold a report of day 8; the batch says v on day 5, w on 11, v on 12:
+        // the merge dates v from day 5, older than day 8, and leaves the table as it was.
+        let mut seen = SeenPastRaces::new(Some(day(10)));
+        for d in [5, 11, 12] {
+            knowing(&mut seen, d);
+        }
+        assert!(keep(&mut seen, 5, "v"));
+        assert!(keep(&mut seen, 11, "w"));
+        assert!(keep(&mut seen, 12, "v"));
+        seen.hand_over(1);
+        knowing(&mut seen, 14);
+        assert!(
+            keep(&mut seen, 14, "v"),
+            "batch 1, in flight, is not relied on"
+        );
+        assert!(seen.hand_over(2).depends_on.is_empty());
+        seen.outcome(1, true);
+        assert_eq!(seen.remembered(), 0);
     }
 
     #[test]
