@@ -1,6 +1,7 @@
 //! `make bench`: a synthetic lake in the real payload shapes, loaded into a throwaway cluster,
 //! replayed, and compared with the ceiling: `psql \copy` of the same final rows from CSV files
-//! into the same, empty tables. Two lake sizes (half, full) show that peak memory stays flat.
+//! into the same, empty tables. Two lake sizes (half, full) show that peak memory stays flat:
+//! each load runs as a `pmu-lake load` process of its own and reports its own peak.
 //! The full size and the ceiling run `--runs` times each, on fresh databases, and the summary
 //! compares their medians: on a shared 2-core machine one run of either varies by a third.
 //! Figures only: nothing here asserts a time.
@@ -20,7 +21,7 @@ use crate::db::local::{Cluster, Settings};
 use crate::exit::Outcome;
 use crate::lake::Lake;
 use crate::load::synth::{self, Spec};
-use crate::load::{Options, load_lake, migrate, sql};
+use crate::load::{migrate, sql};
 
 /// One measured run.
 #[derive(Debug, Clone)]
@@ -135,46 +136,87 @@ fn measure(
     let mut full_url = String::new();
     for (i, days) in sizes.into_iter().enumerate() {
         let range = DayRange::new(spec.day(0), spec.day(days - 1))?;
-        let (mut client, url) = connect_new_db(cluster, &format!("bench_{days}d_{i}"))?;
-        let options = Options {
-            range: Some(range),
-            force: false,
-            progress: false,
-            ..Options::default()
-        };
-        reset_peak_rss();
-        let first = load_lake(&mut client, lake, &options)?;
-        let peak = peak_rss_kb();
-        if first.objects.rejected > 0 {
-            bail!(
-                "the synthetic lake had {} rejected objects",
-                first.objects.rejected
-            );
+        let (client, url) = connect_new_db(cluster, &format!("bench_{days}d_{i}"))?;
+        drop(client);
+        let first = load_in_child(&url, lake, range, csv_dir)?;
+        if first.rejected > 0 {
+            bail!("the synthetic lake had {} rejected objects", first.rejected);
         }
-        let rows = count_rows(&mut client)?;
-        let total = first.tables.total();
+        let rows = count_rows(&mut Target::parse(&url)?.connect()?)?;
         measured.push(Run {
             label: format!("first load, {days} days"),
             rows,
-            staged: total.read - total.not_sent,
-            seconds: first.seconds,
-            peak_rss_kb: peak,
-            phases: Some(first.phases),
+            ..first.run
         });
-        let replay = load_lake(&mut client, lake, &options)?;
-        let total = replay.tables.total();
+        let replay = load_in_child(&url, lake, range, csv_dir)?;
         measured.push(Run {
             label: format!("replay, {days} days"),
             rows,
-            staged: total.read - total.not_sent,
-            seconds: replay.seconds,
             peak_rss_kb: None,
             phases: None,
+            ..replay.run
         });
         full_url = url;
     }
     measured.extend(ceiling(cluster, &full_url, csv_dir, spec.days, runs)?);
     Ok(measured)
+}
+
+/// A load measured in a process of its own, so that its peak memory is its alone.
+struct ChildLoad {
+    run: Run,
+    rejected: u64,
+}
+
+/// Runs `pmu-lake load` (this very binary) on `range` of `lake` into `url`, and reads its
+/// `--report`: time, staged rows, phases and peak memory, all measured inside the child.
+fn load_in_child(url: &str, lake: &Lake, range: DayRange, scratch: &Path) -> Result<ChildLoad> {
+    fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let report_path = scratch.join("load-report.json");
+    let exe = std::env::current_exe().context("finding the pmu-lake binary")?;
+    let out = Command::new(exe)
+        .args(["load", "--quiet", "--lake"])
+        .arg(lake.root())
+        .args(["--start", &range.start.iso(), "--end", &range.end.iso()])
+        .arg("--report")
+        .arg(&report_path)
+        .env("DATABASE_URL", url)
+        .stdin(Stdio::null())
+        .output()
+        .context("running pmu-lake load")?;
+    if !out.status.success() {
+        bail!(
+            "pmu-lake load failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let bytes =
+        fs::read(&report_path).with_context(|| format!("reading {}", report_path.display()))?;
+    let report: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("parsing {}", report_path.display()))?;
+    let number = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    let (mut read, mut not_sent) = (0, 0);
+    for t in report["tables"].as_array().into_iter().flatten() {
+        read += t["read"].as_u64().unwrap_or(0);
+        not_sent += t["not_sent"].as_u64().unwrap_or(0);
+    }
+    let p = &report["phases"];
+    Ok(ChildLoad {
+        run: Run {
+            label: String::new(),
+            rows: 0,
+            staged: read - not_sent,
+            seconds: number(&report["seconds"]),
+            peak_rss_kb: report["peak_rss_kb"].as_u64(),
+            phases: Some(crate::load::report::Phases {
+                read_parse: number(&p["read_parse"]),
+                copy: number(&p["copy"]),
+                merge: number(&p["merge"]),
+                ledger_commit: number(&p["ledger_commit"]),
+            }),
+        },
+        rejected: report["objects"]["rejected"].as_u64().unwrap_or(0),
+    })
 }
 
 /// The target tables in foreign-key order, as the merges name them.
@@ -253,18 +295,6 @@ fn count_rows(client: &mut Client) -> Result<u64> {
         rows += u64::try_from(n).unwrap_or(0);
     }
     Ok(rows)
-}
-
-/// Resets the kernel's peak-RSS counter (VmHWM) of this process.
-fn reset_peak_rss() {
-    let _ = fs::write("/proc/self/clear_refs", "5");
-}
-
-/// VmHWM from /proc/self/status, in kB.
-fn peak_rss_kb() -> Option<u64> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn print_table(spec: &Spec, runs: &[Run]) {

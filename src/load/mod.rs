@@ -157,6 +157,7 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
     }
     let mut report = result?;
     report.seconds = started.elapsed().as_secs_f64();
+    report.peak_rss_kb = report::peak_rss_kb();
     Ok(report)
 }
 

@@ -183,7 +183,17 @@ pub struct Report {
     pub tables: Tables,
     pub seconds: f64,
     pub phases: Phases,
+    /// Peak resident memory of the process, in kB (Linux: `VmHWM`), when it can be read.
+    pub peak_rss_kb: Option<u64>,
     pub per_batch: Vec<BatchReport>,
+}
+
+/// Peak resident memory of this process so far, in kB (`VmHWM` of /proc/self/status; `None`
+/// where there is no such file).
+pub fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Report {
