@@ -452,10 +452,13 @@ fn expected_rows(key: &ObjectKey, v: &Value) -> Vec<(usize, u64)> {
         Stage::Programme => {
             let reunions = v["programme"]["reunions"].as_array().expect("reunions");
             let races: u64 = reunions.iter().map(|r| len(&r["courses"])).sum();
+            let (offers, jackpots) = offers_and_jackpots(reunions);
             vec![
                 (rows::DAILY_PROGRAM, 1),
                 (rows::RACE_MEETING, reunions.len() as u64),
                 (rows::RACE, races),
+                (rows::RACE_BET_OFFER, offers),
+                (rows::MEETING_JACKPOT, jackpots),
             ]
         }
         Stage::Participants => vec![(rows::PARTICIPANT, len(&v["participants"]))],
@@ -481,10 +484,35 @@ fn expected_rows(key: &ObjectKey, v: &Value) -> Vec<(usize, u64)> {
     }
 }
 
+/// Staged bet offers and jackpots of a programme's réunions, from the JSON: the `paris` with a
+/// `typePari` of the races that are loaded (réunion with `numOfficiel`, course with `numOrdre`),
+/// and the `cagnottes` with a `typePari` and a `numCourse` of those réunions and races.
+fn offers_and_jackpots(reunions: &[Value]) -> (u64, u64) {
+    let items = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let keyed = |items: Vec<Value>, keys: &[&str]| {
+        items
+            .iter()
+            .filter(|x| keys.iter().all(|k| !x[*k].is_null()))
+            .count() as u64
+    };
+    let (mut offers, mut jackpots) = (0, 0);
+    for r in reunions.iter().filter(|r| !r["numOfficiel"].is_null()) {
+        jackpots += keyed(items(&r["cagnottes"]), &["typePari", "numCourse"]);
+        for c in items(&r["courses"])
+            .iter()
+            .filter(|c| !c["numOrdre"].is_null())
+        {
+            offers += keyed(items(&c["paris"]), &["typePari"]);
+            jackpots += keyed(items(&c["cagnottes"]), &["typePari", "numCourse"]);
+        }
+    }
+    (offers, jackpots)
+}
+
 #[test]
 fn every_sample_parses_into_as_many_rows_as_its_json_holds() {
     let mut batch = Batch::new();
-    let mut totals = [0u64; 7];
+    let mut totals = [0u64; 9];
     for obj in sample_objects() {
         batch.clear();
         batch
@@ -513,6 +541,19 @@ fn every_sample_parses_into_as_many_rows_as_its_json_holds() {
         totals[rows::HISTORY],
         70 + 15,
         "itsHim rows (full performances + its 3-runner copy)"
+    );
+    // Bet offers and jackpots per programme file (05/11 three times, 07/12, 25/12, 23/03, 02/04,
+    // TurfIA, OpenBet 2018 and its two Tests copies), counted apart from this code; the jackpots
+    // count the réunions' lists and their races', which repeat them.
+    assert_eq!(
+        totals[rows::RACE_BET_OFFER],
+        3 * 706 + 976 + 242 + 628 + 486 + 26 + 628 + 798 + 665,
+        "paris with a typePari in the programmes"
+    );
+    assert_eq!(
+        totals[rows::MEETING_JACKPOT],
+        29 + 6 + 24 + 8 + 4,
+        "cagnottes of the réunions and of their races"
     );
     let runners = 14 + 3 + 694 + 181 + 11 + 10 + 3 + 7 + 1;
     assert_eq!(
@@ -691,6 +732,16 @@ mod merges {
             );
         }
         assert_eq!(counts["race"][0], 4);
+        assert_eq!(
+            counts["meeting_jackpot"][0], 2,
+            "the réunion's jackpot that R1C1 lists again is one row"
+        );
+        assert_eq!(
+            db.count(
+                "SELECT mise_max_cts FROM race_bet_offer WHERE type_pari = 'E_SIMPLE_GAGNANT'"
+            ),
+            9_999_999_999
+        );
         assert_eq!(counts["race_participant"][0], 12);
         assert_eq!(
             counts["horse"][0], 11,
@@ -920,6 +971,16 @@ mod merges {
             })
             .sum();
         assert_eq!(first["race"][1] as u64, races);
+        let (offers, jackpots) = distinct_offers_and_jackpots(&programmes);
+        assert_eq!(first["race_bet_offer"], [offers, offers, 0, 0]);
+        assert_eq!(db.count("SELECT count(*) FROM race_bet_offer"), offers);
+        assert_eq!(first["meeting_jackpot"], [jackpots, jackpots, 0, 0]);
+        assert_eq!(db.count("SELECT count(*) FROM meeting_jackpot"), jackpots);
+        assert_eq!(
+            db.count("SELECT count(*) FROM meeting_jackpot WHERE type_cagnotte IS NOT NULL"),
+            5,
+            "the EB5 GARANTI jackpots only the races of 07/12 list"
+        );
         let second = load(&mut client, &rest);
         let [read, inserted, _, orphaned] = second["race_participant"];
         assert_eq!(
@@ -942,6 +1003,41 @@ mod merges {
             again.values().all(|c| c[1] == 0 && c[2] == 0),
             "replay: {again:?}"
         );
+    }
+
+    /// Distinct (race, typePari) offers and (réunion, typePari, numCourse) jackpots of the
+    /// programmes, from the JSON: a réunion's jackpots are listed again by its races.
+    fn distinct_offers_and_jackpots(programmes: &[(ObjectKey, Vec<u8>)]) -> (i64, i64) {
+        let mut offers = std::collections::HashSet::new();
+        let mut jackpots = std::collections::HashSet::new();
+        let items = |v: &Value| v.as_array().cloned().unwrap_or_default();
+        for (k, body) in programmes {
+            let v: Value = serde_json::from_slice(body).unwrap();
+            for r in items(&v["programme"]["reunions"]) {
+                let num = r["numOfficiel"].to_string();
+                let mut all = items(&r["cagnottes"]);
+                for c in items(&r["courses"]) {
+                    for p in items(&c["paris"]) {
+                        offers.insert((
+                            k.day,
+                            num.clone(),
+                            c["numOrdre"].to_string(),
+                            p["typePari"].to_string(),
+                        ));
+                    }
+                    all.extend(items(&c["cagnottes"]));
+                }
+                for j in all {
+                    jackpots.insert((
+                        k.day,
+                        num.clone(),
+                        j["typePari"].to_string(),
+                        j["numCourse"].to_string(),
+                    ));
+                }
+            }
+        }
+        (offers.len() as i64, jackpots.len() as i64)
     }
 
     /// A day with one race of one runner whose performances report one past race.

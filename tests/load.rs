@@ -771,3 +771,73 @@ fn a_refused_object_does_not_take_with_it_the_past_races_later_days_repeat() {
     assert_eq!(objects(&report, "rejected"), 1, "{report}");
     assert_eq!(db.contents(), reference.contents());
 }
+
+#[test]
+fn a_refreshed_programme_that_drops_a_bet_offer_deletes_it_and_keeps_the_others() {
+    let (dir, spec) = lake_with(1, 3);
+    let lake = Lake::new(&dir);
+    let db = pg::migrated_db("bet_offers_refresh");
+    let (out, first) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let races = i64::from(spec.races_per_day);
+    assert_eq!(db.count("SELECT count(*) FROM race_bet_offer"), 2 * races);
+    assert_eq!(
+        db.count("SELECT count(*) FROM meeting_jackpot"),
+        db.count("SELECT count(*) FROM race_meeting"),
+        "one jackpot per réunion: {first}"
+    );
+    let new_tables = ["race_bet_offer", "meeting_jackpot"];
+    let before: Vec<String> = new_tables.iter().map(|t| db.checksum(t)).collect();
+
+    // Loading again (forced, so the merges run) changes nothing in the new tables.
+    let (out, again) = load(&db, &dir, &["--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for t in new_tables {
+        let (read, inserted, updated, unchanged) = table(&again, t);
+        assert!(
+            read > 0 && (inserted, updated, unchanged) == (0, 0, read),
+            "{t}: {again}"
+        );
+    }
+    let after: Vec<String> = new_tables.iter().map(|t| db.checksum(t)).collect();
+    assert_eq!(after, before, "a replay changed the new tables");
+
+    // The refreshed programme no longer offers E_SIMPLE_GAGNANT on its first race.
+    let key = ObjectKey::programme(spec.day(0));
+    let mut programme: Value =
+        serde_json::from_slice(&pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap()).unwrap();
+    let first_race = &mut programme["programme"]["reunions"][0]["courses"][0];
+    let (r, c) = (
+        first_race["numReunion"].as_i64().unwrap(),
+        first_race["numOrdre"].as_i64().unwrap(),
+    );
+    let paris = first_race["paris"].as_array_mut().unwrap();
+    paris.retain(|p| p["typePari"] != "E_SIMPLE_GAGNANT");
+    assert_eq!(paris.len(), 1);
+    lake.write_body(&key, &serde_json::to_vec(&programme).unwrap())
+        .unwrap();
+    let (out, refreshed) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let offers_of = |type_pari: &str| {
+        db.count(&format!(
+            "SELECT count(*) FROM race_bet_offer o JOIN race x ON x.id = o.race_id
+             WHERE x.num_reunion = {r} AND x.num_ordre = {c} AND o.type_pari = '{type_pari}'"
+        ))
+    };
+    assert_eq!(
+        offers_of("E_SIMPLE_GAGNANT"),
+        0,
+        "the dropped offer is deleted"
+    );
+    assert_eq!(offers_of("SIMPLE_GAGNANT"), 1, "its race keeps the other");
+    assert_eq!(
+        db.count("SELECT count(*) FROM race_bet_offer"),
+        2 * races - 1,
+        "the other races keep theirs"
+    );
+    assert_eq!(
+        table(&refreshed, "race_bet_offer"),
+        (2 * races as u64 - 1, 0, 0, 2 * races as u64 - 1)
+    );
+    assert_eq!(db.checksum("meeting_jackpot"), before[1]);
+}

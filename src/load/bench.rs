@@ -79,7 +79,7 @@ pub fn run(args: BenchArgs) -> Result<Outcome> {
 fn ensure_lake(dir: &Path, spec: &Spec) -> Result<String> {
     let stamp = dir.join(".bench-spec");
     // Bump the version when the generator changes, so an old lake is not reused.
-    let wanted = format!("synth v3 {spec:?}");
+    let wanted = format!("synth v4 {spec:?}");
     if fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
         return Ok("reused".to_string());
     }

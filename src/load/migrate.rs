@@ -30,6 +30,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "schema", "0001_schema.sql"),
     migration!(2, "ledger", "0002_ledger.sql"),
+    migration!(3, "bet_offers", "0003_bet_offers.sql"),
 ];
 
 /// Key of the advisory lock held while migrating ("pmu-lake" in ASCII, as an i64).

@@ -22,7 +22,7 @@ use crate::load::seen::SeenPastRaces;
 use crate::load::sql::STAGING;
 use crate::pmu::participants::{Participant, ParticipantsResponse, Rapport};
 use crate::pmu::performances::{PastRace, PerformancesResponse};
-use crate::pmu::programme::{Course, ProgrammeResponse, Reunion};
+use crate::pmu::programme::{Cagnotte, Course, Pari, ProgrammeResponse, Reunion};
 use crate::pmu::rapports::{self, RapportsResponse};
 
 /// Indexes into [`STAGING`], one per staging table.
@@ -33,6 +33,8 @@ pub const PARTICIPANT: usize = 3;
 pub const HISTORY: usize = 4;
 pub const RACE_BET: usize = 5;
 pub const BET_REPORT: usize = 6;
+pub const RACE_BET_OFFER: usize = 7;
+pub const MEETING_JACKPOT: usize = 8;
 
 #[derive(Debug, Default)]
 struct Table {
@@ -198,9 +200,14 @@ impl Batch {
                 continue;
             };
             self.reunion(day, num, reunion);
+            self.jackpots(day, num, &reunion.cagnottes);
             for course in &reunion.courses {
                 if let Some(c) = course.num_ordre {
                     self.course(day, num, c, course);
+                    self.jackpots(day, num, &course.cagnottes);
+                    for pari in &course.paris {
+                        self.offer(day, num, c, pari);
+                    }
                     if let (Some(seen), Some(race)) = (seen.as_deref_mut(), RaceId::new(num, c)) {
                         seen.race(day, race);
                     }
@@ -284,6 +291,56 @@ impl Batch {
         r.text(pen.and_then(|p| p.commentaire.as_deref()));
         r.text(c.hippodrome.code.as_deref());
         r.end();
+    }
+
+    /// A bet type offered on a race; one without `typePari` has no key and is skipped.
+    fn offer(&mut self, day: NaiveDate, reunion: i64, course: i64, p: &Pari) {
+        let Some(type_pari) = p.type_pari.as_deref() else {
+            return;
+        };
+        let mut r = self.row(RACE_BET_OFFER);
+        r.date(day);
+        r.int(Some(reunion));
+        r.int(Some(course));
+        r.pool(type_pari);
+        r.int(p.mise_base);
+        r.int(p.mise_max);
+        for flag in [
+            p.en_vente,
+            p.reportable,
+            p.mis_en_paiement,
+            p.spot_autorise,
+            p.ordre,
+            p.combine,
+            p.complement,
+            p.nouveau_quinte,
+        ] {
+            r.boolean(flag);
+        }
+        r.int(p.cagnotte);
+        r.text(p.audience.as_deref());
+        r.int(p.nb_chevaux_reglementaire);
+        r.text(p.pool_id.as_deref());
+        r.end();
+    }
+
+    /// Jackpots of a réunion, from its own list or from one of its races' (the merge keeps one
+    /// row per key); one without `typePari` or `numCourse` has no key and is skipped.
+    fn jackpots(&mut self, day: NaiveDate, reunion: i64, jackpots: &[Cagnotte]) {
+        for j in jackpots {
+            let (Some(type_pari), Some(num_course)) = (j.type_pari.as_deref(), j.num_course) else {
+                continue;
+            };
+            let mut r = self.row(MEETING_JACKPOT);
+            r.date(day);
+            r.int(Some(reunion));
+            r.text(Some(type_pari));
+            r.int(Some(num_course));
+            r.int(j.montant);
+            r.boolean(j.cagnotte_internet);
+            r.text(j.type_cagnotte.as_deref());
+            r.end();
+        }
     }
 
     fn participant(
@@ -415,12 +472,9 @@ impl Batch {
             let Some(type_pari) = bet.type_pari.as_deref() else {
                 continue;
             };
-            let internet = rapports::is_internet_pool(type_pari);
             let mut r = self.row(RACE_BET);
             r.race_key(day, race);
-            r.text(Some(type_pari));
-            r.text(Some(if internet { "INTERNET" } else { "SHOP" }));
-            r.text(Some(type_pari.strip_prefix("E_").unwrap_or(type_pari)));
+            r.pool(type_pari);
             r.int(bet.mise_base);
             r.boolean(bet.rembourse);
             r.text(bet.audience.as_deref());
@@ -581,6 +635,14 @@ impl Row<'_> {
         self.int(Some(race.course.into()));
     }
 
+    /// A bet type and its pool: `type_pari`, `pool` (INTERNET or SHOP), `bet_type` (without `E_`).
+    fn pool(&mut self, type_pari: &str) {
+        let internet = rapports::is_internet_pool(type_pari);
+        self.text(Some(type_pari));
+        self.text(Some(if internet { "INTERNET" } else { "SHOP" }));
+        self.text(Some(type_pari.strip_prefix("E_").unwrap_or(type_pari)));
+    }
+
     /// The odds columns: value, pool, time, favourite, and for the live odds their trend.
     fn odds(&mut self, o: Option<&Rapport>, live: bool) {
         self.num(o.and_then(|o| o.rapport));
@@ -735,7 +797,9 @@ mod tests {
                 "stg_participant",
                 "stg_history",
                 "stg_race_bet",
-                "stg_bet_report"
+                "stg_bet_report",
+                "stg_race_bet_offer",
+                "stg_meeting_jackpot"
             ]
         );
         assert_eq!(
@@ -746,9 +810,11 @@ mod tests {
                 PARTICIPANT,
                 HISTORY,
                 RACE_BET,
-                BET_REPORT
+                BET_REPORT,
+                RACE_BET_OFFER,
+                MEETING_JACKPOT
             ],
-            [0, 1, 2, 3, 4, 5, 6]
+            [0, 1, 2, 3, 4, 5, 6, 7, 8]
         );
     }
 
@@ -855,6 +921,85 @@ mod tests {
         );
         assert_eq!(get(r1c2, "ordre_arrivee"), None, "not run yet");
         assert_eq!(get(r1c2, "incidents"), None);
+    }
+
+    #[test]
+    fn an_internet_offer_keeps_its_pool_and_a_stake_beyond_i32() {
+        let b = loaded(&[(
+            key("2025-11-05", None, Stage::Programme),
+            "2025-11-05/programme.json",
+        )]);
+        let offers = rows(&b, RACE_BET_OFFER);
+        assert_eq!(offers.len(), 1, "R1C1 offers one bet, R1C2 none");
+        let e = find(&offers, "type_pari", "E_SIMPLE_GAGNANT");
+        assert_eq!(
+            (get(e, "num_reunion"), get(e, "num_ordre")),
+            (Some("1"), Some("1"))
+        );
+        assert_eq!(
+            (get(e, "pool"), get(e, "bet_type")),
+            (Some("INTERNET"), Some("SIMPLE_GAGNANT"))
+        );
+        assert_eq!(
+            (get(e, "mise_base_cts"), get(e, "mise_max_cts")),
+            (Some("100"), Some("9999999999"))
+        );
+        assert_eq!(get(e, "en_vente"), None, "not sent: NULL");
+    }
+
+    #[test]
+    fn offers_and_jackpots_read_lenient_numbers_and_skip_what_has_no_key() {
+        let body = br#"{"programme":{"reunions":[{"numOfficiel":1,
+            "cagnottes":[{"typePari":"QUINTE_PLUS","numCourse":"4","montant":1000000,"cagnotteInternet":false},
+                         {"numCourse":4,"montant":5}],
+            "courses":[{"numOrdre":4,
+                "cagnottes":[{"typePari":"EB5","numCourse":4,"montant":1000000.0,"typeCagnotte":"GARANTI","cagnotteInternet":true}],
+                "paris":[{"typePari":"SIMPLE_PLACE","miseBase":"200","miseMax":9999999999.0,"enVente":true,"cagnotte":30000,"nbChevauxReglementaire":"4","poolId":"ab-12"},
+                         {"codePari":"TRIO","miseBase":100}]}]}]}}"#;
+        let mut b = Batch::new();
+        b.add_object(&key("2025-11-05", None, Stage::Programme), body)
+            .unwrap();
+        let offers = rows(&b, RACE_BET_OFFER);
+        assert_eq!(offers.len(), 1, "an offer without typePari has no key");
+        let shop = &offers[0];
+        assert_eq!(
+            (get(shop, "pool"), get(shop, "bet_type")),
+            (Some("SHOP"), Some("SIMPLE_PLACE"))
+        );
+        assert_eq!(
+            (get(shop, "mise_base_cts"), get(shop, "mise_max_cts")),
+            (Some("200"), Some("9999999999"))
+        );
+        assert_eq!(
+            (get(shop, "en_vente"), get(shop, "cagnotte")),
+            (Some("t"), Some("30000"))
+        );
+        assert_eq!(get(shop, "nb_chevaux_reglementaire"), Some("4"));
+        assert_eq!(get(shop, "pool_id"), Some("ab-12"));
+        let jackpots = rows(&b, MEETING_JACKPOT);
+        assert_eq!(jackpots.len(), 2, "the réunion's keyed one and the race's");
+        let quinte = find(&jackpots, "type_pari", "QUINTE_PLUS");
+        assert_eq!(
+            (get(quinte, "num_course"), get(quinte, "montant_eur")),
+            (Some("4"), Some("1000000"))
+        );
+        assert_eq!(get(quinte, "type_cagnotte"), None);
+        let eb5 = find(&jackpots, "type_pari", "EB5");
+        assert_eq!(
+            (get(eb5, "cagnotte_internet"), get(eb5, "type_cagnotte")),
+            (Some("t"), Some("GARANTI"))
+        );
+    }
+
+    #[test]
+    fn a_programme_without_paris_or_cagnottes_gives_no_offer_or_jackpot_rows() {
+        let b = loaded(&[(
+            key("2018-01-01", None, Stage::Programme),
+            "2018-01-01/programme.json",
+        )]);
+        assert!(b.table(RACE).1 > 0);
+        assert_eq!(b.table(RACE_BET_OFFER).1, 0);
+        assert_eq!(b.table(MEETING_JACKPOT).1, 0);
     }
 
     #[test]

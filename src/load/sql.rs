@@ -49,7 +49,9 @@
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
 //! by the `race_participant` and `bet_report` merges (an empty rapports `[]` stages nothing and
-//! deletes nothing). Deletions are not part of the four counts.
+//! deletes nothing). Likewise a programme is the whole truth about the races and réunions it
+//! lists: bet offers of its races and jackpots of its réunions it no longer lists are deleted by
+//! the `race_bet_offer` and `meeting_jackpot` merges. Deletions are not part of the four counts.
 //!
 //! Every merge follows the same pattern, written out in full so that the SQL reads as it runs.
 //! Staging columns are in the CSV order of `rows.rs`; `rows::tests` checks that each CSV row has
@@ -311,6 +313,45 @@ pub const STAGING: &[StagingTable] = &[
 ) ON COMMIT DELETE ROWS",
         copy: "COPY stg_bet_report (day, num_reunion, num_ordre, type_pari, combinaison, libelle, dividende_cts, dividende_pour_un_euro_cts, dividende_pour_une_mise_de_base_cts, dividende_unite, nombre_gagnants) FROM STDIN (FORMAT csv)",
     },
+    StagingTable {
+        name: "stg_race_bet_offer",
+        create: "CREATE TEMP TABLE IF NOT EXISTS stg_race_bet_offer (
+    day date,
+    num_reunion integer,
+    num_ordre integer,
+    type_pari text,
+    pool text,
+    bet_type text,
+    mise_base_cts bigint,
+    mise_max_cts bigint,
+    en_vente boolean,
+    reportable boolean,
+    mis_en_paiement boolean,
+    spot_autorise boolean,
+    ordre boolean,
+    combine boolean,
+    complement boolean,
+    nouveau_quinte boolean,
+    cagnotte bigint,
+    audience text,
+    nb_chevaux_reglementaire integer,
+    pool_id text
+) ON COMMIT DELETE ROWS",
+        copy: "COPY stg_race_bet_offer (day, num_reunion, num_ordre, type_pari, pool, bet_type, mise_base_cts, mise_max_cts, en_vente, reportable, mis_en_paiement, spot_autorise, ordre, combine, complement, nouveau_quinte, cagnotte, audience, nb_chevaux_reglementaire, pool_id) FROM STDIN (FORMAT csv)",
+    },
+    StagingTable {
+        name: "stg_meeting_jackpot",
+        create: "CREATE TEMP TABLE IF NOT EXISTS stg_meeting_jackpot (
+    day date,
+    num_officiel integer,
+    type_pari text,
+    num_course integer,
+    montant_eur bigint,
+    cagnotte_internet boolean,
+    type_cagnotte text
+) ON COMMIT DELETE ROWS",
+        copy: "COPY stg_meeting_jackpot (day, num_officiel, type_pari, num_course, montant_eur, cagnotte_internet, type_cagnotte) FROM STDIN (FORMAT csv)",
+    },
 ];
 
 pub const MERGES: &[Merge] = &[
@@ -440,6 +481,98 @@ up AS (
     ON CONFLICT (day, num_reunion, num_ordre) DO UPDATE
     SET (race_meeting_id, num_externe, heure_depart, timezone_offset_ms, libelle, libelle_court, montant_prix_eur, montant_total_offert_eur, montant_offert_1er_eur, montant_offert_2eme_eur, montant_offert_3eme_eur, montant_offert_4eme_eur, montant_offert_5eme_eur, distance, distance_unit, parcours, corde, discipline, specialite, type_piste, categorie_particularite, condition_age, condition_sexe, conditions, nombre_declares_partants, statut, categorie_statut, arrivee_definitive, rapports_definitifs_disponibles, course_exclusive_internet, duree_course_ms, ordre_arrivee, incidents, penetrometre_valeur, penetrometre_intitule, penetrometre_heure_mesure, penetrometre_commentaire, hippodrome_code) = (EXCLUDED.race_meeting_id, EXCLUDED.num_externe, EXCLUDED.heure_depart, EXCLUDED.timezone_offset_ms, EXCLUDED.libelle, EXCLUDED.libelle_court, EXCLUDED.montant_prix_eur, EXCLUDED.montant_total_offert_eur, EXCLUDED.montant_offert_1er_eur, EXCLUDED.montant_offert_2eme_eur, EXCLUDED.montant_offert_3eme_eur, EXCLUDED.montant_offert_4eme_eur, EXCLUDED.montant_offert_5eme_eur, EXCLUDED.distance, EXCLUDED.distance_unit, EXCLUDED.parcours, EXCLUDED.corde, EXCLUDED.discipline, EXCLUDED.specialite, EXCLUDED.type_piste, EXCLUDED.categorie_particularite, EXCLUDED.condition_age, EXCLUDED.condition_sexe, EXCLUDED.conditions, EXCLUDED.nombre_declares_partants, EXCLUDED.statut, EXCLUDED.categorie_statut, EXCLUDED.arrivee_definitive, EXCLUDED.rapports_definitifs_disponibles, EXCLUDED.course_exclusive_internet, EXCLUDED.duree_course_ms, EXCLUDED.ordre_arrivee, EXCLUDED.incidents, EXCLUDED.penetrometre_valeur, EXCLUDED.penetrometre_intitule, EXCLUDED.penetrometre_heure_mesure, EXCLUDED.penetrometre_commentaire, EXCLUDED.hippodrome_code), updated_at = now()
     WHERE (t.race_meeting_id, t.num_externe, t.heure_depart, t.timezone_offset_ms, t.libelle, t.libelle_court, t.montant_prix_eur, t.montant_total_offert_eur, t.montant_offert_1er_eur, t.montant_offert_2eme_eur, t.montant_offert_3eme_eur, t.montant_offert_4eme_eur, t.montant_offert_5eme_eur, t.distance, t.distance_unit, t.parcours, t.corde, t.discipline, t.specialite, t.type_piste, t.categorie_particularite, t.condition_age, t.condition_sexe, t.conditions, t.nombre_declares_partants, t.statut, t.categorie_statut, t.arrivee_definitive, t.rapports_definitifs_disponibles, t.course_exclusive_internet, t.duree_course_ms, t.ordre_arrivee, t.incidents, t.penetrometre_valeur, t.penetrometre_intitule, t.penetrometre_heure_mesure, t.penetrometre_commentaire, t.hippodrome_code) IS DISTINCT FROM (EXCLUDED.race_meeting_id, EXCLUDED.num_externe, EXCLUDED.heure_depart, EXCLUDED.timezone_offset_ms, EXCLUDED.libelle, EXCLUDED.libelle_court, EXCLUDED.montant_prix_eur, EXCLUDED.montant_total_offert_eur, EXCLUDED.montant_offert_1er_eur, EXCLUDED.montant_offert_2eme_eur, EXCLUDED.montant_offert_3eme_eur, EXCLUDED.montant_offert_4eme_eur, EXCLUDED.montant_offert_5eme_eur, EXCLUDED.distance, EXCLUDED.distance_unit, EXCLUDED.parcours, EXCLUDED.corde, EXCLUDED.discipline, EXCLUDED.specialite, EXCLUDED.type_piste, EXCLUDED.categorie_particularite, EXCLUDED.condition_age, EXCLUDED.condition_sexe, EXCLUDED.conditions, EXCLUDED.nombre_declares_partants, EXCLUDED.statut, EXCLUDED.categorie_statut, EXCLUDED.arrivee_definitive, EXCLUDED.rapports_definitifs_disponibles, EXCLUDED.course_exclusive_internet, EXCLUDED.duree_course_ms, EXCLUDED.ordre_arrivee, EXCLUDED.incidents, EXCLUDED.penetrometre_valeur, EXCLUDED.penetrometre_intitule, EXCLUDED.penetrometre_heure_mesure, EXCLUDED.penetrometre_commentaire, EXCLUDED.hippodrome_code)
+    RETURNING (t.xmax = 0) AS inserted
+)
+SELECT (SELECT count(*) FROM src)::bigint AS read,
+       count(*) FILTER (WHERE inserted)::bigint AS inserted,
+       count(*) FILTER (WHERE NOT inserted)::bigint AS updated,
+       ((SELECT count(*) FROM src) - (SELECT count(*) FROM j))::bigint AS orphaned
+FROM up",
+    },
+    Merge {
+        target: "race_bet_offer",
+        sql: "WITH src AS (
+    SELECT DISTINCT ON (day, num_reunion, num_ordre, type_pari) * FROM stg_race_bet_offer
+    ORDER BY day, num_reunion, num_ordre, type_pari
+),
+j AS (
+    SELECT r.id AS race_id, s.* FROM src s
+    JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
+),
+staged_races AS (
+    SELECT DISTINCT r.id AS race_id FROM stg_race s
+    JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
+),
+gone_offers AS (
+    DELETE FROM race_bet_offer d
+    USING staged_races k
+    WHERE d.race_id = k.race_id
+      AND (d.race_id, d.type_pari) NOT IN (SELECT race_id, type_pari FROM j)
+),
+up AS (
+    INSERT INTO race_bet_offer AS t (race_id, type_pari, pool, bet_type, mise_base_cts, mise_max_cts, en_vente, reportable, mis_en_paiement, spot_autorise, ordre, combine, complement, nouveau_quinte, cagnotte, audience, nb_chevaux_reglementaire, pool_id)
+    SELECT race_id,
+           type_pari,
+           pool,
+           bet_type,
+           mise_base_cts,
+           mise_max_cts,
+           en_vente,
+           reportable,
+           mis_en_paiement,
+           spot_autorise,
+           ordre,
+           combine,
+           complement,
+           nouveau_quinte,
+           cagnotte,
+           audience,
+           nb_chevaux_reglementaire,
+           pool_id
+    FROM j
+    ON CONFLICT (race_id, type_pari) DO UPDATE
+    SET (pool, bet_type, mise_base_cts, mise_max_cts, en_vente, reportable, mis_en_paiement, spot_autorise, ordre, combine, complement, nouveau_quinte, cagnotte, audience, nb_chevaux_reglementaire, pool_id) = (EXCLUDED.pool, EXCLUDED.bet_type, EXCLUDED.mise_base_cts, EXCLUDED.mise_max_cts, EXCLUDED.en_vente, EXCLUDED.reportable, EXCLUDED.mis_en_paiement, EXCLUDED.spot_autorise, EXCLUDED.ordre, EXCLUDED.combine, EXCLUDED.complement, EXCLUDED.nouveau_quinte, EXCLUDED.cagnotte, EXCLUDED.audience, EXCLUDED.nb_chevaux_reglementaire, EXCLUDED.pool_id), updated_at = now()
+    WHERE (t.pool, t.bet_type, t.mise_base_cts, t.mise_max_cts, t.en_vente, t.reportable, t.mis_en_paiement, t.spot_autorise, t.ordre, t.combine, t.complement, t.nouveau_quinte, t.cagnotte, t.audience, t.nb_chevaux_reglementaire, t.pool_id) IS DISTINCT FROM (EXCLUDED.pool, EXCLUDED.bet_type, EXCLUDED.mise_base_cts, EXCLUDED.mise_max_cts, EXCLUDED.en_vente, EXCLUDED.reportable, EXCLUDED.mis_en_paiement, EXCLUDED.spot_autorise, EXCLUDED.ordre, EXCLUDED.combine, EXCLUDED.complement, EXCLUDED.nouveau_quinte, EXCLUDED.cagnotte, EXCLUDED.audience, EXCLUDED.nb_chevaux_reglementaire, EXCLUDED.pool_id)
+    RETURNING (t.xmax = 0) AS inserted
+)
+SELECT (SELECT count(*) FROM src)::bigint AS read,
+       count(*) FILTER (WHERE inserted)::bigint AS inserted,
+       count(*) FILTER (WHERE NOT inserted)::bigint AS updated,
+       ((SELECT count(*) FROM src) - (SELECT count(*) FROM j))::bigint AS orphaned
+FROM up",
+    },
+    Merge {
+        target: "meeting_jackpot",
+        sql: "WITH src AS (
+    SELECT DISTINCT ON (day, num_officiel, type_pari, num_course) * FROM stg_meeting_jackpot
+    ORDER BY day, num_officiel, type_pari, num_course, type_cagnotte NULLS LAST, montant_eur DESC NULLS LAST, cagnotte_internet
+),
+j AS (
+    SELECT m.id AS race_meeting_id, s.* FROM src s
+    JOIN race_meeting m ON m.day = s.day AND m.num_officiel = s.num_officiel
+),
+staged_meetings AS (
+    SELECT DISTINCT m.id AS race_meeting_id FROM stg_race_meeting s
+    JOIN race_meeting m ON m.day = s.day AND m.num_officiel = s.num_officiel
+),
+gone_jackpots AS (
+    DELETE FROM meeting_jackpot d
+    USING staged_meetings k
+    WHERE d.race_meeting_id = k.race_meeting_id
+      AND (d.race_meeting_id, d.type_pari, d.num_course) NOT IN (SELECT race_meeting_id, type_pari, num_course FROM j)
+),
+up AS (
+    INSERT INTO meeting_jackpot AS t (race_meeting_id, type_pari, num_course, montant_eur, cagnotte_internet, type_cagnotte)
+    SELECT race_meeting_id,
+           type_pari,
+           num_course,
+           montant_eur,
+           cagnotte_internet,
+           type_cagnotte
+    FROM j
+    ON CONFLICT (race_meeting_id, type_pari, num_course) DO UPDATE
+    SET (montant_eur, cagnotte_internet, type_cagnotte) = (EXCLUDED.montant_eur, EXCLUDED.cagnotte_internet, EXCLUDED.type_cagnotte), updated_at = now()
+    WHERE (t.montant_eur, t.cagnotte_internet, t.type_cagnotte) IS DISTINCT FROM (EXCLUDED.montant_eur, EXCLUDED.cagnotte_internet, EXCLUDED.type_cagnotte)
     RETURNING (t.xmax = 0) AS inserted
 )
 SELECT (SELECT count(*) FROM src)::bigint AS read,

@@ -260,6 +260,7 @@ fn programme(day: Day, races: &[Race]) -> Value {
             "hippodrome": {"code": code, "libelleCourt": libelle, "libelleLong": format!("HIPPODROME DE {libelle}")},
             "pays": {"code": "FRA", "libelle": "FRANCE"},
             "disciplinesMere": ["TROT"], "specialites": ["TROT_ATTELE"],
+            "cagnottes": [{"typePari": "QUINTE_PLUS", "numCourse": courses[0].course, "montant": 50_000, "cagnotteInternet": false}],
             "meteo": {"datePrevision": midnight, "nebulositeCode": "P5", "nebulositeLibelleCourt": "Très Nuageux",
                       "temperature": 12, "forceVent": 20, "directionVent": "NE"},
             "courses": courses.iter().map(|c| course(c, code, libelle)).collect::<Vec<_>>(),

@@ -96,6 +96,9 @@ pub struct Reunion {
     pub disciplines_mere: Vec<String>,
     #[serde(deserialize_with = "super::strings")]
     pub specialites: Vec<String>,
+    /// Jackpots of the réunion's races.
+    #[serde(deserialize_with = "super::seq_or_empty")]
+    pub cagnottes: Vec<Cagnotte>,
     #[serde(deserialize_with = "super::seq_or_empty")]
     pub courses: Vec<Course>,
 }
@@ -192,6 +195,69 @@ pub struct Course {
     pub penetrometre: Option<Penetrometre>,
     #[serde(deserialize_with = "super::object_or_default")]
     pub hippodrome: Hippodrome,
+    /// The réunion's jackpots for this race, plus some the réunion does not list (EB5 GARANTI).
+    #[serde(deserialize_with = "super::seq_or_empty")]
+    pub cagnottes: Vec<Cagnotte>,
+    /// The bet types offered on this race.
+    #[serde(deserialize_with = "super::seq_or_empty")]
+    pub paris: Vec<Pari>,
+}
+
+/// A jackpot (`reunions[].cagnottes[]`, `courses[].cagnottes[]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Cagnotte {
+    #[serde(deserialize_with = "num::text")]
+    pub type_pari: Option<String>,
+    /// The C number of the race the jackpot goes to.
+    #[serde(deserialize_with = "num::int")]
+    pub num_course: Option<i64>,
+    /// Euros.
+    #[serde(deserialize_with = "num::int")]
+    pub montant: Option<i64>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub cagnotte_internet: Option<bool>,
+    #[serde(deserialize_with = "num::text")]
+    pub type_cagnotte: Option<String>,
+}
+
+/// A bet type offered on a race (`courses[].paris[]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Pari {
+    #[serde(deserialize_with = "num::text")]
+    pub type_pari: Option<String>,
+    /// Centimes.
+    #[serde(deserialize_with = "num::int")]
+    pub mise_base: Option<i64>,
+    /// Centimes; 9999999999 happens (beyond i32).
+    #[serde(deserialize_with = "num::int")]
+    pub mise_max: Option<i64>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub en_vente: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub reportable: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub mis_en_paiement: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub spot_autorise: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub ordre: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub combine: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub complement: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub nouveau_quinte: Option<bool>,
+    /// No unit in the reference; equal to the réunion's jackpot `montant` (euros) in the samples.
+    #[serde(deserialize_with = "num::int")]
+    pub cagnotte: Option<i64>,
+    #[serde(deserialize_with = "num::text")]
+    pub audience: Option<String>,
+    #[serde(deserialize_with = "num::int")]
+    pub nb_chevaux_reglementaire: Option<i64>,
+    #[serde(deserialize_with = "num::text")]
+    pub pool_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
