@@ -492,8 +492,8 @@ FROM up",
     Merge {
         target: "race_bet_offer",
         sql: "WITH src AS (
-    SELECT DISTINCT ON (day, num_reunion, num_ordre, type_pari) * FROM stg_race_bet_offer
-    ORDER BY day, num_reunion, num_ordre, type_pari
+    SELECT DISTINCT ON (day, num_reunion, num_ordre, type_pari) * FROM stg_race_bet_offer s
+    ORDER BY day, num_reunion, num_ordre, type_pari, s::text
 ),
 j AS (
     SELECT r.id AS race_id, s.* FROM src s
