@@ -187,21 +187,12 @@ impl TestDb {
 
     /// Checksums of every table of the public schema but the ledger and migration bookkeeping.
     pub fn checksums(&self) -> Vec<(String, String)> {
-        let tables: Vec<String> = self
-            .client()
-            .query(
-                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'
-                   AND tablename NOT IN ('load_ledger', 'schema_migrations') ORDER BY 1",
-                &[],
-            )
-            .expect("listing tables")
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        tables
+        self.tables()
             .into_iter()
-            .map(|t| (self.checksum(&t), t))
-            .map(|(c, t)| (t, c))
+            .map(|t| {
+                let c = self.checksum(&t);
+                (t, c)
+            })
             .collect()
     }
 }
