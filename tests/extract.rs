@@ -785,18 +785,20 @@ fn transient_faults_are_retried_and_bad_bodies_never_stored() {
     assert_eq!(read_json(&report)["total"]["retried"], 8);
 }
 
-#[test]
-fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
+/// The fake API for D2, where R1C1's participants answer `n` times 403, then the body; and
+/// that path.
+fn participants_after_403s(n: usize) -> (FakeApi, String) {
     let api = FakeApi::serve_days(&[D2]);
     let path = d2_path("R1C1", "participants");
-    api.route(
-        &path,
-        vec![
-            Reply::Empty(403),
-            Reply::Empty(403),
-            Reply::json(d2_body("R1C1/participants.json")),
-        ],
-    );
+    let mut replies = vec![Reply::Empty(403); n];
+    replies.push(Reply::json(d2_body("R1C1/participants.json")));
+    api.route(&path, replies);
+    (api, path)
+}
+
+#[test]
+fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
+    let (api, path) = participants_after_403s(2);
     let tmp = Temp::new("one403");
     let out = extract(&api, &tmp.lake(), &["--date", D2, "--workers", "2"]);
     assert_ok(&out);
@@ -817,15 +819,7 @@ fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
 
 #[test]
 fn a_403_slows_down_every_later_request() {
-    let api = FakeApi::serve_days(&[D2]);
-    let path = d2_path("R1C1", "participants");
-    api.route(
-        &path,
-        vec![
-            Reply::Empty(403),
-            Reply::json(d2_body("R1C1/participants.json")),
-        ],
-    );
+    let (api, path) = participants_after_403s(1);
     let tmp = Temp::new("slow403");
     let out = extract(
         &api,

@@ -48,12 +48,17 @@ fn objects(report: &Value, what: &str) -> u64 {
         .unwrap_or_else(|| panic!("no objects.{what} in {report}"))
 }
 
+/// The counts of a target table in a report.
+fn table_counts<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["tables"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["table"] == name))
+        .unwrap_or_else(|| panic!("no table {name} in {report}"))
+}
+
 /// (read, inserted, updated, unchanged) of a target table in a report.
 fn table(report: &Value, name: &str) -> (u64, u64, u64, u64) {
-    let t = report["tables"]
-        .as_array()
-        .and_then(|ts| ts.iter().find(|t| t["table"] == name));
-    let t = t.unwrap_or_else(|| panic!("no table {name} in {report}"));
+    let t = table_counts(report, name);
     let n = |k: &str| t[k].as_u64().unwrap_or(0);
     (n("read"), n("inserted"), n("updated"), n("unchanged"))
 }
@@ -461,12 +466,7 @@ fn every_full_sample_loads_through_the_binary_with_the_counts_of_its_json() {
         .sum();
     assert_eq!(db.count("SELECT count(*) FROM race"), courses);
     let (read, inserted, _, _) = table(&report, "race_participant");
-    let orphaned = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "race_participant")
-        .unwrap()["orphaned"]
+    let orphaned = table_counts(&report, "race_participant")["orphaned"]
         .as_u64()
         .unwrap();
     let runners: u64 = keys
@@ -498,13 +498,7 @@ fn rows_orphaned_by_a_bad_programme_load_once_the_programme_is_fixed() {
     let (out, first) = load(&db, &dir, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert_eq!(db.count("SELECT count(*) FROM race_participant"), 0);
-    let orphaned = first["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "race_participant")
-        .unwrap()["orphaned"]
-        .as_u64();
+    let orphaned = table_counts(&first, "race_participant")["orphaned"].as_u64();
     assert_eq!(orphaned, Some(3 * 14), "{first}");
 
     lake.write_body(&programme, &good).unwrap();
@@ -648,10 +642,8 @@ fn first_past_place(db: &TestDb, performances: &Value) -> (Option<i64>, String) 
 }
 
 fn not_sent(report: &Value) -> u64 {
-    report["tables"]
-        .as_array()
-        .and_then(|ts| ts.iter().find(|t| t["table"] == "horse_race_history"))
-        .and_then(|t| t["not_sent"].as_u64())
+    table_counts(report, "horse_race_history")["not_sent"]
+        .as_u64()
         .unwrap_or_else(|| panic!("no horse_race_history.not_sent in {report}"))
 }
 

@@ -20,6 +20,7 @@ use crate::db::Target;
 use crate::db::local::{Cluster, Settings};
 use crate::exit::Outcome;
 use crate::lake::Lake;
+use crate::load::report::Report;
 use crate::load::synth::{self, Spec};
 use crate::load::{migrate, sql};
 
@@ -193,30 +194,19 @@ fn load_in_child(url: &str, lake: &Lake, range: DayRange, scratch: &Path) -> Res
     }
     let bytes =
         fs::read(&report_path).with_context(|| format!("reading {}", report_path.display()))?;
-    let report: serde_json::Value = serde_json::from_slice(&bytes)
+    let report: Report = serde_json::from_slice(&bytes)
         .with_context(|| format!("parsing {}", report_path.display()))?;
-    let number = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
-    let (mut read, mut not_sent) = (0, 0);
-    for t in report["tables"].as_array().into_iter().flatten() {
-        read += t["read"].as_u64().unwrap_or(0);
-        not_sent += t["not_sent"].as_u64().unwrap_or(0);
-    }
-    let p = &report["phases"];
+    let total = report.tables.total();
     Ok(ChildLoad {
         run: Run {
             label: String::new(),
             rows: 0,
-            staged: read - not_sent,
-            seconds: number(&report["seconds"]),
-            peak_rss_kb: report["peak_rss_kb"].as_u64(),
-            phases: Some(crate::load::report::Phases {
-                read_parse: number(&p["read_parse"]),
-                copy: number(&p["copy"]),
-                merge: number(&p["merge"]),
-                ledger_commit: number(&p["ledger_commit"]),
-            }),
+            staged: total.read - total.not_sent,
+            seconds: report.seconds,
+            peak_rss_kb: report.peak_rss_kb,
+            phases: Some(report.phases),
         },
-        rejected: report["objects"]["rejected"].as_u64().unwrap_or(0),
+        rejected: report.objects.rejected,
     })
 }
 

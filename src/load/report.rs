@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Row counts of one target table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableCounts {
     /// Distinct staged rows for the table.
     pub read: u64,
@@ -60,10 +60,10 @@ impl TableCounts {
 }
 
 /// Counts per target table, in merge order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tables(pub Vec<TableRow>);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableRow {
     pub table: String,
     #[serde(flatten)]
@@ -101,7 +101,7 @@ impl Tables {
 }
 
 /// Object counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objects {
     pub loaded: u64,
     /// Already loaded with the same stored bytes (ledger), not read again.
@@ -121,14 +121,14 @@ impl Objects {
 }
 
 /// One rejected object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
     pub path: String,
     pub reason: String,
 }
 
 /// Where the time went, in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
     /// Reading, hashing, decompressing and turning payloads into CSV rows.
     pub read_parse: f64,
@@ -150,7 +150,7 @@ impl Phases {
 }
 
 /// Objects of one day (a batch holds one or more days).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DayObjects {
     pub day: String,
     pub objects: Objects,
@@ -158,7 +158,7 @@ pub struct DayObjects {
 
 /// One transaction: consecutive days loaded and committed together. Row counts are the
 /// batch's (the merges see its days at once); object counts are also kept per day.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BatchReport {
     /// First and last day of the batch (the same for a one-day batch).
     pub first_day: String,
@@ -174,7 +174,7 @@ pub struct BatchReport {
     pub phases: Phases,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     pub days: u64,
     /// Transactions committed (batches of consecutive days).

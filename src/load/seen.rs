@@ -295,7 +295,8 @@ impl SeenPastRaces {
     }
 
     /// Past races remembered across batches.
-    pub fn remembered(&self) -> usize {
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
         self.committed.len()
     }
 }
