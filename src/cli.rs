@@ -1,4 +1,6 @@
-//! The command line: clap derive structs whose doc comments are the help text. No I/O here.
+//! The command line: clap derive structs whose doc comments are the help text, and nothing
+//! else. [`crate::app`] turns them into each command's plain settings; nothing below it sees
+//! a flag.
 
 use std::path::PathBuf;
 
@@ -18,6 +20,9 @@ pub struct Cli {
 pub enum Command {
     /// Download race days from the PMU API into the compressed lake.
     Extract(ExtractArgs),
+    /// The daily job: extract the recent days (or --date, --start/--end), then load them, even
+    /// when some objects failed; the exit code is the worse of the two.
+    Update(UpdateArgs),
     /// Load the lake into PostgreSQL (never touches the network).
     Load(LoadArgs),
     /// Apply the schema migrations to the database, and nothing else.
@@ -72,6 +77,17 @@ pub struct ExtractArgs {
     pub lake: LakeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Print how many requests the range needs and how long it would take; fetch nothing
+    /// beyond the programmes needed to count races.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// How the PMU API is asked: where, how politely, how patiently.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
     /// Base URL of the PMU API (a mirror, or a fake server in tests).
     #[arg(
         long,
@@ -109,16 +125,36 @@ pub struct ExtractArgs {
     /// Re-fetch everything in the range, even objects the lake holds in final form.
     #[arg(long)]
     pub refresh: bool,
-    /// Print how many requests the range needs and how long it would take; fetch nothing
-    /// beyond the programmes needed to count races.
-    #[arg(long)]
-    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub days: DaysArgs,
+    /// Without --date or --start/--end: the last N days up to today (Paris time), today
+    /// included. What the lake holds in final form costs no request.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub days_back: u32,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Commit a batch of consecutive days once its staged rows reach N (see `load --help`).
+    #[arg(long, value_name = "N")]
+    pub batch_rows: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
-    /// PostgreSQL URL (postgres://user:pass@host:port/db?sslmode=require). Without it the
-    /// standard PG* variables are used, then the local cluster under data/pg.
+    /// PostgreSQL, as psql takes it: a URL (postgresql://user@host:port/db?sslmode=require,
+    /// postgresql:///db?host=/run/postgresql for a unix socket) or key=value pairs. What it
+    /// leaves out comes from the PG* variables and ~/.pgpass; with neither it nor any PG*
+    /// variable, the local cluster under data/pg.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
 }
@@ -136,10 +172,10 @@ pub struct LoadArgs {
     /// Reload objects the ledger says were already loaded unchanged.
     #[arg(long)]
     pub force: bool,
-    /// Commit a batch of consecutive days once its staged rows reach N (at most 7 days a
-    /// batch); 1 commits every day on its own.
-    #[arg(long, default_value_t = crate::load::DEFAULT_BATCH_ROWS, value_name = "N")]
-    pub batch_rows: u64,
+    /// Commit a batch of consecutive days once its staged rows reach N (25000 unless given;
+    /// at most 7 days a batch); 1 commits every day on its own.
+    #[arg(long, value_name = "N")]
+    pub batch_rows: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

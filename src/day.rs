@@ -92,6 +92,20 @@ impl FromStr for Day {
     }
 }
 
+/// Written as `2025-11-05` in JSON reports.
+impl serde::Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.iso())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Day, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// An inclusive range of days, `start..=end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayRange {

@@ -2,6 +2,7 @@
 //! load into PostgreSQL (`load`). Data flows one way: API → lake → rows → PostgreSQL.
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod day;
 pub mod db;
@@ -11,19 +12,4 @@ pub mod lake;
 pub mod load;
 pub mod pmu;
 
-use anyhow::Result;
-
-use cli::{Cli, Command};
-use exit::Outcome;
-
-/// Runs one command. `load`, `migrate` and `db` are synchronous (the `postgres` client must not
-/// run inside a tokio runtime); `extract` builds its own runtime.
-pub fn run(cli: Cli) -> Result<Outcome> {
-    match cli.command {
-        Command::Extract(args) => extract::run(args),
-        Command::Load(args) => load::run(args),
-        Command::Migrate(args) => load::migrate_only(args),
-        Command::Db(args) => db::local_command(args),
-        Command::Bench(args) => load::bench::run(args),
-    }
-}
+pub use app::run;

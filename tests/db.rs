@@ -22,6 +22,12 @@ fn bin() -> Command {
         "PGPASSWORD",
         "PGPORT",
         "PGSSLMODE",
+        "PGPASSFILE",
+        "PGHOSTADDR",
+        "PGAPPNAME",
+        "PGCONNECT_TIMEOUT",
+        "PGSSLROOTCERT",
+        "PGOPTIONS",
         "PMU_PGDATA",
     ] {
         cmd.env_remove(var);
@@ -168,11 +174,26 @@ fn bad_or_unreachable_databases_fail_in_one_line_without_the_password() {
     let lake = pg::server().scratch("empty-lake");
     let nowhere = pg::server().scratch("no-server");
     let socket = nowhere.display().to_string().replace('/', "%2F");
-    for url in [
-        "postgres://loader:hunter2secret@db.example:notaport/pmu".to_string(),
-        "postgres://loader:hunter2secret@db.example/pmu?sslmode=sometimes".to_string(),
-        format!("postgres://loader:hunter2secret@{socket}:5432/pmu"),
-        "postgres://loader:hunter2secret@127.0.0.1:1/pmu?connect_timeout=5".to_string(),
+    for (url, code) in [
+        // The user's input: usage errors, exit 2.
+        (
+            "postgres://loader:hunter2secret@db.example:notaport/pmu".to_string(),
+            2,
+        ),
+        (
+            "postgres://loader:hunter2secret@db.example/pmu?sslmode=sometimes".to_string(),
+            2,
+        ),
+        ("mysql://loader:hunter2secret@db.example/pmu".to_string(), 2),
+        // Nobody there: failures, exit 1.
+        (
+            format!("postgres://loader:hunter2secret@{socket}:5432/pmu"),
+            1,
+        ),
+        (
+            "postgres://loader:hunter2secret@127.0.0.1:1/pmu?connect_timeout=5".to_string(),
+            1,
+        ),
     ] {
         let out = bin()
             .args(["load", "--quiet", "--lake"])
@@ -181,14 +202,14 @@ fn bad_or_unreachable_databases_fail_in_one_line_without_the_password() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert_eq!(out.status.code(), Some(code), "{url}: {stderr}");
         assert!(
             !stderr.contains("hunter2secret"),
             "password shown for {url}: {stderr}"
         );
         assert_eq!(stderr.trim_end().lines().count(), 1, "{url}: {stderr}");
     }
-    // Through the PG* variables too.
+    // A socket nobody listens on, and a port nobody listens on, say so.
     let out = bin()
         .args(["migrate"])
         .env("PGHOST", &nowhere)
@@ -198,10 +219,238 @@ fn bad_or_unreachable_databases_fail_in_one_line_without_the_password() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("hunter2secret"), "{stderr}");
     assert!(
-        !stderr.contains("hunter2secret") && stderr.contains("cannot connect"),
+        stderr.contains(&format!(
+            "no PostgreSQL server is listening on {}/.s.PGSQL.5432",
+            nowhere.display()
+        )),
         "{stderr}"
     );
+    let out = bin()
+        .args([
+            "migrate",
+            "--database-url",
+            "postgresql://u@127.0.0.1:1/pmu",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no PostgreSQL server is listening on 127.0.0.1:1"),
+        "{stderr}"
+    );
+}
+
+/// Runs `pmu-lake migrate` with these environment variables (and nothing else of the PG*
+/// family, and a local-cluster directory that must stay unused), asserts it succeeded, and
+/// returns its stdout.
+fn migrate_with(env: &[(&str, &str)]) -> String {
+    let unused = pg::server().scratch("unused-local");
+    let mut cmd = bin();
+    cmd.arg("migrate").env("PMU_PGDATA", unused.join("pg"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{env:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !unused.join("pg").exists(),
+        "{env:?}: the local cluster was used instead of the user's database"
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn migrated(db: &pg::TestDb) -> bool {
+    db.count("SELECT count(*) FROM pg_tables WHERE tablename = 'load_ledger'") == 1
+}
+
+#[test]
+fn a_unix_socket_is_reached_in_every_form_psql_takes_without_tls() {
+    let server = pg::server();
+    let dir = server.cluster().socket_dir().display().to_string();
+    let encoded = dir.replace('/', "%2F");
+    let port = server.cluster().port().to_string();
+    let forms: Vec<Vec<(&str, String)>> = vec![
+        vec![(
+            "DATABASE_URL",
+            format!("postgresql:///DB?host={dir}&port={port}&user=postgres"),
+        )],
+        vec![(
+            "DATABASE_URL",
+            format!("postgresql://postgres@{encoded}:{port}/DB"),
+        )],
+        vec![(
+            "DATABASE_URL",
+            format!("host={dir} port={port} user=postgres dbname=DB"),
+        )],
+        // The URL names the database; the PG* variables fill in the rest.
+        vec![
+            ("DATABASE_URL", "postgresql:///DB".to_string()),
+            ("PGHOST", dir.clone()),
+            ("PGPORT", port.clone()),
+            ("PGUSER", "postgres".to_string()),
+        ],
+        // No URL: the PG* variables alone.
+        vec![
+            ("PGHOST", dir.clone()),
+            ("PGPORT", port.clone()),
+            ("PGUSER", "postgres".to_string()),
+            ("PGDATABASE", "DB".to_string()),
+            ("PGSSLMODE", "verify-full".to_string()),
+        ],
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        let db = pg::fresh_db(&format!("socket_form_{i}"));
+        let env: Vec<(&str, String)> = form
+            .iter()
+            .map(|(k, v)| (*k, v.replace("DB", &db.name)))
+            .collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = migrate_with(&env);
+        assert!(out.contains("migrate: applied"), "{env:?}: {out}");
+        assert!(migrated(&db), "{env:?}: migrated another database");
+    }
+}
+
+#[test]
+fn a_url_without_host_finds_the_server_in_the_default_socket_directory() {
+    // A server whose socket is in /tmp, libpq's other default directory, on a port of its own.
+    let root = pg::server().scratch("default-socket");
+    let port = free_tcp_port();
+    let cluster = Cluster::new(&root.join("data"), port).unwrap();
+    cluster
+        .init(&Settings {
+            unsafe_fast: true,
+            extra: vec!["unix_socket_directories = '/tmp'".into()],
+        })
+        .unwrap();
+    cluster.start().unwrap();
+    let result = std::panic::catch_unwind(|| {
+        migrate_with(&[(
+            "DATABASE_URL",
+            &format!("postgresql:///postgres?port={port}&user=postgres"),
+        )]);
+        // PGPORT alone names the user's database too: the same server, not the local cluster.
+        migrate_with(&[("PGPORT", &port.to_string()), ("PGUSER", "postgres")]);
+    });
+    cluster.stop().unwrap();
+    result.unwrap();
+}
+
+/// A cluster on 127.0.0.1 that asks for a SCRAM password (`loader` / `pw:with@odd chars`) on
+/// TCP; returns it with its port.
+fn scram_cluster() -> (Cluster, u16) {
+    let root = pg::server().scratch("scram");
+    let port = free_tcp_port();
+    let cluster = Cluster::new(&root.join("data"), port).unwrap();
+    cluster
+        .init(&Settings {
+            unsafe_fast: true,
+            extra: vec![
+                "listen_addresses = '127.0.0.1'".into(),
+                "password_encryption = 'scram-sha-256'".into(),
+            ],
+        })
+        .unwrap();
+    let hba = cluster.dir().join("pg_hba.conf");
+    write_owned(
+        &cluster,
+        &hba,
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        0o600,
+    );
+    cluster.start().unwrap();
+    let mut admin = Target::parse(&cluster.url("postgres"))
+        .unwrap()
+        .connect()
+        .unwrap();
+    for sql in [
+        "CREATE ROLE loader LOGIN SUPERUSER PASSWORD 'pw:with@odd chars'",
+        "CREATE DATABASE pmu OWNER loader",
+    ] {
+        admin.batch_execute(sql).unwrap();
+    }
+    (cluster, port)
+}
+
+#[test]
+fn tcp_passwords_come_from_the_url_pgpassword_or_the_password_file() {
+    let (cluster, port) = scram_cluster();
+    let scratch = pg::server().scratch("pgpass");
+    let passfile = scratch.join("pgpass");
+    let home = scratch.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home_file = home.join(".pgpass");
+    let line = format!("127.0.0.1:{port}:*:loader:pw\\:with@odd chars\n");
+    for file in [&passfile, &home_file] {
+        std::fs::write(file, format!("# a comment\nelsewhere:*:*:*:wrong\n{line}")).unwrap();
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let url = format!("postgresql://loader@127.0.0.1:{port}/pmu");
+    let p = port.to_string();
+    let nohome = scratch.join("nohome").display().to_string();
+    let result = std::panic::catch_unwind(|| {
+        // In the URL, percent-encoded.
+        migrate_with(&[
+            (
+                "DATABASE_URL",
+                &format!("postgresql://loader:pw%3Awith%40odd%20chars@127.0.0.1:{port}/pmu"),
+            ),
+            ("HOME", &nohome),
+        ]);
+        // From PGPASSWORD, filling in what the URL leaves out.
+        migrate_with(&[
+            ("DATABASE_URL", &url),
+            ("PGPASSWORD", "pw:with@odd chars"),
+            ("HOME", &nohome),
+        ]);
+        // From the password file named by PGPASSFILE, with the PG* variables alone.
+        migrate_with(&[
+            ("PGHOST", "127.0.0.1"),
+            ("PGPORT", &p),
+            ("PGUSER", "loader"),
+            ("PGDATABASE", "pmu"),
+            ("PGPASSFILE", &passfile.display().to_string()),
+            ("HOME", &nohome),
+        ]);
+        // From ~/.pgpass.
+        migrate_with(&[
+            ("DATABASE_URL", &url),
+            ("HOME", &home.display().to_string()),
+        ]);
+    });
+    // A password file others can read is ignored, with libpq's warning.
+    std::fs::set_permissions(&home_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = bin()
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    // A wrong password is refused without being shown.
+    let wrong = bin()
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("PGPASSWORD", "not-the-pw-123")
+        .output()
+        .unwrap();
+    cluster.stop().unwrap();
+    result.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has group or world access; permissions should be u=rw (0600) or less"),
+        "{stderr}"
+    );
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    assert!(!stderr.contains("not-the-pw-123"), "{stderr}");
 }
 
 /// A cluster listening on 127.0.0.1 with `ssl=on` and a server certificate for `localhost`

@@ -13,6 +13,8 @@ use serde_json::Value;
 use crate::support::pg::{self, TestDb};
 
 /// Runs `pmu-lake load` on `lake` into `db`; returns the process output and the JSON report.
+/// A load that ran to its end (exit 0 or 3) must have written its report: a missing or
+/// unreadable one fails the test. A load that stopped (exit 1, 2) gives `Null`.
 fn load(db: &TestDb, lake: &Path, extra: &[&str]) -> (Output, Value) {
     let report = pg::server().scratch("report").join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
@@ -24,10 +26,21 @@ fn load(db: &TestDb, lake: &Path, extra: &[&str]) -> (Output, Value) {
         .env("DATABASE_URL", &db.url)
         .output()
         .expect("running pmu-lake load");
-    let json = std::fs::read(&report)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null);
+    let json = match out.status.code() {
+        Some(0 | 3) => {
+            let bytes = std::fs::read(&report).unwrap_or_else(|e| {
+                panic!(
+                    "the load ended ({}) without its report {}: {e}\n{}",
+                    out.status,
+                    report.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("the report {} is not JSON: {e}", report.display()))
+        }
+        _ => Value::Null,
+    };
     (out, json)
 }
 
@@ -114,10 +127,10 @@ fn loading_twice_changes_nothing_and_force_rereads_without_writing() {
         "{second}"
     );
     assert_eq!(totals(&second), (0, 0));
+    let summary = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stderr(&out).contains(&format!("{n_objects} unchanged")),
-        "{}",
-        stderr(&out)
+        summary.contains(&format!("{n_objects} unchanged")),
+        "the summary is on stdout: {summary}"
     );
     assert_eq!(db.checksums(), before, "a replay changed the tables");
 
@@ -832,4 +845,65 @@ fn a_refreshed_programme_that_drops_a_bet_offer_deletes_it_and_keeps_the_others(
         (2 * races as u64 - 1, 0, 0, 2 * races as u64 - 1)
     );
     assert_eq!(db.checksum("meeting_jackpot"), before[1]);
+}
+
+#[test]
+fn update_loads_a_partial_extract_and_exits_with_the_worse_code() {
+    use crate::support::fake_api::{FakeApi, Reply, race_path};
+    let days = ["14032025", "15032025"];
+    let api = FakeApi::serve_days(&days);
+    // One race's participants keep failing: the extract is partial.
+    let failing = race_path(days[0], 1, 1, "participants");
+    let healthy = std::fs::read(
+        crate::support::fake_api::fixtures_dir()
+            .join(days[0])
+            .join("R1C1/participants.json"),
+    )
+    .unwrap();
+    api.route(&failing, vec![Reply::Empty(500)]);
+    let lake = pg::server().scratch("update-lake");
+    let db = pg::fresh_db("update");
+    let update = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+            .args(["update", "--quiet", "--start", days[0], "--end", days[1]])
+            .args(["--delay", "0..0", "--timeout", "5", "--retries", "2"])
+            .arg("--api-base")
+            .arg(api.base_url())
+            .arg("--lake")
+            .arg(&lake)
+            .args(extra)
+            .env("DATABASE_URL", &db.url)
+            .env("PMU_BACKOFF_MS", "5")
+            .output()
+            .unwrap()
+    };
+    let out = update(&[]);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{summary}\n{}", stderr(&out));
+    assert!(
+        summary.contains("update: extract partial (exit 3), load complete"),
+        "{summary}"
+    );
+    // Everything that was fetched is loaded: both days, every race of the programmes.
+    assert_eq!(db.count("SELECT count(*) FROM daily_program"), 2);
+    assert!(db.count("SELECT count(*) FROM race_participant") > 0);
+    assert!(api.count(&failing) >= 2, "the failing object was asked");
+
+    // The API heals: the next run fetches what was missing, loads it, and exits 0.
+    api.route(&failing, vec![Reply::json(healthy)]);
+    let before = db.count("SELECT count(*) FROM race_participant");
+    let out = update(&[]);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{summary}\n{}", stderr(&out));
+    assert!(
+        summary.contains("update: extract complete, load complete"),
+        "{summary}"
+    );
+    assert!(db.count("SELECT count(*) FROM race_participant") > before);
+
+    // A usage error stops it before anything is asked.
+    let asked = api.requests().len();
+    let out = update(&["--workers", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(api.requests().len(), asked);
 }

@@ -99,10 +99,10 @@ impl Cluster {
         Ok(())
     }
 
-    /// URL of a database of this cluster, over its unix socket.
+    /// URL of a database of this cluster, over its unix socket (as psql takes it too).
     pub fn url(&self, dbname: &str) -> String {
         format!(
-            "postgresql://{SUPERUSER}@{}:{}/{dbname}?sslmode=disable",
+            "postgresql://{SUPERUSER}@{}:{}/{dbname}",
             encode_path(&self.socket_dir()),
             self.port
         )
@@ -366,7 +366,7 @@ pub fn find_bindir() -> Result<PathBuf> {
     bail!("no PostgreSQL server binaries (initdb, pg_ctl) found: install the postgresql package")
 }
 
-fn effective_uid() -> Result<u32> {
+pub(crate) fn effective_uid() -> Result<u32> {
     let status = fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     status
         .lines()

@@ -21,7 +21,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::Semaphore;
 
 use crate::api::{self, Client, ClientConfig, FetchError, Politeness};
-use crate::cli::ExtractArgs;
 use crate::day::{Day, DayRange};
 use crate::exit::{Outcome, usage};
 use crate::lake::{self, Held, Lake, ManifestEntry, ObjectKey, Stage};
@@ -41,8 +40,8 @@ pub const DAY_WINDOW: usize = 16;
 
 /// Runs `extract`: validates every option before touching the lake or the network, then locks
 /// the lake against a second `extract` before the first write.
-pub fn run(args: ExtractArgs) -> Result<Outcome> {
-    let cfg = Config::from_args(args)?;
+pub fn run(settings: Settings) -> Result<Outcome> {
+    let cfg = Config::from_settings(settings)?;
     let crawl = Arc::new(Crawl::new(cfg)?);
     // A lake that exists is locked before anything is asked, so that a second run stops at
     // once; one not created yet is locked at its first write (see `Crawl::lock_lake`), so that
@@ -57,7 +56,29 @@ pub fn run(args: ExtractArgs) -> Result<Outcome> {
     runtime.block_on(crawl.run())
 }
 
-/// The validated command line.
+/// What an extract is asked to do, as the command line says it (validated by [`run`]).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub date: Option<Day>,
+    pub start: Option<Day>,
+    pub end: Option<Day>,
+    pub lake: PathBuf,
+    pub quiet: bool,
+    pub report: Option<PathBuf>,
+    pub api_base: String,
+    pub profile: String,
+    pub workers: Option<usize>,
+    pub delay: Option<String>,
+    pub max_rps: Option<f64>,
+    /// Per-request timeout, in seconds.
+    pub timeout: f64,
+    pub retries: u32,
+    pub grace_days: u32,
+    pub refresh: bool,
+    pub dry_run: bool,
+}
+
+/// The validated settings.
 #[derive(Debug)]
 struct Config {
     range: DayRange,
@@ -73,15 +94,15 @@ struct Config {
 }
 
 impl Config {
-    fn from_args(a: ExtractArgs) -> Result<Config> {
-        let range = DayRange::from_options(a.days.date, a.days.start, a.days.end)?
+    fn from_settings(a: Settings) -> Result<Config> {
+        let range = DayRange::from_options(a.date, a.start, a.end)?
             .ok_or_else(|| usage("which days? give --date DAY, or --start DAY --end DAY"))?;
         let politeness =
             Politeness::from_options(&a.profile, a.workers, a.delay.as_deref(), a.max_rps)?;
         let base = api::parse_base(&a.api_base)?;
         if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 3600.0) {
             return Err(usage(format!(
-                "invalid --timeout {}: expected seconds between 0 and 3600",
+                "invalid --timeout {}: expected a number of seconds above 0, at most 3600",
                 a.timeout
             )));
         }
@@ -97,13 +118,13 @@ impl Config {
             })?,
             Err(_) => api::DEFAULT_BACKOFF_MS,
         };
-        if a.lake.lake.exists() && !a.lake.lake.is_dir() {
+        if a.lake.exists() && !a.lake.is_dir() {
             return Err(usage(format!(
                 "--lake {} is not a directory",
-                a.lake.lake.display()
+                a.lake.display()
             )));
         }
-        if let Some(report) = &a.output.report {
+        if let Some(report) = &a.report {
             let parent = report
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -118,7 +139,7 @@ impl Config {
         }
         Ok(Config {
             range,
-            lake: Lake::new(a.lake.lake),
+            lake: Lake::new(a.lake),
             base,
             client: ClientConfig {
                 politeness,
@@ -130,8 +151,8 @@ impl Config {
             grace_days: a.grace_days,
             refresh: a.refresh,
             dry_run: a.dry_run,
-            quiet: a.output.quiet,
-            report: a.output.report,
+            quiet: a.quiet,
+            report: a.report,
             today: Day::today_paris(),
         })
     }

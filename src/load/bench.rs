@@ -14,10 +14,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use postgres::Client;
 
-use crate::cli::BenchArgs;
 use crate::day::DayRange;
 use crate::db::Target;
-use crate::db::local::{Cluster, Settings};
+use crate::db::local::{self, Cluster};
 use crate::exit::Outcome;
 use crate::lake::Lake;
 use crate::load::report::Report;
@@ -49,7 +48,19 @@ impl Run {
     }
 }
 
-pub fn run(args: BenchArgs) -> Result<Outcome> {
+/// What `pmu-lake bench` is asked to do.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Days of synthetic data.
+    pub days: u32,
+    pub races_per_day: u32,
+    /// Working directory: the synthetic lake, the throwaway cluster, the CSV files.
+    pub dir: PathBuf,
+    /// Times to run the full-size load and the ceiling.
+    pub runs: u32,
+}
+
+pub fn run(args: Settings) -> Result<Outcome> {
     if args.days == 0 || args.races_per_day == 0 {
         return Err(crate::exit::usage(
             "--days and --races-per-day must be at least 1",
@@ -109,7 +120,7 @@ fn fresh_cluster(dir: &Path) -> Result<Cluster> {
         fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     let cluster = Cluster::new(dir, crate::db::local::DEFAULT_PORT)?;
-    cluster.init(&Settings::default())?;
+    cluster.init(&local::Settings::default())?;
     cluster.start()?;
     Ok(cluster)
 }

@@ -30,7 +30,8 @@ pub mod sql;
 pub mod synth;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -38,10 +39,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use postgres::{Client, Transaction};
 
-use crate::cli::{DbArgs, LoadArgs};
 use crate::day::{Day, DayRange};
 use crate::db;
-use crate::exit::Outcome;
+use crate::exit::{Outcome, usage};
 use crate::lake::{Lake, LakeObject, sha256_hex};
 use ledger::{Entry, Status};
 use report::{BatchReport, DayObjects, Objects, Phases, Rejection, Report, TableCounts, Tables};
@@ -85,54 +85,91 @@ impl Default for Options {
     }
 }
 
-/// `pmu-lake load`.
-pub fn run(args: LoadArgs) -> Result<Outcome> {
-    let range = DayRange::from_options(args.days.date, args.days.start, args.days.end)?;
-    let lake = Lake::new(&args.lake.lake);
-    if !lake.root().is_dir() {
+/// What `pmu-lake load` is asked to do, once the command line is read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub lake: PathBuf,
+    pub options: Options,
+    /// Also write the report, as JSON, to this file.
+    pub report: Option<PathBuf>,
+}
+
+/// `pmu-lake load`: checks the lake and the report's path before any work, connects, migrates,
+/// loads, prints the summary on stdout. Days of the range the lake does not hold are named
+/// and make the run partial.
+pub fn run(settings: &Settings, db: &db::Settings) -> Result<Outcome> {
+    let lake = Lake::new(&settings.lake);
+    let root = lake.root();
+    if root.exists() && !root.is_dir() {
+        return Err(usage(format!(
+            "--lake {} is not a directory",
+            root.display()
+        )));
+    }
+    if !root.is_dir() {
         bail!(
             "the lake {} does not exist (run `pmu-lake extract` first, or pass --lake DIR)",
-            lake.root().display()
+            root.display()
         );
     }
-    let target = db::resolve(&args.db)?;
+    if let Some(path) = &settings.report {
+        check_report_path(path)?;
+    }
+    let target = db.resolve()?;
     let mut client = target.connect()?;
     migrate::run(&mut client).map_err(|e| anyhow!("{}", target.scrub(&format!("{e:#}"))))?;
-    let progress = !args.output.quiet && std::io::stderr().is_terminal();
-    let report = load_lake(
-        &mut client,
-        &lake,
-        &Options {
-            range,
-            force: args.force,
-            progress,
-            batch_rows: args.batch_rows.max(1),
-        },
-    )?;
-    eprintln!("{}", report.summary());
-    if let Some(path) = &args.output.report {
+    let mut report = load_lake(&mut client, &lake, &settings.options)?;
+    report.missing_days = missing_days(&lake, settings.options.range)?;
+    println!("{}", report.summary());
+    if let Some(path) = &settings.report {
         report.write_json(path)?;
     }
-    Ok(Outcome::from_failures(report.objects.rejected))
+    Ok(report.outcome())
+}
+
+/// A report's directory must exist before the load starts, not be found missing at its end.
+pub fn check_report_path(path: &Path) -> Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if path.is_dir() || !parent.is_dir() {
+        return Err(usage(format!(
+            "--report {}: not a file in an existing directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The days of `range` the lake holds nothing for (with no range: none, unless the lake is empty).
+fn missing_days(lake: &Lake, range: Option<DayRange>) -> Result<Vec<Day>> {
+    let held: HashSet<Day> = lake.days()?.into_iter().collect();
+    Ok(match range {
+        Some(range) => range.days().filter(|d| !held.contains(d)).collect(),
+        None => Vec::new(),
+    })
 }
 
 /// `pmu-lake migrate`.
-pub fn migrate_only(args: DbArgs) -> Result<Outcome> {
-    let target = db::resolve(&args)?;
+pub fn migrate_only(db: &db::Settings) -> Result<Outcome> {
+    let target = db.resolve()?;
     let mut client = target.connect()?;
     let applied =
         migrate::run(&mut client).map_err(|e| anyhow!("{}", target.scrub(&format!("{e:#}"))))?;
     let versions: Vec<String> = applied.applied.iter().map(|v| format!("{v:04}")).collect();
-    eprintln!(
-        "migrate: {} applied{}, {} already present",
-        versions.len(),
-        if versions.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", versions.join(", "))
-        },
-        applied.present
-    );
+    if versions.is_empty() {
+        println!(
+            "migrate: the schema is up to date ({} migrations)",
+            applied.present
+        );
+    } else {
+        println!(
+            "migrate: applied {} ({} already present)",
+            versions.join(", "),
+            applied.present
+        );
+    }
     Ok(Outcome::Complete)
 }
 

@@ -5,6 +5,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+
+use crate::day::Day;
+use crate::exit::Outcome;
 use serde::{Deserialize, Serialize};
 
 /// Row counts of one target table.
@@ -185,6 +188,9 @@ pub struct Report {
     pub phases: Phases,
     /// Peak resident memory of the process, in kB (Linux: `VmHWM`), when it can be read.
     pub peak_rss_kb: Option<u64>,
+    /// Days asked for (`--date`, `--start/--end`) that the lake holds nothing for.
+    #[serde(default)]
+    pub missing_days: Vec<Day>,
     pub per_batch: Vec<BatchReport>,
 }
 
@@ -213,41 +219,61 @@ impl Report {
     }
 
     /// The one summary line printed at the end of `load`.
+    /// Partial when an object was rejected or a day asked for is not in the lake, or when the
+    /// lake holds no day at all.
+    pub fn outcome(&self) -> Outcome {
+        let nothing = self.days == 0 && self.missing_days.is_empty();
+        if self.objects.rejected > 0 || !self.missing_days.is_empty() || nothing {
+            Outcome::Partial
+        } else {
+            Outcome::Complete
+        }
+    }
+
+    /// A line of totals, then one line per table (a table with a header), then what is missing:
+    /// readable at a glance; `--report` has every figure.
     pub fn summary(&self) -> String {
-        let tables: Vec<String> = self
-            .tables
-            .0
-            .iter()
-            .map(|r| {
-                let c = &r.counts;
-                let orphaned = if c.orphaned > 0 {
-                    format!(", {} orphaned", c.orphaned)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{} {} read, {} inserted, {} updated, {} unchanged{orphaned}",
-                    r.table, c.read, c.inserted, c.updated, c.unchanged
-                )
-            })
-            .collect();
         let o = &self.objects;
-        format!(
-            "load: {} day(s) in {} transaction(s), {:.1} s; objects {} loaded, {} unchanged (skipped), {} rejected, {} empty markers; \
-             rows: {}",
-            self.days,
-            self.batches,
+        let mut out = format!(
+            "load: {} in {}, {:.1} s: {} objects loaded, {} unchanged (skipped), {} rejected, {} empty markers",
+            plural(self.days, "day"),
+            plural(self.batches, "transaction"),
             self.seconds,
             o.loaded,
             o.skipped,
             o.rejected,
             o.markers,
-            if tables.is_empty() {
-                "none".to_string()
-            } else {
-                tables.join("; ")
+        );
+        if !self.tables.0.is_empty() {
+            let width = self
+                .tables
+                .0
+                .iter()
+                .map(|r| r.table.len())
+                .max()
+                .unwrap_or(0);
+            out.push_str(&format!(
+                "\n  {:width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+                "table", "read", "inserted", "updated", "unchanged", "orphaned"
+            ));
+            for r in &self.tables.0 {
+                let c = &r.counts;
+                out.push_str(&format!(
+                    "\n  {:width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+                    r.table, c.read, c.inserted, c.updated, c.unchanged, c.orphaned
+                ));
             }
-        )
+        }
+        if !self.missing_days.is_empty() {
+            out.push_str(&format!(
+                "\nload: the lake holds nothing for {} asked for: {} (run `pmu-lake extract` for them)",
+                plural(self.missing_days.len() as u64, "day"),
+                spans(&self.missing_days)
+            ));
+        } else if self.days == 0 {
+            out.push_str("\nload: the lake holds no day to load (run `pmu-lake extract` first)");
+        }
+        out
     }
 
     pub fn write_json(&self, path: &Path) -> Result<()> {
@@ -257,9 +283,60 @@ impl Report {
     }
 }
 
+/// "1 day", "3 days".
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Sorted days as spans of consecutive days: "2025-01-01..2025-01-03, 2025-01-05".
+pub fn spans(days: &[Day]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < days.len() {
+        let mut j = i;
+        while j + 1 < days.len() && days[j].succ() == Some(days[j + 1]) {
+            j += 1;
+        }
+        out.push(if i == j {
+            days[i].iso()
+        } else {
+            format!("{}..{}", days[i].iso(), days[j].iso())
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_days_read_as_spans() {
+        let d = |s: &str| s.parse::<Day>().unwrap();
+        let days = [
+            d("2025-01-01"),
+            d("2025-01-02"),
+            d("2025-01-03"),
+            d("2025-01-05"),
+        ];
+        assert_eq!(spans(&days), "2025-01-01..2025-01-03, 2025-01-05");
+        let report = Report {
+            missing_days: vec![d("2025-01-05")],
+            ..Report::default()
+        };
+        assert_eq!(report.outcome(), Outcome::Partial);
+        assert!(
+            report
+                .summary()
+                .contains("nothing for 1 day asked for: 2025-01-05")
+        );
+        assert_eq!(Report::default().outcome(), Outcome::Partial);
+    }
 
     #[test]
     fn unchanged_is_what_the_merge_neither_inserted_updated_nor_orphaned() {

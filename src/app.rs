@@ -1,0 +1,194 @@
+//! From the command line to the work: each command's arguments become plain settings once,
+//! here (as ripgrep's `HiArgs`), and the command runs with them. Nothing below this module
+//! sees a flag, so extract, load and connecting can be used and tested without clap.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+
+use crate::cli::{ApiArgs, Cli, Command, DaysArgs, DbArgs, ExtractArgs, LoadArgs, LocalDbAction};
+use crate::day::{Day, DayRange};
+use crate::exit::{self, Outcome};
+use crate::{db, extract, load};
+
+/// Runs one command. `load`, `migrate` and `db` are synchronous (the `postgres` client must not
+/// run inside a tokio runtime); `extract` builds its own runtime.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Extract(args) => extract::run(extract_settings(args)),
+        Command::Update(args) => {
+            let range =
+                match DayRange::from_options(args.days.date, args.days.start, args.days.end)? {
+                    Some(range) => range,
+                    None => recent_days(args.days_back)?,
+                };
+            let days = DaysArgs {
+                date: None,
+                start: Some(range.start),
+                end: Some(range.end),
+            };
+            let extract = extract_settings(ExtractArgs {
+                days: days.clone(),
+                lake: args.lake.clone(),
+                output: crate::cli::OutputArgs {
+                    quiet: args.quiet,
+                    report: None,
+                },
+                api: args.api,
+                dry_run: false,
+            });
+            let load = load::Settings {
+                lake: args.lake.lake,
+                options: load_options(Some(range), false, args.quiet, args.batch_rows),
+                report: None,
+            };
+            update(extract, &load, &db_settings(args.db))
+        }
+        Command::Load(args) => load::run(&load_settings(args.clone())?, &db_settings(args.db)),
+        Command::Migrate(args) => load::migrate_only(&db_settings(args)),
+        Command::Db(args) => db::local_command(
+            match args.action {
+                LocalDbAction::Start => db::LocalAction::Start,
+                LocalDbAction::Stop => db::LocalAction::Stop,
+                LocalDbAction::Url => db::LocalAction::Url,
+            },
+            &args.dir,
+        ),
+        Command::Bench(args) => load::bench::run(load::bench::Settings {
+            days: args.days,
+            races_per_day: args.races_per_day,
+            dir: args.dir,
+            runs: args.runs,
+        }),
+    }
+}
+
+/// `pmu-lake update`: extract, then load the same days whatever the extract's outcome (a
+/// partial extract, or one that stopped, still leaves a consistent lake); the exit code is
+/// the worse of the two (1 over 3 over 0). Bad settings of either stop it before any work.
+fn update(extract: extract::Settings, load: &load::Settings, db: &db::Settings) -> Result<Outcome> {
+    let extracted = extract::run(extract);
+    if let Err(e) = &extracted
+        && exit::code_for(e) == exit::USAGE
+    {
+        return extracted;
+    }
+    if let Err(e) = &extracted {
+        eprintln!("pmu-lake: extract stopped: {e:#}; loading what the lake holds");
+    }
+    let loaded = load::run(load, db);
+    let word = |r: &Result<Outcome>| match r {
+        Ok(Outcome::Complete) => "complete".to_string(),
+        Ok(Outcome::Partial) => "partial (exit 3)".to_string(),
+        Err(e) => format!("failed (exit {})", exit::code_for(e)),
+    };
+    println!(
+        "update: extract {}, load {}",
+        word(&extracted),
+        word(&loaded)
+    );
+    match (extracted, loaded) {
+        (Err(e), Ok(_)) => Err(e),
+        (_, Err(e)) => Err(e),
+        (Ok(a), Ok(b)) => Ok(if a == Outcome::Partial || b == Outcome::Partial {
+            Outcome::Partial
+        } else {
+            Outcome::Complete
+        }),
+    }
+}
+
+/// The `n` days up to today in Paris, today included (`n` = 0: today alone).
+fn recent_days(n: u32) -> Result<DayRange> {
+    let today = Day::today_paris();
+    let start = Day::new(today.date() - chrono::Days::new(u64::from(n)));
+    DayRange::new(start, today)
+}
+
+fn extract_settings(a: ExtractArgs) -> extract::Settings {
+    let ApiArgs {
+        api_base,
+        profile,
+        workers,
+        delay,
+        max_rps,
+        timeout,
+        retries,
+        grace_days,
+        refresh,
+    } = a.api;
+    extract::Settings {
+        date: a.days.date,
+        start: a.days.start,
+        end: a.days.end,
+        lake: a.lake.lake,
+        quiet: a.output.quiet,
+        report: a.output.report,
+        api_base,
+        profile,
+        workers,
+        delay,
+        max_rps,
+        timeout,
+        retries,
+        grace_days,
+        refresh,
+        dry_run: a.dry_run,
+    }
+}
+
+fn load_settings(a: LoadArgs) -> Result<load::Settings> {
+    let range = DayRange::from_options(a.days.date, a.days.start, a.days.end)?;
+    Ok(load::Settings {
+        lake: a.lake.lake,
+        options: load_options(range, a.force, a.output.quiet, a.batch_rows),
+        report: a.output.report,
+    })
+}
+
+fn load_options(
+    range: Option<DayRange>,
+    force: bool,
+    quiet: bool,
+    batch_rows: Option<u64>,
+) -> load::Options {
+    load::Options {
+        range,
+        force,
+        progress: !quiet && std::io::stderr().is_terminal(),
+        batch_rows: batch_rows.unwrap_or(load::DEFAULT_BATCH_ROWS).max(1),
+    }
+}
+
+fn db_settings(a: DbArgs) -> db::Settings {
+    db::Settings {
+        url: a.database_url,
+        local_dir: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_help_states_the_default_batch_size() {
+        let help = Cli::command()
+            .find_subcommand_mut("load")
+            .expect("a load subcommand")
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains(&format!("{} unless given", load::DEFAULT_BATCH_ROWS)),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn recent_days_end_today() {
+        let r = recent_days(4).unwrap();
+        assert_eq!(r.end, Day::today_paris());
+        assert_eq!(r.len(), 5);
+    }
+}
