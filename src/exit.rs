@@ -4,6 +4,8 @@ pub const OK: u8 = 0;
 pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const PARTIAL: u8 = 3;
+/// Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: u8 = 130;
 
 /// How a command that ran to its end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,26 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     } else {
         FAILURE
     }
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM: one line saying what is kept, and exit 130 (143 for
+/// SIGTERM). Stopping at any point is safe by construction, as after `kill -9`: the lake is
+/// written by atomic renames (a temp file left behind is swept by the next run) and a load
+/// commits whole batches of days (the open one rolls back with the connection).
+pub fn stop_cleanly_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            eprintln!(
+                "pmu-lake: interrupted: what was stored in the lake and committed to the database \
+                 is kept; run the same command again to resume"
+            );
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             });
         }
     };
+    exit::stop_cleanly_on_signals();
     match pmu_lake::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {

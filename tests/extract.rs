@@ -1448,3 +1448,39 @@ fn races_discovered_in_every_real_programme_sample_match_the_file() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_stops_with_one_line_and_exit_130_and_a_rerun_resumes() {
+    let api = FakeApi::serve_days(&FIXTURE_DAYS);
+    let (gate, held_back) = hold_back_programme(&api);
+    let tmp = Temp::new("sigint");
+    let run = Background::spawn(extract_cmd(
+        &api.base_url(),
+        &tmp.lake(),
+        &["--start", FIXTURE_DAYS[0], "--end", D2, "--timeout", "600"],
+    ));
+    wait_for_request(&api, &held_back);
+    let pid = run.0.as_ref().expect("running").id().to_string();
+    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(kill.success(), "kill -INT {pid}");
+    let out = run.output();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("interrupted: what was stored in the lake and committed to the database is kept; run the same command again to resume"),
+        "{err}"
+    );
+    gate.open();
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &["--start", FIXTURE_DAYS[0], "--end", D2],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        snapshot(&tmp.lake()).len(),
+        all_expected_paths().len(),
+        "{:?}",
+        files(&tmp.lake())
+    );
+}

@@ -82,7 +82,8 @@ pub fn empty_programme(day: Day, fetched: Day, status: u16, grace_days: u32) -> 
         Finality::no("the day is not over")
     } else {
         Finality::no(format!(
-            "the day is within the grace period ({after}/{grace_days} days)"
+            "the day is {after} day{} old, within the {grace_days}-day grace period",
+            if after == 1 { "" } else { "s" }
         ))
     }
 }
@@ -193,7 +194,7 @@ mod tests {
         );
         assert_eq!(
             f("08112025", 3).reason,
-            "the day is within the grace period (3/3 days)"
+            "the day is 3 days old, within the 3-day grace period"
         );
         assert_eq!(
             f("09112025", 3).reason,

@@ -202,9 +202,15 @@ impl Crawl {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{pos}/{len} requests {wide_bar} {msg} {per_sec} ETA {eta}",
+                    "{pos}/{len} requests {wide_bar} {msg} {rate} ETA {eta}",
                 )
-                .expect("the progress template is valid"),
+                .expect("the progress template is valid")
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.1}/s", state.per_sec());
+                    },
+                ),
             );
             bar.set_message("0 B");
             bar
