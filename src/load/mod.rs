@@ -564,6 +564,9 @@ impl Loader<'_> {
                     report.tables = tables;
                 }
                 Err(e) if self.client.is_closed() => return Err(e),
+                // Only rows PostgreSQL refuses as data are some object's fault; anything else
+                // would fail object by object too, and mark them all with a wrong reason.
+                Err(e) if complete && !is_data_error(&e) => return Err(e),
                 Err(_) => {
                     report.isolated = true;
                     let (tables, refused) = self.commit_one_by_one(&good, &rejected, &span)?;
@@ -662,6 +665,9 @@ impl Loader<'_> {
                     tables.merge(&t);
                     entries.push(g.entry.clone());
                 }
+                Err(e) if !is_data_error(&e) => {
+                    return Err(e.context(format!("loading {}", ledger::path_of(&g.entry.key))));
+                }
                 Err(e) => {
                     drop(savepoint); // rolls back to the savepoint
                     let reason = format!("PostgreSQL refused its rows: {e:#}");
@@ -712,7 +718,7 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
             .with_context(|| format!("sending rows to {}", table.name))?;
         writer
             .finish()
-            .map_err(|e| anyhow!("COPY into {}: {}", table.name, db_error(&e)))?;
+            .map_err(|e| Refused::new(format!("COPY into {}", table.name), &e))?;
     }
     phases.copy += copy_started.elapsed().as_secs_f64();
     let merge_started = Instant::now();
@@ -720,7 +726,7 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
     for merge in sql::MERGES {
         let row = tx
             .query_one(merge.sql, &[])
-            .map_err(|e| anyhow!("merging into {}: {}", merge.target, db_error(&e)))?;
+            .map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
         let counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
         tables.add(merge.target, &counts);
     }
@@ -735,6 +741,43 @@ fn truncate_staging(tx: &mut Transaction<'_>) -> Result<()> {
     let names: Vec<&str> = sql::STAGING.iter().map(|t| t.name).collect();
     tx.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
         .context("emptying the staging tables")
+}
+
+/// PostgreSQL refused a statement of the load. Only a data error (SQLSTATE class 22, data
+/// exception, or 23, integrity constraint violation) is the fault of some object's rows and
+/// may be isolated object by object; anything else (a lock timeout, a full disk, a
+/// serialization failure, a bug in a merge) stops the run with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {text}")]
+pub struct Refused {
+    what: String,
+    text: String,
+    sqlstate: Option<String>,
+}
+
+impl Refused {
+    fn new(what: String, e: &postgres::Error) -> Refused {
+        Refused {
+            what,
+            text: db_error(e),
+            sqlstate: e.code().map(|c| c.code().to_string()),
+        }
+    }
+
+    /// SQLSTATE class 22 or 23.
+    pub fn is_data_error(&self) -> bool {
+        self.sqlstate
+            .as_deref()
+            .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+    }
+}
+
+/// Whether `e` is PostgreSQL refusing some object's data (see [`Refused`]).
+fn is_data_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<Refused>()
+            .is_some_and(Refused::is_data_error)
+    })
 }
 
 /// A PostgreSQL error as one readable line: message, detail and where (the COPY line).
