@@ -43,6 +43,10 @@ impl Drop for Temp {
     }
 }
 
+/// "Today" for every run of these tests, given to the binary through `PMU_TODAY`: the tests and
+/// the run never disagree on it, whatever the clock says (around midnight in Paris, say).
+const TODAY: &str = "30112026";
+
 fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pmu-lake"));
     cmd.arg("extract").arg("--lake").arg(lake);
@@ -61,6 +65,7 @@ fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
         cmd.env_remove(var);
     }
     cmd.env("PMU_BACKOFF_MS", "5");
+    cmd.env("PMU_TODAY", TODAY);
     cmd
 }
 
@@ -450,17 +455,14 @@ fn an_empty_answer_after_a_stored_body_settles_the_object() {
 
 #[test]
 fn programme_of_today_is_fetched_again_even_when_every_race_is_over() {
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .format("%d%m%Y")
-        .to_string();
+    let today = TODAY;
     let api = FakeApi::start();
-    api.add_day("14032025", &today);
+    api.add_day("14032025", today);
     let tmp = Temp::new("today");
-    assert_ok(&extract(&api, &tmp.lake(), &["--date", &today]));
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", today]));
     let first = api.requests().len();
     api.clear_requests();
-    assert_ok(&extract(&api, &tmp.lake(), &["--date", &today]));
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", today]));
     // The programme again, and the R2C7 rapports that answered 404; the races are over with
     // their arrivals known, so their objects stay.
     let again = requested(&api);
@@ -930,13 +932,6 @@ fn a_run_of_403_stops_the_crawl_cleanly_and_keeps_what_was_fetched() {
     assert_eq!(asked, banned.iter().cloned().collect());
 }
 
-fn paris_today(format: &str) -> String {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .format(format)
-        .to_string()
-}
-
 #[test]
 fn a_day_without_programme_within_the_grace_period_fails_alone_and_is_asked_again() {
     // 15032025 answers 404; with a grace period longer than its age, it may still come.
@@ -965,16 +960,15 @@ fn a_day_without_programme_within_the_grace_period_fails_alone_and_is_asked_agai
     assert_eq!(api.count(&programme_path("15032025")), 1, "asked again");
 
     // Today (or later) the programme may still come, whatever the grace period: a 204 fails too.
-    let today = paris_today("%d%m%Y");
-    api.route(&programme_path(&today), vec![Reply::Empty(204)]);
-    let out = extract(&api, &tmp.lake(), &["--date", &today, "--grace-days", "0"]);
+    api.route(&programme_path(TODAY), vec![Reply::Empty(204)]);
+    let out = extract(&api, &tmp.lake(), &["--date", TODAY, "--grace-days", "0"]);
     assert_eq!(code(&out), 3, "{}", stdout(&out));
     assert!(
-        stderr(&out).contains(&paris_today("%Y-%m-%d")),
+        stderr(&out).contains(&day_dir(TODAY)["date=".len()..]),
         "{}",
         stderr(&out)
     );
-    assert!(!tmp.lake().join(day_dir(&today)).exists());
+    assert!(!tmp.lake().join(day_dir(TODAY)).exists());
 }
 
 #[test]

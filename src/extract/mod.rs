@@ -132,7 +132,7 @@ impl Config {
             dry_run: a.dry_run,
             quiet: a.output.quiet,
             report: a.output.report,
-            today: Day::today_paris(),
+            today: Day::today_paris()?,
         })
     }
 }
