@@ -47,6 +47,14 @@ impl Drop for Temp {
 /// the run never disagree on it, whatever the clock says (around midnight in Paris, say).
 const TODAY: &str = "30112026";
 
+/// `TODAY` moved by `days`, as DDMMYYYY.
+fn today_plus(days: i64) -> String {
+    let today = chrono::NaiveDate::parse_from_str(TODAY, "%d%m%Y").unwrap();
+    (today + chrono::Duration::days(days))
+        .format("%d%m%Y")
+        .to_string()
+}
+
 fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pmu-lake"));
     cmd.arg("extract").arg("--lake").arg(lake);
@@ -1440,5 +1448,255 @@ fn races_discovered_in_every_real_programme_sample_match_the_file() {
             races.iter().any(|id| id.starts_with(&format!("R{n}C"))),
             "R{n} lost to numExterne"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The programme's quirks (pmu-api.md §11), read by extract as load reads them
+
+/// A quirk of the programme, applied to the plain fixture programme of 14032025 (which already
+/// has a foreign meeting starting mid-card, R2 = GBR C6–C7, and two LOCAL réunions sharing
+/// `numExterne` 3, R3 and R4).
+#[derive(Clone, Copy)]
+enum Quirk {
+    /// §11.5: R and C numbers (and other numbers) sent as strings.
+    NumbersAsStrings,
+    /// §11.2–3: optional keys absent, explicit nulls; R1C2 says it has run only through
+    /// `isArriveeDefinitive` (no statut, no other flag).
+    MissingOptionalKeys,
+    /// §11.9: the foreign meeting listed first, its races out of order (C7 before C6).
+    ForeignMeetingFirst,
+    /// §11.9: a third LOCAL réunion sharing `numExterne` 3 and the courses' `numExterne` 1.
+    SharedNumExterne,
+}
+
+fn stringify(v: &mut Value) {
+    if v.is_number() {
+        *v = Value::String(v.to_string());
+    }
+}
+
+fn quirky_programme(quirks: &[Quirk]) -> Value {
+    let mut p = read_json(&fixtures_dir().join("14032025/programme.json"));
+    let reunions = p["programme"]["reunions"].as_array_mut().unwrap();
+    for quirk in quirks {
+        match quirk {
+            Quirk::NumbersAsStrings => {
+                for r in reunions.iter_mut() {
+                    for k in ["numOfficiel", "numExterne", "dateReunion"] {
+                        stringify(&mut r[k]);
+                    }
+                    for c in r["courses"].as_array_mut().unwrap() {
+                        for k in [
+                            "numOrdre",
+                            "numReunion",
+                            "numExterne",
+                            "distance",
+                            "montantPrix",
+                        ] {
+                            stringify(&mut c[k]);
+                        }
+                    }
+                }
+            }
+            Quirk::MissingOptionalKeys => {
+                for r in reunions.iter_mut() {
+                    let r = r.as_object_mut().unwrap();
+                    for k in [
+                        "meteo",
+                        "cagnottes",
+                        "parisEvenement",
+                        "hippodrome",
+                        "specialites",
+                    ] {
+                        r.remove(k);
+                    }
+                    r.insert("numOfficielReunionSuivante".into(), Value::Null);
+                    for c in r["courses"].as_array_mut().unwrap() {
+                        let c = c.as_object_mut().unwrap();
+                        for k in [
+                            "corde",
+                            "dureeCourse",
+                            "ordreArrivee",
+                            "hippodrome",
+                            "paris",
+                            "cagnottes",
+                            "numExterneReunion",
+                            "conditions",
+                        ] {
+                            c.remove(k);
+                        }
+                        c.insert("incidents".into(), Value::Null);
+                        c.insert("penetrometre".into(), Value::Null);
+                    }
+                }
+                let r1c2 = reunions[0]["courses"][1].as_object_mut().unwrap();
+                for k in [
+                    "statut",
+                    "categorieStatut",
+                    "arriveeDefinitive",
+                    "rapportsDefinitifsDisponibles",
+                ] {
+                    r1c2.remove(k);
+                }
+                r1c2.insert("isArriveeDefinitive".into(), Value::Bool(true));
+            }
+            Quirk::ForeignMeetingFirst => {
+                let gbr = reunions.remove(1);
+                assert_eq!(gbr["pays"]["code"], "GBR");
+                reunions.insert(0, gbr);
+                reunions[0]["courses"].as_array_mut().unwrap().reverse();
+            }
+            Quirk::SharedNumExterne => {
+                let mut third = reunions[2].clone();
+                third["numOfficiel"] = Value::from(5);
+                third["courses"][0]["numExterne"] = Value::from(1);
+                reunions.push(third);
+            }
+        }
+    }
+    p
+}
+
+/// Extracts the plain fixture day and the quirky one (each under a recent date, with a grace
+/// period long enough that only the programme's word on each race makes objects final), then
+/// checks that extract read both alike: the same requests, the same objects stored, and the
+/// same requests on a rerun. Returns the quirky day's first-run requests, without the day.
+fn assert_read_like_the_plain_programme(quirks: &[Quirk]) -> BTreeSet<String> {
+    let quirky = quirky_programme(quirks);
+    let (plain_day, quirky_day) = (today_plus(-2), today_plus(-1));
+    let api = FakeApi::start();
+    api.add_day("14032025", &plain_day);
+    api.add_day("14032025", &quirky_day);
+    if quirks.iter().any(|q| matches!(q, Quirk::SharedNumExterne)) {
+        // R5C1, the copy of R3C1, is served R3C1's objects.
+        for o in day_objects("14032025", &quirky_day) {
+            if o.lake_rel.starts_with("R3C1/") {
+                let reply = o.body.map_or(Reply::Empty(204), Reply::json);
+                api.route(&o.path.replace("/R3/", "/R5/"), vec![reply]);
+            }
+        }
+    }
+    let body = serde_json::to_vec_pretty(&quirky).unwrap();
+    api.route(
+        &programme_path(&quirky_day),
+        vec![Reply::json(body.clone())],
+    );
+    let tmp = Temp::new("quirks");
+    let run = |day: &str| {
+        let out = extract(
+            &api,
+            &tmp.lake(),
+            &["--date", day, "--grace-days", "100000"],
+        );
+        assert_ok(&out);
+        assert_eq!(stderr(&out), "", "no warning");
+        let asked: BTreeSet<String> = requested(&api)
+            .iter()
+            .map(|p| p.replace(day, "DAY"))
+            .collect();
+        api.clear_requests();
+        asked
+    };
+    let objects = |day: &str| -> BTreeMap<String, Vec<u8>> {
+        let prefix = format!("{}/", day_dir(day));
+        snapshot(&tmp.lake())
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v)))
+            .collect()
+    };
+    let plain_first = run(&plain_day);
+    let quirky_first = run(&quirky_day);
+    let plain_again = run(&plain_day);
+    let quirky_again = run(&quirky_day);
+
+    let mut expected = plain_first.clone();
+    let mut expected_objects = objects(&plain_day);
+    if quirks.iter().any(|q| matches!(q, Quirk::SharedNumExterne)) {
+        for stage in ["participants", "performances", "rapports"] {
+            expected.insert(race_path("DAY", 5, 1, stage));
+        }
+        for (k, v) in objects(&plain_day) {
+            if let Some(rest) = k.strip_prefix("R3C1/") {
+                expected_objects.insert(format!("R5C1/{rest}"), v);
+            }
+        }
+    }
+    assert_eq!(quirky_first, expected, "the races asked");
+    expected_objects.insert("programme.json.zst".into(), body);
+    assert_eq!(objects(&quirky_day), expected_objects, "the objects stored");
+    assert_eq!(quirky_again, plain_again, "what a rerun asks again");
+    assert!(
+        !quirky_again.contains(&programme_path("DAY")),
+        "the programme is final: every race is over or cancelled"
+    );
+    quirky_first
+}
+
+#[test]
+fn a_programme_with_numbers_as_strings_is_read_like_the_plain_one() {
+    // Before one model served both, discovery failed this day, stored nothing, every run.
+    let asked = assert_read_like_the_plain_programme(&[Quirk::NumbersAsStrings]);
+    for race in ["R1C1", "R1C2", "R2C6", "R2C7", "R3C1", "R4C1", "R4C2"] {
+        let (r, c) = race[1..].split_once('C').unwrap();
+        assert!(
+            asked.contains(&race_path("DAY", r, c, "participants")),
+            "{race}"
+        );
+    }
+}
+
+#[test]
+fn a_programme_without_its_optional_keys_is_read_like_the_plain_one() {
+    assert_read_like_the_plain_programme(&[Quirk::NumbersAsStrings, Quirk::MissingOptionalKeys]);
+}
+
+#[test]
+fn a_foreign_meeting_listed_first_and_out_of_order_is_read_like_the_plain_one() {
+    let asked = assert_read_like_the_plain_programme(&[
+        Quirk::NumbersAsStrings,
+        Quirk::ForeignMeetingFirst,
+    ]);
+    assert!(
+        !asked.iter().any(|p| p.contains("/R2/C1/")),
+        "no C1 invented: {asked:?}"
+    );
+}
+
+#[test]
+fn reunions_sharing_num_externe_are_each_fetched() {
+    let asked =
+        assert_read_like_the_plain_programme(&[Quirk::NumbersAsStrings, Quirk::SharedNumExterne]);
+    for r in [3, 4, 5] {
+        assert!(
+            asked.contains(&race_path("DAY", r, 1, "participants")),
+            "R{r}C1"
+        );
+    }
+}
+
+#[test]
+fn a_programme_without_its_root_object_is_not_stored() {
+    // A bare programme object (what some collectors saved) or a wrapper array is not what
+    // the API sends: load refuses it, so extract must not store it as the day's programme.
+    let plain = read_json(&fixtures_dir().join("14032025/programme.json"));
+    let bare = plain["programme"].clone();
+    let wrapped = Value::Array(vec![plain]);
+    for (name, body) in [("bare", bare), ("wrapped", wrapped)] {
+        let api = FakeApi::serve_days(&["14032025"]);
+        api.route(
+            &programme_path("14032025"),
+            vec![Reply::json(serde_json::to_vec(&body).unwrap())],
+        );
+        let tmp = Temp::new("root");
+        let out = extract(&api, &tmp.lake(), &["--date", "14032025"]);
+        assert_eq!(code(&out), 3, "{name}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("not a programme payload"),
+            "{name}: {}",
+            stderr(&out)
+        );
+        assert!(snapshot(&tmp.lake()).is_empty(), "{name}: nothing stored");
+        assert_eq!(requested(&api), [programme_path("14032025")], "{name}");
     }
 }
