@@ -402,6 +402,59 @@ fn rerun_over_final_days_makes_no_request() {
 }
 
 #[test]
+fn an_append_after_a_torn_manifest_line_is_kept_and_the_torn_line_counted() {
+    // 15032025 has a race not run yet: with a long grace period each run asks it (and the
+    // programme) again, and appends their lines to the day's manifest.
+    let api = FakeApi::serve_days(&["15032025"]);
+    let tmp = Temp::new("torn");
+    let report = tmp.0.join("report.json");
+    let args = [
+        "--date",
+        "15032025",
+        "--grace-days",
+        "100000",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    assert_ok(&extract(&api, &tmp.lake(), &args));
+    let path = tmp.lake().join(day_dir("15032025")).join("_manifest.jsonl");
+    let first = std::fs::read_to_string(&path).unwrap();
+    // A crash in the middle of an append: part of a line, no newline.
+    let torn = r#"{"path":"R1C2/participants.json.zst","url":"http://127.0.0.1/x","sta"#;
+    std::fs::write(&path, format!("{first}{torn}")).unwrap();
+    api.clear_requests();
+
+    let out = extract(&api, &tmp.lake(), &args);
+    assert_ok(&out);
+    let asked = requested(&api).len();
+    assert!(asked > 0);
+    assert!(
+        stdout(&out).contains("; 1 unreadable manifest lines skipped"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(read_json(&report)["total"]["manifest_unreadable"], 1);
+    assert_eq!(read_json(&report)["days"][0]["manifest_unreadable"], 1);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), first.lines().count() + 1 + asked, "{text}");
+    let unreadable: Vec<&&str> = lines
+        .iter()
+        .filter(|l| serde_json::from_str::<Value>(l).is_err())
+        .collect();
+    assert_eq!(unreadable, [&torn], "only the torn line is lost");
+    // Every answer of the second run has its line.
+    let paths: BTreeSet<String> = lines[first.lines().count() + 1..]
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| v["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(paths.contains("programme.json.zst"), "{paths:?}");
+    assert_eq!(paths.len(), asked);
+}
+
+#[test]
 fn objects_not_final_yet_are_fetched_again_and_final_ones_are_not() {
     // With a grace period longer than the fixtures' age, finality comes from the data alone.
     let api = FakeApi::serve_days(&FIXTURE_DAYS);

@@ -332,7 +332,14 @@ impl Crawl {
                 .sweep_temp(day)
                 .with_context(|| format!("sweeping temp files of {day}"))?;
         }
-        let manifest = self.manifest(day)?;
+        // Read even with --refresh: its unreadable lines are counted once per day.
+        let read = self.cfg.lake.read_manifest(day)?;
+        self.figures(day, |f| f.manifest_unreadable = read.unreadable);
+        let manifest = if self.cfg.refresh {
+            HashMap::new()
+        } else {
+            read.entries
+        };
         let Some(found) = self.held_final_programme(day, &manifest)? else {
             self.queue_programme(day, ticket);
             return Ok(());
@@ -349,7 +356,7 @@ impl Crawl {
         if self.cfg.refresh {
             return Ok(HashMap::new());
         }
-        self.cfg.lake.read_manifest(day)
+        Ok(self.cfg.lake.read_manifest(day)?.entries)
     }
 
     fn queue_programme(&self, day: Day, ticket: &Ticket) {
@@ -892,7 +899,8 @@ fn latest_entry<'m>(
     names
         .iter()
         .filter_map(|n| manifest.get(n))
-        .max_by(|a, b| a.fetched_at.cmp(&b.fetched_at))
+        // Instants, not text: `…T10:00:00.5Z` sorts before `…T10:00:00Z` as a string.
+        .max_by_key(|e| e.fetched_instant())
 }
 
 /// A stored programme's races; `None` when it does not read (it is then fetched again).
