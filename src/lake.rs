@@ -483,6 +483,24 @@ impl Lake {
     }
 }
 
+/// The error of the disk itself somewhere in `e`'s chain: no space left (ENOSPC), quota
+/// exceeded (EDQUOT), read-only file system (EROFS), an I/O error of the device (EIO). Every
+/// later write to the lake would fail the same way, so a crawl stops at the first.
+pub fn disk_error(e: &anyhow::Error) -> Option<&io::Error> {
+    /// EIO on every Unix; std gives it no kind of its own.
+    const EIO: i32 = 5;
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .find(|io| {
+            matches!(
+                io.kind(),
+                io::ErrorKind::StorageFull
+                    | io::ErrorKind::QuotaExceeded
+                    | io::ErrorKind::ReadOnlyFilesystem
+            ) || io.raw_os_error() == Some(EIO)
+        })
+}
+
 /// Whether a non-empty file's last byte is not a newline.
 fn ends_without_newline(file: &mut File) -> io::Result<bool> {
     use std::io::{Seek, SeekFrom};
@@ -738,6 +756,29 @@ mod tests {
         assert_eq!((m.entries.len(), m.unreadable), (1, 1));
         assert!(m.entries["programme.json.zst"].is_final);
         let _ = fs::remove_dir_all(&tmp);
+    }
+
+    #[test]
+    fn errors_of_the_disk_itself_are_told_apart() {
+        let wrapped = |e: io::Error| {
+            anyhow::Error::new(e)
+                .context("writing /lake/date=2025-11-05/programme.json.zst")
+                .context("storing")
+        };
+        // ENOSPC, EDQUOT, EROFS, EIO on Linux.
+        for errno in [28, 122, 30, 5] {
+            assert!(
+                disk_error(&wrapped(io::Error::from_raw_os_error(errno))).is_some(),
+                "{errno}"
+            );
+        }
+        for other in [
+            io::Error::from_raw_os_error(13), // EACCES
+            io::Error::from(io::ErrorKind::NotFound),
+        ] {
+            assert!(disk_error(&wrapped(other)).is_none());
+        }
+        assert!(disk_error(&anyhow::anyhow!("no space left on device")).is_none());
     }
 
     fn entry(path: &str, fetched_at: &str) -> ManifestEntry {

@@ -1753,3 +1753,132 @@ fn a_programme_without_its_root_object_is_not_stored() {
         assert_eq!(requested(&api), [programme_path("14032025")], "{name}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A full disk
+
+/// A tmpfs of `size` mounted on `dir`, unmounted on drop. It needs root, as CI has: when the
+/// mount is refused the test fails, it never passes without having run.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("running mount");
+        assert!(
+            out.status.success(),
+            "mount -t tmpfs on {} failed: this test needs root (CI runs as root): {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Fills the file system of `dir` with one file, then frees `free` bytes of it.
+fn fill_leaving(dir: &Path, free: u64) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0x5a_u8; 64 * 1024];
+    let err = loop {
+        if let Err(e) = file.write_all(&chunk) {
+            break e;
+        }
+    };
+    assert_eq!(
+        err.raw_os_error(),
+        Some(28),
+        "filling {}: {err}",
+        dir.display()
+    );
+    let len = file.metadata().unwrap().len();
+    file.set_len(len.saturating_sub(free)).unwrap();
+    path
+}
+
+#[test]
+fn a_full_disk_stops_the_crawl_at_once_and_keeps_the_lake_consistent() {
+    const DAYS: [&str; 8] = [
+        "01032025", "02032025", "03032025", "04032025", "05032025", "06032025", "07032025",
+        "08032025",
+    ];
+    let tmp = Temp::new("enospc");
+    let fs = Tmpfs::mount(&tmp.0.join("disk"), "3m");
+    let lake = fs.0.join("lake");
+    let api = FakeApi::start();
+    for day in DAYS {
+        api.add_day("14032025", day);
+    }
+    // Room for a day or so of the 8 (each stored file takes at least one 4 KB page).
+    let filler = fill_leaving(&fs.0, 120 * 1024);
+    let range = ["--start", DAYS[0], "--end", DAYS[7], "--workers", "2"];
+    let out = extract(&api, &lake, &range);
+
+    assert_eq!(
+        code(&out),
+        1,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("No space left on device") && err.contains(&lake.display().to_string()),
+        "{err}"
+    );
+
+    // Consistent: no temp file, every manifest line has its object, as the line describes it.
+    let mut lines = 0;
+    for file in files(&lake) {
+        assert!(!file.ends_with(".tmp"), "temp file left: {file}");
+        let Some(day) = file.strip_suffix("/_manifest.jsonl") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(lake.join(&file)).unwrap();
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let Ok(entry) = serde_json::from_str::<Value>(line) else {
+                continue; // a line the full disk cut short
+            };
+            lines += 1;
+            let path = lake.join(day).join(entry["path"].as_str().unwrap());
+            if path.to_string_lossy().ends_with(".json.zst") {
+                let body = pmu_lake::lake::read_body(&path).unwrap();
+                assert_eq!(entry["sha256"], pmu_lake::lake::sha256_hex(&body), "{line}");
+            } else {
+                assert!(path.is_file(), "{line}");
+            }
+        }
+    }
+    // Stopped at the first failed write: at most one answer per worker thrown away.
+    let asked = api.requests().len();
+    assert!(lines > 0, "something was stored before the disk filled");
+    assert!(
+        asked <= lines + 2,
+        "{asked} requests for {lines} objects stored: the crawl went on after the disk filled"
+    );
+
+    // Space again: a rerun completes the lake.
+    std::fs::remove_file(filler).unwrap();
+    api.clear_requests();
+    assert_ok(&extract(&api, &lake, &range));
+    let held: BTreeSet<String> = snapshot(&lake).into_keys().collect();
+    for day in DAYS {
+        for o in day_objects("14032025", day) {
+            let rel = format!("{}/{}", day_dir(day), o.lake_rel);
+            assert!(held.contains(&rel), "{rel} missing");
+        }
+    }
+    drop(fs);
+}
