@@ -100,7 +100,7 @@ fn update(extract: extract::Settings, load: &load::Settings, db: &db::Settings) 
 
 /// The `n` days up to today in Paris, today included (`n` = 0: today alone).
 fn recent_days(n: u32) -> Result<DayRange> {
-    let today = Day::today_paris();
+    let today = Day::today_paris()?;
     let start = Day::new(today.date() - chrono::Days::new(u64::from(n)));
     DayRange::new(start, today)
 }
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn recent_days_end_today() {
         let r = recent_days(4).unwrap();
-        assert_eq!(r.end, Day::today_paris());
+        assert_eq!(r.end, Day::today_paris().unwrap());
         assert_eq!(r.len(), 5);
     }
 }

@@ -1,5 +1,10 @@
 //! A race day: parsing `05112025` and `2025-11-05`, inclusive ranges, and the Europe/Paris
 //! calendar the PMU API lives in.
+//!
+//! "Today" is computed here and nowhere else ([`Day::today_paris`]): the current day in Paris,
+//! unless the environment variable `PMU_TODAY` names a day (`2025-11-05` or `05112025`). Tests
+//! set it so that a run and the test that checks it agree on "today" even across midnight; an
+//! empty value counts as unset, an invalid one is a usage error.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,6 +13,9 @@ use chrono::{Datelike, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 
 use crate::exit::{UsageError, usage};
+
+/// The environment variable that sets "today" (tests).
+pub const TODAY_ENV: &str = "PMU_TODAY";
 
 /// One race day of the Paris calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,9 +44,21 @@ impl Day {
         self.0.format("%Y-%m-%d").to_string()
     }
 
-    /// Today in Paris: the day whose programme the API currently calls "today".
-    pub fn today_paris() -> Day {
-        Day(Utc::now().with_timezone(&Paris).date_naive())
+    /// Today in Paris: the day whose programme the API currently calls "today"; `PMU_TODAY`
+    /// overrides it (see the module doc).
+    pub fn today_paris() -> Result<Day, UsageError> {
+        Day::today_from(std::env::var_os(TODAY_ENV).as_deref())
+    }
+
+    fn today_from(var: Option<&std::ffi::OsStr>) -> Result<Day, UsageError> {
+        match var.filter(|v| !v.is_empty()) {
+            None => Ok(Day(Utc::now().with_timezone(&Paris).date_naive())),
+            Some(v) => v
+                .to_str()
+                .ok_or_else(|| UsageError(format!("invalid {TODAY_ENV}: not UTF-8")))?
+                .parse()
+                .map_err(|e: UsageError| UsageError(format!("{TODAY_ENV}: {e}"))),
+        }
     }
 
     pub fn succ(self) -> Option<Day> {
@@ -214,6 +234,27 @@ mod tests {
         assert_eq!(
             day("02042026").paris_midnight_ms() % 86_400_000,
             22 * 3_600_000
+        );
+    }
+
+    #[test]
+    fn today_is_paris_unless_pmu_today_names_a_day() {
+        use std::ffi::OsStr;
+        let paris = Utc::now().with_timezone(&Paris).date_naive();
+        let now = Day::today_from(None).unwrap();
+        // Around midnight the clock may tick between the two readings.
+        assert!(now.date() == paris || now.date() == paris.succ_opt().unwrap());
+        assert_eq!(Day::today_from(Some(OsStr::new(""))).unwrap(), now);
+        for set in ["2025-11-05", "05112025"] {
+            assert_eq!(
+                Day::today_from(Some(OsStr::new(set))).unwrap(),
+                day("05112025")
+            );
+        }
+        let err = Day::today_from(Some(OsStr::new("tomorrow"))).unwrap_err();
+        assert!(
+            err.to_string().starts_with("PMU_TODAY: invalid date"),
+            "{err}"
         );
     }
 

@@ -19,6 +19,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -203,7 +204,8 @@ pub struct ManifestEntry {
     pub path: String,
     pub url: String,
     pub status: u16,
-    /// RFC 3339, UTC.
+    /// When the answer came: RFC 3339 in UTC as extract writes it (`2025-11-05T10:00:00.123Z`);
+    /// read with [`ManifestEntry::fetched_instant`], never compared as text.
     pub fetched_at: String,
     pub raw_bytes: u64,
     pub stored_bytes: u64,
@@ -215,6 +217,36 @@ pub struct ManifestEntry {
     /// Why it is (or is not) final, for people reading the manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finality: Option<String>,
+}
+
+impl ManifestEntry {
+    /// `fetched_at` as an instant. Accepted: RFC 3339 with any offset and any number of
+    /// fractional digits (`2025-11-05T10:00:00Z`, `…T10:00:00.123Z`, `…T11:00:00+01:00`: what
+    /// extract has written, and what other writers of RFC 3339 write), and the same without
+    /// an offset, read as UTC (`2025-11-05T10:00:00`, `2025-11-05 10:00:00.5`), which the
+    /// manifest's doc has always said it is. `None` for anything else.
+    pub fn fetched_instant(&self) -> Option<DateTime<Utc>> {
+        parse_instant(&self.fetched_at)
+    }
+}
+
+fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|t| t.and_utc())
+}
+
+/// A day's manifest as read: the last entry per path, and how many lines did not read (a line
+/// torn by a crash, or one not written by extract). Blank lines are not counted.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    pub entries: HashMap<String, ManifestEntry>,
+    pub unreadable: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -323,42 +355,59 @@ impl Lake {
     }
 
     /// Appends one line to the day's manifest (a single `write` on an `O_APPEND` file, so
-    /// concurrent writers do not interleave; a torn last line after a crash is skipped on read).
+    /// concurrent writers do not interleave). When the file does not end in a newline (a line
+    /// torn by a crash), the line starts with one, so that it is not glued onto the torn one:
+    /// the torn line alone is lost (and counted on read), never the new one. Two writers that
+    /// both see the torn tail leave at worst a blank line.
     pub fn append_manifest(&self, day: Day, entry: &ManifestEntry) -> Result<()> {
         let dir = self.day_dir(day);
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut line = serde_json::to_vec(entry).expect("manifest entries serialize");
-        line.push(b'\n');
         let path = dir.join(MANIFEST);
         let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
+        let torn = ends_without_newline(&mut file)
+            .with_context(|| format!("reading the end of {}", path.display()))?;
+        let mut line = Vec::with_capacity(512);
+        if torn {
+            line.push(b'\n');
+        }
+        serde_json::to_writer(&mut line, entry).expect("manifest entries serialize");
+        line.push(b'\n');
         file.write_all(&line)
             .with_context(|| format!("appending to {}", path.display()))?;
         file.sync_data()
             .with_context(|| format!("syncing {}", path.display()))
     }
 
-    /// The day's manifest, last entry per path. Missing manifest: empty map (a lake of object
+    /// The day's manifest, last entry per path. Missing manifest: empty (a lake of object
     /// files alone is valid).
-    pub fn read_manifest(&self, day: Day) -> Result<HashMap<String, ManifestEntry>> {
+    pub fn read_manifest(&self, day: Day) -> Result<Manifest> {
         let path = self.day_dir(day).join(MANIFEST);
         let file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Manifest::default()),
             Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
         };
-        let mut map = HashMap::new();
+        let mut manifest = Manifest::default();
         for line in BufReader::new(file).split(b'\n') {
             let line = line.with_context(|| format!("reading {}", path.display()))?;
-            // A line cut by a crash does not parse: skip it, the object will be re-checked.
-            if let Ok(entry) = serde_json::from_slice::<ManifestEntry>(&line) {
-                map.insert(entry.path.clone(), entry);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            // A line cut by a crash does not parse: skip it (the object is judged by its
+            // content) and count it.
+            match serde_json::from_slice::<ManifestEntry>(&line) {
+                Ok(entry) => {
+                    manifest.entries.insert(entry.path.clone(), entry);
+                }
+                Err(_) => manifest.unreadable += 1,
             }
         }
-        Ok(map)
+        Ok(manifest)
     }
 
     /// The days present in the lake, sorted. Directories that are not `date=YYYY-MM-DD` are
@@ -432,6 +481,36 @@ impl Lake {
         }
         Ok(removed)
     }
+}
+
+/// The error of the disk itself somewhere in `e`'s chain: no space left (ENOSPC), quota
+/// exceeded (EDQUOT), read-only file system (EROFS), an I/O error of the device (EIO). Every
+/// later write to the lake would fail the same way, so a crawl stops at the first.
+pub fn disk_error(e: &anyhow::Error) -> Option<&io::Error> {
+    /// EIO on every Unix; std gives it no kind of its own.
+    const EIO: i32 = 5;
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .find(|io| {
+            matches!(
+                io.kind(),
+                io::ErrorKind::StorageFull
+                    | io::ErrorKind::QuotaExceeded
+                    | io::ErrorKind::ReadOnlyFilesystem
+            ) || io.raw_os_error() == Some(EIO)
+        })
+}
+
+/// Whether a non-empty file's last byte is not a newline.
+fn ends_without_newline(file: &mut File) -> io::Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 /// `participants.json.zst` → (Participants, None); `performances.204` → (Performances, Some(204)).
@@ -674,9 +753,115 @@ mod tests {
             .unwrap();
         f.write_all(b"{\"path\":\"R1C1/partic").unwrap();
         let m = lake.read_manifest(day()).unwrap();
-        assert_eq!(m.len(), 1);
-        assert!(m["programme.json.zst"].is_final);
+        assert_eq!((m.entries.len(), m.unreadable), (1, 1));
+        assert!(m.entries["programme.json.zst"].is_final);
         let _ = fs::remove_dir_all(&tmp);
+    }
+
+    #[test]
+    fn errors_of_the_disk_itself_are_told_apart() {
+        let wrapped = |e: io::Error| {
+            anyhow::Error::new(e)
+                .context("writing /lake/date=2025-11-05/programme.json.zst")
+                .context("storing")
+        };
+        // ENOSPC, EDQUOT, EROFS, EIO on Linux.
+        for errno in [28, 122, 30, 5] {
+            assert!(
+                disk_error(&wrapped(io::Error::from_raw_os_error(errno))).is_some(),
+                "{errno}"
+            );
+        }
+        for other in [
+            io::Error::from_raw_os_error(13), // EACCES
+            io::Error::from(io::ErrorKind::NotFound),
+        ] {
+            assert!(disk_error(&wrapped(other)).is_none());
+        }
+        assert!(disk_error(&anyhow::anyhow!("no space left on device")).is_none());
+    }
+
+    fn entry(path: &str, fetched_at: &str) -> ManifestEntry {
+        ManifestEntry {
+            path: path.into(),
+            url: "http://x/".into(),
+            status: 200,
+            fetched_at: fetched_at.into(),
+            raw_bytes: 2,
+            stored_bytes: 15,
+            sha256: sha256_hex(b"{}"),
+            is_final: true,
+            finality: None,
+        }
+    }
+
+    #[test]
+    fn an_append_after_a_torn_line_starts_on_a_line_of_its_own() {
+        let tmp = tempdir();
+        let lake = Lake::new(&tmp);
+        lake.append_manifest(day(), &entry("programme.json.zst", "2025-11-05T10:00:00Z"))
+            .unwrap();
+        let path = lake.day_dir(day()).join(MANIFEST);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"path\":\"R1C1/partic").unwrap();
+        lake.append_manifest(
+            day(),
+            &entry("R1C1/participants.json.zst", "2025-11-05T10:00:01Z"),
+        )
+        .unwrap();
+        lake.append_manifest(
+            day(),
+            &entry("R1C1/rapports.json.zst", "2025-11-05T10:00:02Z"),
+        )
+        .unwrap();
+        let m = lake.read_manifest(day()).unwrap();
+        let mut paths: Vec<&str> = m.entries.keys().map(String::as_str).collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "R1C1/participants.json.zst",
+                "R1C1/rapports.json.zst",
+                "programme.json.zst"
+            ]
+        );
+        assert_eq!(m.unreadable, 1, "the torn line alone is lost");
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("}\n") && text.lines().count() == 4, "{text}");
+        let _ = fs::remove_dir_all(&tmp);
+    }
+
+    #[test]
+    fn blank_lines_are_not_counted_as_unreadable() {
+        let tmp = tempdir();
+        let lake = Lake::new(&tmp);
+        lake.append_manifest(day(), &entry("programme.json.zst", "2025-11-05T10:00:00Z"))
+            .unwrap();
+        let path = lake.day_dir(day()).join(MANIFEST);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"\n  \nnot json\n").unwrap();
+        let m = lake.read_manifest(day()).unwrap();
+        assert_eq!((m.entries.len(), m.unreadable), (1, 1));
+        let _ = fs::remove_dir_all(&tmp);
+    }
+
+    #[test]
+    fn fetched_at_reads_as_an_instant_whatever_its_format() {
+        let at = |s: &str| entry("p", s).fetched_instant();
+        let ten = at("2025-11-05T10:00:00Z").unwrap();
+        for same in [
+            "2025-11-05T10:00:00.000Z",
+            "2025-11-05T10:00:00+00:00",
+            "2025-11-05T11:00:00+01:00",
+            "2025-11-05T10:00:00",
+            "2025-11-05 10:00:00.0",
+        ] {
+            assert_eq!(at(same), Some(ten), "{same}");
+        }
+        // Compared as text, both of these come out the other way round.
+        assert!(at("2025-11-05T10:00:00.5Z") > at("2025-11-05T10:00:00Z"));
+        assert!(at("2025-11-05T10:30:00+01:00") < at("2025-11-05T10:00:00Z"));
+        assert_eq!(at("yesterday"), None);
     }
 
     fn tempdir() -> PathBuf {

@@ -43,6 +43,18 @@ impl Drop for Temp {
     }
 }
 
+/// "Today" for every run of these tests, given to the binary through `PMU_TODAY`: the tests and
+/// the run never disagree on it, whatever the clock says (around midnight in Paris, say).
+const TODAY: &str = "30112026";
+
+/// `TODAY` moved by `days`, as DDMMYYYY.
+fn today_plus(days: i64) -> String {
+    let today = chrono::NaiveDate::parse_from_str(TODAY, "%d%m%Y").unwrap();
+    (today + chrono::Duration::days(days))
+        .format("%d%m%Y")
+        .to_string()
+}
+
 fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pmu-lake"));
     cmd.arg("extract").arg("--lake").arg(lake);
@@ -61,6 +73,7 @@ fn extract_cmd(base: &str, lake: &Path, args: &[&str]) -> Command {
         cmd.env_remove(var);
     }
     cmd.env("PMU_BACKOFF_MS", "5");
+    cmd.env("PMU_TODAY", TODAY);
     cmd
 }
 
@@ -389,6 +402,59 @@ fn rerun_over_final_days_makes_no_request() {
 }
 
 #[test]
+fn an_append_after_a_torn_manifest_line_is_kept_and_the_torn_line_counted() {
+    // 15032025 has a race not run yet: with a long grace period each run asks it (and the
+    // programme) again, and appends their lines to the day's manifest.
+    let api = FakeApi::serve_days(&["15032025"]);
+    let tmp = Temp::new("torn");
+    let report = tmp.0.join("report.json");
+    let args = [
+        "--date",
+        "15032025",
+        "--grace-days",
+        "100000",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    assert_ok(&extract(&api, &tmp.lake(), &args));
+    let path = tmp.lake().join(day_dir("15032025")).join("_manifest.jsonl");
+    let first = std::fs::read_to_string(&path).unwrap();
+    // A crash in the middle of an append: part of a line, no newline.
+    let torn = r#"{"path":"R1C2/participants.json.zst","url":"http://127.0.0.1/x","sta"#;
+    std::fs::write(&path, format!("{first}{torn}")).unwrap();
+    api.clear_requests();
+
+    let out = extract(&api, &tmp.lake(), &args);
+    assert_ok(&out);
+    let asked = requested(&api).len();
+    assert!(asked > 0);
+    assert!(
+        stdout(&out).contains("; 1 unreadable manifest lines skipped"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(read_json(&report)["total"]["manifest_unreadable"], 1);
+    assert_eq!(read_json(&report)["days"][0]["manifest_unreadable"], 1);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), first.lines().count() + 1 + asked, "{text}");
+    let unreadable: Vec<&&str> = lines
+        .iter()
+        .filter(|l| serde_json::from_str::<Value>(l).is_err())
+        .collect();
+    assert_eq!(unreadable, [&torn], "only the torn line is lost");
+    // Every answer of the second run has its line.
+    let paths: BTreeSet<String> = lines[first.lines().count() + 1..]
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| v["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(paths.contains("programme.json.zst"), "{paths:?}");
+    assert_eq!(paths.len(), asked);
+}
+
+#[test]
 fn objects_not_final_yet_are_fetched_again_and_final_ones_are_not() {
     // With a grace period longer than the fixtures' age, finality comes from the data alone.
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
@@ -450,17 +516,14 @@ fn an_empty_answer_after_a_stored_body_settles_the_object() {
 
 #[test]
 fn programme_of_today_is_fetched_again_even_when_every_race_is_over() {
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .format("%d%m%Y")
-        .to_string();
+    let today = TODAY;
     let api = FakeApi::start();
-    api.add_day("14032025", &today);
+    api.add_day("14032025", today);
     let tmp = Temp::new("today");
-    assert_ok(&extract(&api, &tmp.lake(), &["--date", &today]));
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", today]));
     let first = api.requests().len();
     api.clear_requests();
-    assert_ok(&extract(&api, &tmp.lake(), &["--date", &today]));
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", today]));
     // The programme again, and the R2C7 rapports that answered 404; the races are over with
     // their arrivals known, so their objects stay.
     let again = requested(&api);
@@ -930,13 +993,6 @@ fn a_run_of_403_stops_the_crawl_cleanly_and_keeps_what_was_fetched() {
     assert_eq!(asked, banned.iter().cloned().collect());
 }
 
-fn paris_today(format: &str) -> String {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .format(format)
-        .to_string()
-}
-
 #[test]
 fn a_day_without_programme_within_the_grace_period_fails_alone_and_is_asked_again() {
     // 15032025 answers 404; with a grace period longer than its age, it may still come.
@@ -965,16 +1021,15 @@ fn a_day_without_programme_within_the_grace_period_fails_alone_and_is_asked_agai
     assert_eq!(api.count(&programme_path("15032025")), 1, "asked again");
 
     // Today (or later) the programme may still come, whatever the grace period: a 204 fails too.
-    let today = paris_today("%d%m%Y");
-    api.route(&programme_path(&today), vec![Reply::Empty(204)]);
-    let out = extract(&api, &tmp.lake(), &["--date", &today, "--grace-days", "0"]);
+    api.route(&programme_path(TODAY), vec![Reply::Empty(204)]);
+    let out = extract(&api, &tmp.lake(), &["--date", TODAY, "--grace-days", "0"]);
     assert_eq!(code(&out), 3, "{}", stdout(&out));
     assert!(
-        stderr(&out).contains(&paris_today("%Y-%m-%d")),
+        stderr(&out).contains(&day_dir(TODAY)["date=".len()..]),
         "{}",
         stderr(&out)
     );
-    assert!(!tmp.lake().join(day_dir(&today)).exists());
+    assert!(!tmp.lake().join(day_dir(TODAY)).exists());
 }
 
 #[test]
@@ -1483,4 +1538,383 @@ fn ctrl_c_stops_with_one_line_and_exit_130_and_a_rerun_resumes() {
         "{:?}",
         files(&tmp.lake())
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The programme's quirks (pmu-api.md §11), read by extract as load reads them
+
+/// A quirk of the programme, applied to the plain fixture programme of 14032025 (which already
+/// has a foreign meeting starting mid-card, R2 = GBR C6–C7, and two LOCAL réunions sharing
+/// `numExterne` 3, R3 and R4).
+#[derive(Clone, Copy)]
+enum Quirk {
+    /// §11.5: R and C numbers (and other numbers) sent as strings.
+    NumbersAsStrings,
+    /// §11.2–3: optional keys absent, explicit nulls; R1C2 says it has run only through
+    /// `isArriveeDefinitive` (no statut, no other flag).
+    MissingOptionalKeys,
+    /// §11.9: the foreign meeting listed first, its races out of order (C7 before C6).
+    ForeignMeetingFirst,
+    /// §11.9: a third LOCAL réunion sharing `numExterne` 3 and the courses' `numExterne` 1.
+    SharedNumExterne,
+}
+
+fn stringify(v: &mut Value) {
+    if v.is_number() {
+        *v = Value::String(v.to_string());
+    }
+}
+
+fn quirky_programme(quirks: &[Quirk]) -> Value {
+    let mut p = read_json(&fixtures_dir().join("14032025/programme.json"));
+    let reunions = p["programme"]["reunions"].as_array_mut().unwrap();
+    for quirk in quirks {
+        match quirk {
+            Quirk::NumbersAsStrings => {
+                for r in reunions.iter_mut() {
+                    for k in ["numOfficiel", "numExterne", "dateReunion"] {
+                        stringify(&mut r[k]);
+                    }
+                    for c in r["courses"].as_array_mut().unwrap() {
+                        for k in [
+                            "numOrdre",
+                            "numReunion",
+                            "numExterne",
+                            "distance",
+                            "montantPrix",
+                        ] {
+                            stringify(&mut c[k]);
+                        }
+                    }
+                }
+            }
+            Quirk::MissingOptionalKeys => {
+                for r in reunions.iter_mut() {
+                    let r = r.as_object_mut().unwrap();
+                    for k in [
+                        "meteo",
+                        "cagnottes",
+                        "parisEvenement",
+                        "hippodrome",
+                        "specialites",
+                    ] {
+                        r.remove(k);
+                    }
+                    r.insert("numOfficielReunionSuivante".into(), Value::Null);
+                    for c in r["courses"].as_array_mut().unwrap() {
+                        let c = c.as_object_mut().unwrap();
+                        for k in [
+                            "corde",
+                            "dureeCourse",
+                            "ordreArrivee",
+                            "hippodrome",
+                            "paris",
+                            "cagnottes",
+                            "numExterneReunion",
+                            "conditions",
+                        ] {
+                            c.remove(k);
+                        }
+                        c.insert("incidents".into(), Value::Null);
+                        c.insert("penetrometre".into(), Value::Null);
+                    }
+                }
+                let r1c2 = reunions[0]["courses"][1].as_object_mut().unwrap();
+                for k in [
+                    "statut",
+                    "categorieStatut",
+                    "arriveeDefinitive",
+                    "rapportsDefinitifsDisponibles",
+                ] {
+                    r1c2.remove(k);
+                }
+                r1c2.insert("isArriveeDefinitive".into(), Value::Bool(true));
+            }
+            Quirk::ForeignMeetingFirst => {
+                let gbr = reunions.remove(1);
+                assert_eq!(gbr["pays"]["code"], "GBR");
+                reunions.insert(0, gbr);
+                reunions[0]["courses"].as_array_mut().unwrap().reverse();
+            }
+            Quirk::SharedNumExterne => {
+                let mut third = reunions[2].clone();
+                third["numOfficiel"] = Value::from(5);
+                third["courses"][0]["numExterne"] = Value::from(1);
+                reunions.push(third);
+            }
+        }
+    }
+    p
+}
+
+/// Extracts the plain fixture day and the quirky one (each under a recent date, with a grace
+/// period long enough that only the programme's word on each race makes objects final), then
+/// checks that extract read both alike: the same requests, the same objects stored, and the
+/// same requests on a rerun. Returns the quirky day's first-run requests, without the day.
+fn assert_read_like_the_plain_programme(quirks: &[Quirk]) -> BTreeSet<String> {
+    let quirky = quirky_programme(quirks);
+    let (plain_day, quirky_day) = (today_plus(-2), today_plus(-1));
+    let api = FakeApi::start();
+    api.add_day("14032025", &plain_day);
+    api.add_day("14032025", &quirky_day);
+    if quirks.iter().any(|q| matches!(q, Quirk::SharedNumExterne)) {
+        // R5C1, the copy of R3C1, is served R3C1's objects.
+        for o in day_objects("14032025", &quirky_day) {
+            if o.lake_rel.starts_with("R3C1/") {
+                let reply = o.body.map_or(Reply::Empty(204), Reply::json);
+                api.route(&o.path.replace("/R3/", "/R5/"), vec![reply]);
+            }
+        }
+    }
+    let body = serde_json::to_vec_pretty(&quirky).unwrap();
+    api.route(
+        &programme_path(&quirky_day),
+        vec![Reply::json(body.clone())],
+    );
+    let tmp = Temp::new("quirks");
+    let run = |day: &str| {
+        let out = extract(
+            &api,
+            &tmp.lake(),
+            &["--date", day, "--grace-days", "100000"],
+        );
+        assert_ok(&out);
+        assert_eq!(stderr(&out), "", "no warning");
+        let asked: BTreeSet<String> = requested(&api)
+            .iter()
+            .map(|p| p.replace(day, "DAY"))
+            .collect();
+        api.clear_requests();
+        asked
+    };
+    let objects = |day: &str| -> BTreeMap<String, Vec<u8>> {
+        let prefix = format!("{}/", day_dir(day));
+        snapshot(&tmp.lake())
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v)))
+            .collect()
+    };
+    let plain_first = run(&plain_day);
+    let quirky_first = run(&quirky_day);
+    let plain_again = run(&plain_day);
+    let quirky_again = run(&quirky_day);
+
+    let mut expected = plain_first.clone();
+    let mut expected_objects = objects(&plain_day);
+    if quirks.iter().any(|q| matches!(q, Quirk::SharedNumExterne)) {
+        for stage in ["participants", "performances", "rapports"] {
+            expected.insert(race_path("DAY", 5, 1, stage));
+        }
+        for (k, v) in objects(&plain_day) {
+            if let Some(rest) = k.strip_prefix("R3C1/") {
+                expected_objects.insert(format!("R5C1/{rest}"), v);
+            }
+        }
+    }
+    assert_eq!(quirky_first, expected, "the races asked");
+    expected_objects.insert("programme.json.zst".into(), body);
+    assert_eq!(objects(&quirky_day), expected_objects, "the objects stored");
+    assert_eq!(quirky_again, plain_again, "what a rerun asks again");
+    assert!(
+        !quirky_again.contains(&programme_path("DAY")),
+        "the programme is final: every race is over or cancelled"
+    );
+    quirky_first
+}
+
+#[test]
+fn a_programme_with_numbers_as_strings_is_read_like_the_plain_one() {
+    // Before one model served both, discovery failed this day, stored nothing, every run.
+    let asked = assert_read_like_the_plain_programme(&[Quirk::NumbersAsStrings]);
+    for race in ["R1C1", "R1C2", "R2C6", "R2C7", "R3C1", "R4C1", "R4C2"] {
+        let (r, c) = race[1..].split_once('C').unwrap();
+        assert!(
+            asked.contains(&race_path("DAY", r, c, "participants")),
+            "{race}"
+        );
+    }
+}
+
+#[test]
+fn a_programme_without_its_optional_keys_is_read_like_the_plain_one() {
+    assert_read_like_the_plain_programme(&[Quirk::NumbersAsStrings, Quirk::MissingOptionalKeys]);
+}
+
+#[test]
+fn a_foreign_meeting_listed_first_and_out_of_order_is_read_like_the_plain_one() {
+    let asked = assert_read_like_the_plain_programme(&[
+        Quirk::NumbersAsStrings,
+        Quirk::ForeignMeetingFirst,
+    ]);
+    assert!(
+        !asked.iter().any(|p| p.contains("/R2/C1/")),
+        "no C1 invented: {asked:?}"
+    );
+}
+
+#[test]
+fn reunions_sharing_num_externe_are_each_fetched() {
+    let asked =
+        assert_read_like_the_plain_programme(&[Quirk::NumbersAsStrings, Quirk::SharedNumExterne]);
+    for r in [3, 4, 5] {
+        assert!(
+            asked.contains(&race_path("DAY", r, 1, "participants")),
+            "R{r}C1"
+        );
+    }
+}
+
+#[test]
+fn a_programme_without_its_root_object_is_not_stored() {
+    // A bare programme object (what some collectors saved) or a wrapper array is not what
+    // the API sends: load refuses it, so extract must not store it as the day's programme.
+    let plain = read_json(&fixtures_dir().join("14032025/programme.json"));
+    let bare = plain["programme"].clone();
+    let wrapped = Value::Array(vec![plain]);
+    for (name, body) in [("bare", bare), ("wrapped", wrapped)] {
+        let api = FakeApi::serve_days(&["14032025"]);
+        api.route(
+            &programme_path("14032025"),
+            vec![Reply::json(serde_json::to_vec(&body).unwrap())],
+        );
+        let tmp = Temp::new("root");
+        let out = extract(&api, &tmp.lake(), &["--date", "14032025"]);
+        assert_eq!(code(&out), 3, "{name}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("not a programme payload"),
+            "{name}: {}",
+            stderr(&out)
+        );
+        assert!(snapshot(&tmp.lake()).is_empty(), "{name}: nothing stored");
+        assert_eq!(requested(&api), [programme_path("14032025")], "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk
+
+/// A tmpfs of `size` mounted on `dir`, unmounted on drop. It needs root, as CI has: when the
+/// mount is refused the test fails, it never passes without having run.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("running mount");
+        assert!(
+            out.status.success(),
+            "mount -t tmpfs on {} failed: this test needs root (CI runs as root): {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Fills the file system of `dir` with one file, then frees `free` bytes of it.
+fn fill_leaving(dir: &Path, free: u64) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0x5a_u8; 64 * 1024];
+    let err = loop {
+        if let Err(e) = file.write_all(&chunk) {
+            break e;
+        }
+    };
+    assert_eq!(
+        err.raw_os_error(),
+        Some(28),
+        "filling {}: {err}",
+        dir.display()
+    );
+    let len = file.metadata().unwrap().len();
+    file.set_len(len.saturating_sub(free)).unwrap();
+    path
+}
+
+#[test]
+fn a_full_disk_stops_the_crawl_at_once_and_keeps_the_lake_consistent() {
+    const DAYS: [&str; 8] = [
+        "01032025", "02032025", "03032025", "04032025", "05032025", "06032025", "07032025",
+        "08032025",
+    ];
+    let tmp = Temp::new("enospc");
+    let fs = Tmpfs::mount(&tmp.0.join("disk"), "3m");
+    let lake = fs.0.join("lake");
+    let api = FakeApi::start();
+    for day in DAYS {
+        api.add_day("14032025", day);
+    }
+    // Room for a day or so of the 8 (each stored file takes at least one 4 KB page).
+    let filler = fill_leaving(&fs.0, 120 * 1024);
+    let range = ["--start", DAYS[0], "--end", DAYS[7], "--workers", "2"];
+    let out = extract(&api, &lake, &range);
+
+    assert_eq!(
+        code(&out),
+        1,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("No space left on device") && err.contains(&lake.display().to_string()),
+        "{err}"
+    );
+
+    // Consistent: no temp file, every manifest line has its object, as the line describes it.
+    let mut lines = 0;
+    for file in files(&lake) {
+        assert!(!file.ends_with(".tmp"), "temp file left: {file}");
+        let Some(day) = file.strip_suffix("/_manifest.jsonl") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(lake.join(&file)).unwrap();
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let Ok(entry) = serde_json::from_str::<Value>(line) else {
+                continue; // a line the full disk cut short
+            };
+            lines += 1;
+            let path = lake.join(day).join(entry["path"].as_str().unwrap());
+            if path.to_string_lossy().ends_with(".json.zst") {
+                let body = pmu_lake::lake::read_body(&path).unwrap();
+                assert_eq!(entry["sha256"], pmu_lake::lake::sha256_hex(&body), "{line}");
+            } else {
+                assert!(path.is_file(), "{line}");
+            }
+        }
+    }
+    // Stopped at the first failed write: at most one answer per worker thrown away.
+    let asked = api.requests().len();
+    assert!(lines > 0, "something was stored before the disk filled");
+    assert!(
+        asked <= lines + 2,
+        "{asked} requests for {lines} objects stored: the crawl went on after the disk filled"
+    );
+
+    // Space again: a rerun completes the lake.
+    std::fs::remove_file(filler).unwrap();
+    api.clear_requests();
+    assert_ok(&extract(&api, &lake, &range));
+    let held: BTreeSet<String> = snapshot(&lake).into_keys().collect();
+    for day in DAYS {
+        for o in day_objects("14032025", day) {
+            let rel = format!("{}/{}", day_dir(day), o.lake_rel);
+            assert!(held.contains(&rel), "{rel} missing");
+        }
+    }
+    drop(fs);
 }

@@ -153,7 +153,7 @@ impl Config {
             dry_run: a.dry_run,
             quiet: a.quiet,
             report: a.report,
-            today: Day::today_paris(),
+            today: Day::today_paris()?,
         })
     }
 }
@@ -191,6 +191,9 @@ struct Crawl {
     /// Set when another extract turned out to hold the lake at this run's first write: the run
     /// then asks and writes nothing more, and ends with that one line.
     busy: Mutex<Option<String>>,
+    /// Set at the first error of the lake's disk (full, quota, read-only, I/O): every later
+    /// write would fail too, so nothing more is asked, and the run ends with that one line.
+    disk: Mutex<Option<String>>,
 }
 
 impl Crawl {
@@ -218,6 +221,7 @@ impl Crawl {
         Ok(Crawl {
             lock: LakeLock::new(cfg.lake.root()),
             busy: Mutex::new(None),
+            disk: Mutex::new(None),
             cfg,
             client,
             queue: Queue::new(),
@@ -286,8 +290,9 @@ impl Crawl {
     }
 
     fn warn(&self, msg: &str) {
-        // Once another extract owns the lake, this run's only word is that (in `finish`).
-        if !self.lake_busy() {
+        // Once another extract owns the lake, or its disk failed, this run's only word is that
+        // (in `finish`).
+        if !self.stopped() {
             self.progress.suspend(|| eprintln!("pmu-lake: {msg}"));
         }
     }
@@ -313,6 +318,38 @@ impl Crawl {
             .is_some()
     }
 
+    /// Records `e` as the reason to stop when it is an error of the lake's disk (the first
+    /// one wins); returns whether it was.
+    fn note_disk_error(&self, e: &anyhow::Error) -> bool {
+        if lake::disk_error(e).is_none() {
+            return false;
+        }
+        self.disk
+            .lock()
+            .expect("disk lock is never poisoned")
+            .get_or_insert_with(|| {
+                format!(
+                    "stopped: the disk of the lake {} failed ({e:#}); everything stored before is \
+                     kept; free some space (or repair the disk), then run the same command again \
+                     to fetch the rest",
+                    self.cfg.lake.root().display()
+                )
+            });
+        true
+    }
+
+    fn disk_failed(&self) -> bool {
+        self.disk
+            .lock()
+            .expect("disk lock is never poisoned")
+            .is_some()
+    }
+
+    /// Nothing more is asked: another extract owns the lake, or its disk failed.
+    fn stopped(&self) -> bool {
+        self.lake_busy() || self.disk_failed()
+    }
+
     /// Plans the next days while the window has room for them; with `wait`, waits for room
     /// until the range is planned.
     fn plan_window(
@@ -322,7 +359,7 @@ impl Crawl {
         wait: bool,
     ) {
         loop {
-            if self.lake_busy() {
+            if self.stopped() {
                 return;
             }
             let permit = match Arc::clone(window).try_acquire_owned() {
@@ -346,6 +383,7 @@ impl Crawl {
             .expect("plan lock is never poisoned")
             .days += 1;
         if let Err(e) = self.try_plan_day(day, &ticket) {
+            self.note_disk_error(&e);
             self.day_failed(day, 0, format!("{day}: {e:#}"));
         }
         self.show_length();
@@ -359,7 +397,14 @@ impl Crawl {
                 .sweep_temp(day)
                 .with_context(|| format!("sweeping temp files of {day}"))?;
         }
-        let manifest = self.manifest(day)?;
+        // Read even with --refresh: its unreadable lines are counted once per day.
+        let read = self.cfg.lake.read_manifest(day)?;
+        self.figures(day, |f| f.manifest_unreadable = read.unreadable);
+        let manifest = if self.cfg.refresh {
+            HashMap::new()
+        } else {
+            read.entries
+        };
         let Some(found) = self.held_final_programme(day, &manifest)? else {
             self.queue_programme(day, ticket);
             return Ok(());
@@ -376,7 +421,7 @@ impl Crawl {
         if self.cfg.refresh {
             return Ok(HashMap::new());
         }
-        self.cfg.lake.read_manifest(day)
+        Ok(self.cfg.lake.read_manifest(day)?.entries)
     }
 
     fn queue_programme(&self, day: Day, ticket: &Ticket) {
@@ -557,7 +602,17 @@ impl Crawl {
     async fn work(self: Arc<Self>) {
         while let Some(job) = self.queue.next().await {
             // Another extract owns the lake: what is left is neither asked nor written.
-            if !self.lake_busy() {
+            if self.lake_busy() {
+            } else if self.disk_failed() {
+                // Nowhere to store it: not asked, and counted so.
+                match job {
+                    Job::Programme { day, .. } => self.day_report(day, |d| {
+                        d.programme = "not asked".into();
+                        d.figures.not_asked += 1;
+                    }),
+                    Job::Object { key, .. } => self.figures(key.day, |f| f.not_asked += 1),
+                }
+            } else {
                 match job {
                     // The ticket is dropped with the job: the day leaves the window after its
                     // last.
@@ -683,7 +738,10 @@ impl Crawl {
     fn after_programme(&self, day: Day, planned: Result<Result<()>, tokio::task::JoinError>) {
         match planned {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => self.day_failed(day, 0, format!("{day}: {e:#}")),
+            Ok(Err(e)) => {
+                self.note_disk_error(&e);
+                self.day_failed(day, 0, format!("{day}: {e:#}"));
+            }
             Err(e) => self.day_failed(day, 0, format!("storing the programme of {day}: {e}")),
         }
     }
@@ -763,6 +821,7 @@ impl Crawl {
                 self.show_bytes(fetched.body.len());
             }
             Ok(Err(e)) => {
+                self.note_disk_error(&e);
                 self.warn(&format!("{e:#}"));
                 self.figures(key.day, |f| f.failed += 1);
             }
@@ -862,9 +921,23 @@ impl Crawl {
         } else {
             println!("{}", report.summary(elapsed));
         }
-        if let Some(path) = &self.cfg.report {
-            report.write_json(path, &self.cfg.base, elapsed, banned.is_some())?;
+        let written = match &self.cfg.report {
+            Some(path) => report.write_json(path, &self.cfg.base, elapsed, banned.is_some()),
+            None => Ok(()),
+        };
+        if let Some(disk) = self
+            .disk
+            .lock()
+            .expect("disk lock is never poisoned")
+            .take()
+        {
+            // The report may sit on the same full disk: its failure joins the one line.
+            match written {
+                Ok(()) => bail!("{disk}"),
+                Err(e) => bail!("{disk} (and the report: {e:#})"),
+            }
         }
+        written?;
         Ok(Outcome::from_failures(total.failed + total.not_asked))
     }
 
@@ -919,7 +992,8 @@ fn latest_entry<'m>(
     names
         .iter()
         .filter_map(|n| manifest.get(n))
-        .max_by(|a, b| a.fetched_at.cmp(&b.fetched_at))
+        // Instants, not text: `…T10:00:00.5Z` sorts before `…T10:00:00Z` as a string.
+        .max_by_key(|e| e.fetched_instant())
 }
 
 /// A stored programme's races; `None` when it does not read (it is then fetched again).

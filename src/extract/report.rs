@@ -29,6 +29,9 @@ pub struct Figures {
     pub bytes_raw: u64,
     /// Bytes written to the lake (compressed).
     pub bytes_stored: u64,
+    /// Lines of the day's `_manifest.jsonl` that did not read (torn by a crash, or foreign):
+    /// skipped, their objects judged by their content.
+    pub manifest_unreadable: u64,
 }
 
 impl Figures {
@@ -41,6 +44,7 @@ impl Figures {
         self.not_asked += o.not_asked;
         self.bytes_raw += o.bytes_raw;
         self.bytes_stored += o.bytes_stored;
+        self.manifest_unreadable += o.manifest_unreadable;
     }
 
     /// Requests that got an answer or gave up.
@@ -124,6 +128,12 @@ impl RunReport {
             self.failed_days(),
             elapsed.as_secs_f64()
         ));
+        if t.manifest_unreadable > 0 {
+            line.push_str(&format!(
+                "; {} unreadable manifest lines skipped",
+                t.manifest_unreadable
+            ));
+        }
         line
     }
 
@@ -196,6 +206,11 @@ mod tests {
         assert_eq!(
             line,
             "extract: 5 requests: 3 fetched, 4 already held, 1 no content, 2 retried, 1 failed; 2.5 KB downloaded, 700 B stored; 2 days (1 failed) in 1.5 s"
+        );
+        r.day(d1).figures.manifest_unreadable = 2;
+        assert!(
+            r.summary(Duration::from_millis(1500))
+                .ends_with("in 1.5 s; 2 unreadable manifest lines skipped")
         );
     }
 }

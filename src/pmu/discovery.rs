@@ -1,10 +1,12 @@
-//! The crawler's lightweight reading of payloads: which races a programme lists (R =
+//! What the crawler needs from payloads: which races a programme lists (R =
 //! `reunions[].numOfficiel`, C = `courses[].numOrdre`, never `numExterne`, never 1..n) and the
 //! few fields that say whether a race is over, plus the "has it settled" checks on participants
-//! and rapports bodies. Tolerant: every key is optional and unknown keys are ignored.
+//! and rapports bodies. The programme is read with the same tolerant model as `load` reads it
+//! ([`ProgrammeResponse`]), so that the two never disagree on what a programme is.
 
 use serde::Deserialize;
 
+use super::programme::{Programme, ProgrammeResponse};
 use crate::lake::RaceId;
 
 /// A payload the crawler could not read at all.
@@ -12,8 +14,8 @@ use crate::lake::RaceId;
 pub enum DiscoveryError {
     #[error("not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("no `programme.reunions` array")]
-    NoReunions,
+    #[error("not a programme payload ({{programme:{{…}}}} expected): {0}")]
+    NotProgramme(serde_json::Error),
 }
 
 /// The races of one programme, in programme order, and what the programme says about them.
@@ -57,49 +59,24 @@ impl Race {
     }
 }
 
-#[derive(Deserialize)]
-struct Root {
-    programme: Option<Programme>,
-    /// A bare programme object (some collectors stored only the inner object).
-    reunions: Option<Vec<Reunion>>,
-}
-
-#[derive(Deserialize)]
-struct Programme {
-    reunions: Option<Vec<Reunion>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Reunion {
-    num_officiel: Option<i64>,
-    #[serde(default)]
-    courses: Option<Vec<Course>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Course {
-    num_ordre: Option<i64>,
-    statut: Option<String>,
-    rapports_definitifs_disponibles: Option<bool>,
-    arrivee_definitive: Option<bool>,
-    is_arrivee_definitive: Option<bool>,
-}
-
-/// Reads the races of a programme body: the API shape `{"programme": {"reunions": [...]}}`, or
-/// the bare inner object.
+/// Reads the races of a programme body; what is a programme is [`ProgrammeResponse`]'s call.
 pub fn discover(body: &[u8]) -> Result<Discovered, DiscoveryError> {
-    let root: Root = serde_json::from_slice(body)?;
-    let reunions = root
-        .programme
-        .and_then(|p| p.reunions)
-        .or(root.reunions)
-        .ok_or(DiscoveryError::NoReunions)?;
+    let response = ProgrammeResponse::parse(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            DiscoveryError::Json(e)
+        } else {
+            DiscoveryError::NotProgramme(e)
+        }
+    })?;
+    Ok(races(&response.programme))
+}
+
+/// The races a programme lists, in programme order.
+pub fn races(programme: &Programme) -> Discovered {
     let mut found = Discovered::default();
     let mut seen = std::collections::HashSet::new();
-    for reunion in reunions {
-        for course in reunion.courses.unwrap_or_default() {
+    for reunion in &programme.reunions {
+        for course in &reunion.courses {
             let id = reunion
                 .num_officiel
                 .zip(course.num_ordre)
@@ -114,7 +91,7 @@ pub fn discover(body: &[u8]) -> Result<Discovered, DiscoveryError> {
             }
             found.races.push(Race {
                 id,
-                statut: course.statut,
+                statut: course.statut.clone(),
                 rapports_definitifs_disponibles: course
                     .rapports_definitifs_disponibles
                     .unwrap_or(false),
@@ -125,7 +102,7 @@ pub fn discover(body: &[u8]) -> Result<Discovered, DiscoveryError> {
             });
         }
     }
-    Ok(found)
+    found
 }
 
 #[derive(Deserialize)]
@@ -175,11 +152,16 @@ mod tests {
     }
 
     #[test]
-    fn accepts_the_bare_programme_object_and_missing_keys() {
-        let d = discover(br#"{"date":1,"reunions":[{"numOfficiel":1,"courses":[{"numOrdre":3}]},{"numOfficiel":2}]}"#)
-            .unwrap();
-        assert_eq!(ids(&d), ["R1C3"]);
+    fn accepts_missing_keys_and_numbers_as_strings() {
+        let d = discover(
+            br#"{"programme":{"reunions":[{"numOfficiel":"1","courses":[{"numOrdre":3},{"numOrdre":"4","isArriveeDefinitive":true}]},{"numOfficiel":2},null,{"numOfficiel":3,"courses":null}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(ids(&d), ["R1C3", "R1C4"]);
         assert!(!d.races[0].is_settled());
+        assert!(d.races[1].is_over(), "isArriveeDefinitive counts");
+        let d = discover(br#"{"programme":{"date":1}}"#).unwrap();
+        assert_eq!(d, Discovered::default(), "no reunions: no races");
     }
 
     #[test]
@@ -196,11 +178,26 @@ mod tests {
             discover(b"<html>denied</html>"),
             Err(DiscoveryError::Json(_))
         ));
-        assert!(matches!(
-            discover(br#"{"programme":{}}"#),
-            Err(DiscoveryError::NoReunions)
-        ));
-        assert!(matches!(discover(b"[]"), Err(DiscoveryError::Json(_))));
+        let bare = br#"{"date":1,"reunions":[{"numOfficiel":1,"courses":[{"numOrdre":3}]}]}"#;
+        let wrapped =
+            br#"[{"programme":{"reunions":[{"numOfficiel":1,"courses":[{"numOrdre":3}]}]}}]"#;
+        for not_programme in [
+            &bare[..],
+            &wrapped[..],
+            b"[]",
+            br#"{"programme":null}"#,
+            br#"{"programme":[]}"#,
+            br#"{"programme":{"reunions":{}}}"#,
+        ] {
+            assert!(
+                matches!(
+                    discover(not_programme),
+                    Err(DiscoveryError::NotProgramme(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(not_programme)
+            );
+        }
     }
 
     #[test]

@@ -89,6 +89,26 @@ where
     d.deserialize_any(SeqVisitor(PhantomData))
 }
 
+/// An object, and only an object: serde's derive would also read a struct from an array (by
+/// position) and a `Default` struct from `[]`, which would let a wrong shape through.
+pub(crate) fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectVisitor<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(ObjectVisitor(PhantomData))
+}
+
 /// An object, or its default when `null`.
 pub(crate) fn object_or_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where

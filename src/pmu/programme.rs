@@ -1,21 +1,47 @@
 //! The programme of a day (`GET …/programme/{DDMMYYYY}`): `{programme:{reunions:[{courses:[…]}]}}`.
 //! Only what the schema keeps is modelled; unknown keys are ignored, every field is optional.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Pays, num};
 
-/// The response root. `programme` is required: without it this is not a programme payload.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The response root, `{programme:{…}, timestampPMU:{…}}`: the one definition of a valid
+/// programme payload, for extract's race discovery and for load alike. The root must be an
+/// object holding a `programme` object; anything else is not a programme: a collector's bare
+/// inner object (no `programme` key), a wrapper array `[ {…} ]` (which serde would otherwise read
+/// by position), `{"programme":null}`. Inside, every key is optional (`reunions` missing = none).
+#[derive(Debug)]
 pub struct ProgrammeResponse {
     pub programme: Programme,
-    #[serde(
-        default,
-        rename = "timestampPMU",
-        deserialize_with = "super::object_or_default"
-    )]
     pub timestamp_pmu: Option<TimestampPmu>,
+}
+
+impl ProgrammeResponse {
+    /// Reads a programme body (see the type for what is accepted).
+    pub fn parse(body: &[u8]) -> Result<ProgrammeResponse, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProgrammeResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ProgrammeResponse, D::Error> {
+        #[derive(Deserialize)]
+        struct Root {
+            #[serde(deserialize_with = "super::object")]
+            programme: Programme,
+            #[serde(
+                default,
+                rename = "timestampPMU",
+                deserialize_with = "super::object_or_default"
+            )]
+            timestamp_pmu: Option<TimestampPmu>,
+        }
+        let root: Root = super::object(d)?;
+        Ok(ProgrammeResponse {
+            programme: root.programme,
+            timestamp_pmu: root.timestamp_pmu,
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,6 +205,9 @@ pub struct Course {
     pub categorie_statut: Option<String>,
     #[serde(deserialize_with = "num::boolean")]
     pub arrivee_definitive: Option<bool>,
+    /// The same flag under its other name; payloads carry one, the other or both.
+    #[serde(deserialize_with = "num::boolean")]
+    pub is_arrivee_definitive: Option<bool>,
     #[serde(deserialize_with = "num::boolean")]
     pub rapports_definitifs_disponibles: Option<bool>,
     #[serde(deserialize_with = "num::boolean")]
