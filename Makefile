@@ -3,15 +3,11 @@
 #   make extract START=01112025 END=30112025
 #   make load                             the lake into PostgreSQL (DATABASE_URL, PG*, or data/pg)
 #   make test                             the whole test suite (unit + integration, real PostgreSQL)
+#   make test-corpus                      the tests over the corpus of real API responses (PMU_SAMPLES)
 
 SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/release/pmu-lake
-
-# Reference samples live beside the checkout; tests read them through PMU_SAMPLES.
-ifneq ($(wildcard ../shared/pmu-samples/raw),)
-export PMU_SAMPLES ?= $(abspath ../shared/pmu-samples)
-endif
 
 # Optional knobs passed through to the binary when set: $(call opt,VAR,--flag) gives
 # "--flag $(VAR)" when VAR is set, nothing otherwise; $(call flag,VAR,--flag) gives "--flag".
@@ -27,10 +23,10 @@ EXTRACT_FLAGS = $(call opt,LAKE,--lake) $(call opt,PROFILE,--profile) $(DAY_FLAG
 LOAD_FLAGS = $(call opt,LAKE,--lake) $(DAY_FLAGS) $(call flag,FORCE,--force) \
   $(call opt,REPORT,--report)
 
-.PHONY: help build extract load db db-stop migrate test lint fmt bench fake-api
+.PHONY: help build extract load db db-stop migrate test test-corpus lint fmt bench fake-api
 
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,7p' Makefile
 
 build:
 	$(CARGO) build --release --locked
@@ -67,8 +63,20 @@ db: build
 db-stop: build
 	$(BIN) db stop
 
+# The tests that read the corpus of real API responses are #[ignore]d (a clone does not have
+# the corpus): `make test` skips them, `make test-corpus` runs exactly them, CI runs both.
 test:
 	$(CARGO) test --locked --lib --bins --tests
+
+test-corpus:
+	@if [ -z "$$PMU_SAMPLES" ]; then \
+	  echo "make test-corpus: PMU_SAMPLES is not set: it must name the corpus of real API responses (a directory holding raw/), which is not part of this repository" >&2; \
+	  exit 1; \
+	elif [ ! -d "$$PMU_SAMPLES/raw" ]; then \
+	  echo "make test-corpus: PMU_SAMPLES=$$PMU_SAMPLES has no raw/ directory" >&2; \
+	  exit 1; \
+	fi
+	$(CARGO) test --locked --test tests -- --ignored
 
 lint:
 	$(CARGO) fmt --all -- --check
