@@ -1,17 +1,8 @@
-# pmu-lake: the everyday commands. `make help` lists them.
-#   make extract DATE=05112025            one race day (also 2025-11-05)
-#   make extract START=01112025 END=30112025
-#   make load                             the lake into PostgreSQL (DATABASE_URL, PG*, or data/pg)
-#   make test                             the whole test suite (unit + integration, real PostgreSQL)
+# pmu-lake: the everyday commands. `make help` lists the targets and the variables they take.
 
 SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/release/pmu-lake
-
-# Reference samples live beside the checkout; tests read them through PMU_SAMPLES.
-ifneq ($(wildcard ../shared/pmu-samples/raw),)
-export PMU_SAMPLES ?= $(abspath ../shared/pmu-samples)
-endif
 
 # Optional knobs passed through to the binary when set: $(call opt,VAR,--flag) gives
 # "--flag $(VAR)" when VAR is set, nothing otherwise; $(call flag,VAR,--flag) gives "--flag".
@@ -27,17 +18,71 @@ EXTRACT_FLAGS = $(call opt,LAKE,--lake) $(call opt,PROFILE,--profile) $(DAY_FLAG
 LOAD_FLAGS = $(call opt,LAKE,--lake) $(DAY_FLAGS) $(call flag,FORCE,--force) \
   $(call opt,REPORT,--report)
 
-.PHONY: help build extract load db db-stop migrate test lint fmt bench fake-api
+.PHONY: help build extract load db db-stop psql migrate test test-corpus lint fmt bench fake-api
+
+define HELP
+pmu-lake: PMU race days into a zstd lake on disk (extract), the lake into PostgreSQL (load).
+
+Targets:
+  make extract DATE=05112025         one race day into the lake (DATE=2025-11-05 works too)
+  make extract START=… END=…         an inclusive range of days
+  make extract                       no date: from DAILY_BACK ($(DAILY_BACK)) days ago to today
+                                     inclusive, Paris dates ($(shell expr $(DAILY_BACK) + 1) race days); what the
+                                     lake holds in final form costs no request
+  make load                          the lake into PostgreSQL (all of it, or DATE / START+END):
+                                     DATABASE_URL or PG* variables when set, else the local cluster
+  make migrate                       only the schema, into the same database as load
+  make db                            create and start the local cluster (data/pg); print its URL
+  make psql                          psql on the local cluster (database pmu), started if needed
+  make db-stop                       stop the local cluster
+  make build                         cargo build --release
+  make test                          unit and integration tests (start their own PostgreSQL)
+  make test-corpus                   the tests over a corpus of real API responses, which is not
+                                     in this repository: needs PMU_SAMPLES=DIR (holding raw/)
+  make lint                          cargo fmt --check and clippy -D warnings
+  make fmt                           cargo fmt
+  make bench                         load speed on a synthetic lake, against psql \copy
+  make fake-api                      a stand-in PMU API on 127.0.0.1 serving the test fixture
+                                     days 14032025 and 15032025 (PORT, default 8765)
+  make help                          this text
+
+Variables (VAR=value on the command line; unset means the binary's default):
+  DATE=DAY, START=DAY END=DAY        days for extract and load (05112025 or 2025-11-05)
+  LAKE=DIR                           the lake (--lake; default data/lake, or PMU_LAKE)
+  REPORT=FILE.json                   write the run's figures to FILE.json (extract, load)
+ extract:
+  PMU_API_BASE=URL                   the API (--api-base; default
+                                     https://online.turfinfo.api.pmu.fr)
+  PROFILE=production|safe            politeness profile (--profile; default production)
+  WORKERS=N                          requests in flight at most (--workers)
+  DELAY=MIN..MAX                     random delay before each request, seconds (--delay)
+  MAX_RPS=R                          cap on requests per second (--max-rps)
+  GRACE_DAYS=N                       days after which a race day is final (--grace-days, 3)
+  TIMEOUT=SECS                       per-request timeout (--timeout, 30)
+  RETRIES=N                          attempts per request (--retries, 5)
+  REFRESH=1                          re-fetch even what the lake holds in final form
+  DRY_RUN=1                          count the requests and the time; fetch only programmes
+  DAILY_BACK=N                       days back covered by extract without a date (default 4)
+ load:
+  FORCE=1                            reload objects already loaded unchanged (--force)
+ fake-api:
+  PORT=N                             its port on 127.0.0.1 (default 8765)
+ test-corpus:
+  PMU_SAMPLES=DIR                    the corpus of real API responses (a directory with raw/)
+
+Every option of the binary: target/release/pmu-lake --help, pmu-lake extract --help, …
+endef
 
 help:
-	@sed -n '2,6p' Makefile
+	@:$(info $(HELP))
 
 build:
 	$(CARGO) build --release --locked
 
-# With neither DATE nor START/END, extract covers the last DAILY_BACK days up to today (Paris
-# time): what cron runs daily. Final objects cost no request; what was not final yet (rapports
-# published late, arrivals confirmed the next day) is asked again until the grace period ends.
+# With neither DATE nor START/END, extract covers DAILY_BACK days ago .. today (Paris dates,
+# inclusive): what cron runs daily. Final objects cost no request; what was not final yet
+# (rapports published late, arrivals confirmed the next day) is asked again until the grace
+# period ends.
 DAILY_BACK ?= 4
 extract: build
 	@if [ -z "$(DATE)$(START)$(END)" ]; then \
@@ -67,8 +112,24 @@ db: build
 db-stop: build
 	$(BIN) db stop
 
+# psql on the local cluster, whatever DATABASE_URL says: `psql` alone reaches your own server.
+psql: build
+	@url="$$($(BIN) db start)" || exit 1; exec psql "$$url"
+
+# The tests that read the corpus of real API responses are #[ignore]d (a clone does not have
+# the corpus): `make test` skips them, `make test-corpus` runs exactly them, CI runs both.
 test:
 	$(CARGO) test --locked --lib --bins --tests
+
+test-corpus:
+	@if [ -z "$$PMU_SAMPLES" ]; then \
+	  echo "make test-corpus: PMU_SAMPLES is not set: it must name the corpus of real API responses (a directory holding raw/), which is not part of this repository" >&2; \
+	  exit 1; \
+	elif [ ! -d "$$PMU_SAMPLES/raw" ]; then \
+	  echo "make test-corpus: PMU_SAMPLES=$$PMU_SAMPLES has no raw/ directory" >&2; \
+	  exit 1; \
+	fi
+	$(CARGO) test --locked --test tests -- --ignored
 
 lint:
 	$(CARGO) fmt --all -- --check

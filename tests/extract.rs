@@ -1437,11 +1437,9 @@ fn inner_programme(v: Value) -> Value {
 }
 
 #[test]
+#[ignore = "needs PMU_SAMPLES: make test-corpus"]
 fn races_discovered_in_every_real_programme_sample_match_the_file() {
-    let samples = std::env::var("PMU_SAMPLES").expect(
-        "PMU_SAMPLES is not set: point it at the pmu-samples directory (make test sets it to ../shared/pmu-samples)",
-    );
-    let raw = Path::new(&samples).join("raw");
+    let raw = crate::corpus::samples_dir().join("raw");
     let mut by_file = BTreeMap::new();
     for file in PROGRAMME_SAMPLES {
         let path = raw.join(file);

@@ -453,6 +453,7 @@ fn extract_from_the_fake_api_then_load_gives_the_expected_rows() {
 }
 
 #[test]
+#[ignore = "needs PMU_SAMPLES: make test-corpus"]
 fn every_full_sample_loads_through_the_binary_with_the_counts_of_its_json() {
     let dir = pg::server().scratch("samples");
     let keys = crate::corpus::write_sample_lake(&dir);
