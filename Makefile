@@ -15,10 +15,15 @@ EXTRACT_FLAGS = $(call opt,LAKE,--lake) $(call opt,PROFILE,--profile) $(DAY_FLAG
   $(call opt,MAX_RPS,--max-rps) $(call opt,GRACE_DAYS,--grace-days) \
   $(call opt,TIMEOUT,--timeout) $(call opt,RETRIES,--retries) $(call flag,REFRESH,--refresh) \
   $(call flag,DRY_RUN,--dry-run) $(call opt,REPORT,--report)
+API_FLAGS = $(call opt,PROFILE,--profile) $(call opt,PMU_API_BASE,--api-base) \
+  $(call opt,WORKERS,--workers) $(call opt,DELAY,--delay) $(call opt,MAX_RPS,--max-rps) \
+  $(call opt,GRACE_DAYS,--grace-days) $(call opt,TIMEOUT,--timeout) \
+  $(call opt,RETRIES,--retries) $(call flag,REFRESH,--refresh)
 LOAD_FLAGS = $(call opt,LAKE,--lake) $(DAY_FLAGS) $(call flag,FORCE,--force) \
   $(call opt,REPORT,--report)
+UPDATE_FLAGS = $(call opt,LAKE,--lake) $(DAY_FLAGS) --days-back $(DAILY_BACK) $(API_FLAGS)
 
-.PHONY: help build extract load db db-stop psql migrate test test-corpus lint fmt bench fake-api
+.PHONY: help build extract update load db db-stop psql migrate test test-corpus lint fmt bench fake-api
 
 define HELP
 pmu-lake: PMU race days into a zstd lake on disk (extract), the lake into PostgreSQL (load).
@@ -29,6 +34,10 @@ Targets:
   make extract                       no date: from DAILY_BACK ($(DAILY_BACK)) days ago to today
                                      inclusive, Paris dates ($(shell expr $(DAILY_BACK) + 1) race days); what the
                                      lake holds in final form costs no request
+  make update                        the daily job: extract (no date: the same window as
+                                     make extract), then load those days even if some objects
+                                     failed; one exit code, the worse of the two (cron runs
+                                     target/release/pmu-lake update directly: see the README)
   make load                          the lake into PostgreSQL (all of it, or DATE / START+END):
                                      DATABASE_URL or PG* variables when set, else the local cluster
   make migrate                       only the schema, into the same database as load
@@ -62,7 +71,8 @@ Variables (VAR=value on the command line; unset means the binary's default):
   RETRIES=N                          attempts per request (--retries, 5)
   REFRESH=1                          re-fetch even what the lake holds in final form
   DRY_RUN=1                          count the requests and the time; fetch only programmes
-  DAILY_BACK=N                       days back covered by extract without a date (default 4)
+  DAILY_BACK=N                       days back covered by extract and update without a date
+                                     (default 4)
  load:
   FORCE=1                            reload objects already loaded unchanged (--force)
  fake-api:
@@ -92,19 +102,18 @@ extract: build
 	  $(BIN) extract $(EXTRACT_FLAGS); \
 	fi
 
-# Without DATABASE_URL (or PGHOST/PGDATABASE), load uses the local cluster under data/pg,
-# created and started on demand.
+# The binary picks the database: DATABASE_URL, else the PG* variables, else the local cluster
+# under data/pg, created and started on demand.
 load: build
-	@if [ -z "$$DATABASE_URL$$PGHOST$$PGDATABASE" ]; then \
-	  export DATABASE_URL="$$($(BIN) db start)" || exit 1; \
-	fi; \
-	$(BIN) load $(LOAD_FLAGS)
+	@$(BIN) load $(LOAD_FLAGS)
 
 migrate: build
-	@if [ -z "$$DATABASE_URL$$PGHOST$$PGDATABASE" ]; then \
-	  export DATABASE_URL="$$($(BIN) db start)" || exit 1; \
-	fi; \
-	$(BIN) migrate
+	@$(BIN) migrate
+
+# The build is quiet here so that only the run's own lines reach a log.
+update:
+	@$(CARGO) build --release --locked --quiet
+	@$(BIN) update $(UPDATE_FLAGS)
 
 db: build
 	$(BIN) db start
