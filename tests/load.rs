@@ -348,23 +348,36 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once at least one day is committed (or when it ends by itself).
+    // Kill it once at least one day is committed, while days remain to load.
     let mut watcher = db.client();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
+    let all_days = undisturbed["days"].as_i64().unwrap();
+    let committed_at_kill = loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the load ended before it could be killed: the kill must land mid-load"
+        );
         let days: i64 = watcher
             .query_one("SELECT count(DISTINCT day) FROM load_ledger", &[])
             .unwrap()
             .get(0);
         if days >= 1 {
             child.kill().unwrap(); // SIGKILL
-            break;
+            break days;
         }
         std::thread::sleep(Duration::from_millis(5));
-    }
-    child.wait().unwrap();
+    };
+    let status = child.wait().unwrap();
+    // The kill landed: the process died of SIGKILL, not by exiting, with days left to load.
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "{status}");
+    let committed: i64 = watcher
+        .query_one("SELECT count(DISTINCT day) FROM load_ledger", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        committed >= committed_at_kill && committed < all_days,
+        "killed after {committed} of {all_days} days"
+    );
     let (out, _) = load(&db, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(db.contents(), reference.contents());
@@ -907,4 +920,86 @@ fn update_loads_a_partial_extract_and_exits_with_the_worse_code() {
     let out = update(&["--workers", "0"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(api.requests().len(), asked);
+}
+
+#[test]
+fn a_failure_that_is_not_about_the_data_stops_the_load_with_its_cause() {
+    // Another session holds `race` locked; the load's session gives up waiting after 300 ms
+    // (PGOPTIONS, as a user would set it). A lock timeout is no object's fault: the load must
+    // stop with that cause (exit 1) and mark nothing rejected, not isolate every object.
+    let (lake, _) = lake_with(2, 3);
+    let db = pg::migrated_db("not_data");
+    let mut holder = db.client();
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE race IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args(["load", "--quiet", "--lake"])
+        .arg(&lake)
+        .env("DATABASE_URL", &db.url)
+        .env("PGOPTIONS", "-c lock_timeout=300ms")
+        .output()
+        .unwrap();
+    tx.rollback().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("lock timeout") && err.contains("55P03"),
+        "{err}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM load_ledger"), 0, "{err}");
+    // Once the lock is gone, the same load goes through.
+    let (out, report) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(objects(&report, "rejected"), 0);
+}
+
+#[test]
+fn a_bad_report_path_stops_before_any_work_and_missing_days_are_named() {
+    let (lake, _) = lake_with(2, 2);
+    let db = pg::migrated_db("report_path");
+    let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args([
+            "load",
+            "--quiet",
+            "--report",
+            "/nonexistent/dir/report.json",
+            "--lake",
+        ])
+        .arg(&lake)
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--report /nonexistent/dir/report.json"));
+    assert_eq!(db.count("SELECT count(*) FROM load_ledger"), 0);
+
+    // Days asked for that the lake does not hold are named, and the run is partial.
+    let (out, report) = load(
+        &db,
+        &lake,
+        &["--start", "2024-12-30", "--end", "2025-01-01"],
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{summary}{}", stderr(&out));
+    assert!(
+        summary.contains("the lake holds nothing for 2 days asked for: 2024-12-30..2024-12-31"),
+        "{summary}"
+    );
+    assert_eq!(
+        report["missing_days"],
+        serde_json::json!(["2024-12-30", "2024-12-31"])
+    );
+    // A file given as the lake is a usage error that says so.
+    let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args(["load", "--lake", "Cargo.toml"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a directory"),
+        "{}",
+        stderr(&out)
+    );
 }
