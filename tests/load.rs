@@ -300,12 +300,15 @@ fn a_row_postgres_refuses_rejects_only_its_object() {
     let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Participants);
     let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
     let mut json: Value = serde_json::from_slice(&body).unwrap();
-    // Fits an i64, not PostgreSQL's integer: only the server can refuse it.
-    json["participants"][0]["age"] = Value::from(3_000_000_000_i64);
+    // A rule only the server knows (a constraint this database adds) refuses one runner.
+    json["participants"][0]["age"] = Value::from(45);
     lake.write_body(&key, &serde_json::to_vec(&json).unwrap())
         .unwrap();
 
     let db = pg::migrated_db("refused_row");
+    db.client()
+        .batch_execute("ALTER TABLE race_participant ADD CONSTRAINT age_below_40 CHECK (age < 40)")
+        .unwrap();
     let (out, report) = load(&db, &dir, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
@@ -315,7 +318,10 @@ fn a_row_postgres_refuses_rejects_only_its_object() {
         .lines()
         .find(|l| l.contains("R1C2/participants.json.zst"))
         .unwrap_or_else(|| panic!("{err}"));
-    assert!(line.contains("out of range"), "{line}");
+    assert!(
+        line.contains("age_below_40") && line.contains("23514"),
+        "{line}"
+    );
     assert_eq!(db.count("SELECT count(*) FROM race"), 3);
     assert_eq!(
         db.count("SELECT count(DISTINCT race_id) FROM race_participant"),
@@ -324,6 +330,60 @@ fn a_row_postgres_refuses_rejects_only_its_object() {
     assert_eq!(
         db.count("SELECT count(*) FROM load_ledger WHERE status = 'loaded'"),
         i64::from(1 + 3 * 3) - 1
+    );
+}
+
+#[test]
+fn a_number_out_of_range_costs_its_value_not_its_race() {
+    let (dir, spec) = lake_with(1, 3);
+    let lake = Lake::new(&dir);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Participants);
+    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
+    let mut json: Value = serde_json::from_slice(&body).unwrap();
+    // Fits an i64, not PostgreSQL's integer.
+    json["participants"][0]["age"] = Value::from(3_000_000_000_i64);
+    let num_pmu = json["participants"][0]["numPmu"].as_i64().unwrap();
+    let runners = json["participants"].as_array().unwrap().len() as i64;
+    let bytes = serde_json::to_vec(&json).unwrap();
+    lake.write_body(&key, &bytes).unwrap();
+
+    let db = pg::migrated_db("out_of_range");
+    let (out, report) = load(&db, &dir, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(objects(&report, "rejected"), 0, "{report}");
+    let path = key.display_path();
+    assert_eq!(
+        report["out_of_range"],
+        serde_json::json!([{"path": path, "column": "stg_participant.age", "value": 3_000_000_000_i64}]),
+        "{report}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{path}: stg_participant.age = 3000000000 is out of range"
+        )),
+        "{err}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("1 number out of range"), "{summary}");
+    // The race keeps every runner, the one value is NULL, and the lake keeps the raw bytes.
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM race_participant p JOIN race r ON r.id = p.race_id
+              WHERE r.num_reunion = 1 AND r.num_ordre = 2"
+        )),
+        runners
+    );
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM race_participant p JOIN race r ON r.id = p.race_id
+              WHERE r.num_reunion = 1 AND r.num_ordre = 2 AND p.num_pmu = {num_pmu} AND p.age IS NULL"
+        )),
+        1
+    );
+    assert_eq!(
+        pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap(),
+        bytes
     );
 }
 

@@ -579,6 +579,18 @@ impl Loader<'_> {
                 }
             }
         }
+        report.out_of_range = batch
+            .out_of_range()
+            .iter()
+            .filter(|o| good.iter().any(|g| g.entry.key.display_path() == o.path))
+            .cloned()
+            .collect();
+        for o in &report.out_of_range {
+            eprintln!(
+                "pmu-lake: {}: {} = {} is out of range for its column: stored as NULL",
+                o.path, o.column, o.value
+            );
+        }
         for (day, mut objects) in days {
             objects.loaded = good.iter().filter(|g| g.entry.key.day == day).count() as u64;
             objects.rejected = rejected.iter().filter(|e| e.key.day == day).count() as u64;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::day::Day;
 use crate::exit::Outcome;
+pub use crate::load::rows::OutOfRange;
 use serde::{Deserialize, Serialize};
 
 /// Row counts of one target table.
@@ -173,6 +174,9 @@ pub struct BatchReport {
     /// Whether COPY or a merge failed for the whole batch, so its objects were loaded one by
     /// one under savepoints.
     pub isolated: bool,
+    /// Numbers stored as NULL because their column cannot hold them.
+    #[serde(default)]
+    pub out_of_range: Vec<OutOfRange>,
     pub seconds: f64,
     pub phases: Phases,
 }
@@ -188,6 +192,10 @@ pub struct Report {
     pub phases: Phases,
     /// Peak resident memory of the process, in kB (Linux: `VmHWM`), when it can be read.
     pub peak_rss_kb: Option<u64>,
+    /// Numbers the API sent that their column cannot hold, stored as NULL (the row is kept),
+    /// with the object each came from.
+    #[serde(default)]
+    pub out_of_range: Vec<OutOfRange>,
     /// Days asked for (`--date`, `--start/--end`) that the lake holds nothing for.
     #[serde(default)]
     pub missing_days: Vec<Day>,
@@ -209,6 +217,7 @@ impl Report {
         self.objects.add(&batch.objects);
         self.tables.merge(&batch.tables);
         self.phases.add(&batch.phases);
+        self.out_of_range.extend(batch.out_of_range.iter().cloned());
         self.per_batch.push(batch);
     }
 
@@ -219,11 +228,12 @@ impl Report {
     }
 
     /// The one summary line printed at the end of `load`.
-    /// Partial when an object was rejected or a day asked for is not in the lake, or when the
-    /// lake holds no day at all.
+    /// Partial when an object was rejected, a number was stored as NULL, a day asked for is not
+    /// in the lake, or the lake holds no day at all.
     pub fn outcome(&self) -> Outcome {
         let nothing = self.days == 0 && self.missing_days.is_empty();
-        if self.objects.rejected > 0 || !self.missing_days.is_empty() || nothing {
+        let altered = !self.out_of_range.is_empty();
+        if self.objects.rejected > 0 || !self.missing_days.is_empty() || altered || nothing {
             Outcome::Partial
         } else {
             Outcome::Complete
@@ -263,6 +273,20 @@ impl Report {
                     r.table, c.read, c.inserted, c.updated, c.unchanged, c.orphaned
                 ));
             }
+        }
+        if !self.out_of_range.is_empty() {
+            let mut columns: Vec<&str> = self
+                .out_of_range
+                .iter()
+                .map(|o| o.column.as_str())
+                .collect();
+            columns.sort_unstable();
+            columns.dedup();
+            out.push_str(&format!(
+                "\nload: {} out of range for their column, stored as NULL (rows kept; --report lists each with its object): {}",
+                plural(self.out_of_range.len() as u64, "number"),
+                columns.join(", ")
+            ));
         }
         if !self.missing_days.is_empty() {
             out.push_str(&format!(

@@ -11,6 +11,7 @@
 //! always-quoted text; the csv crate reads the output back in the tests.
 
 use std::io::Write as _;
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -42,17 +43,66 @@ struct Table {
     rows: u64,
 }
 
+/// A number the API sent that its column cannot hold (a 2^31 age, a huge `numPmu`): the row is
+/// kept with NULL there, and the value is reported with the object it came from. The raw bytes
+/// stay in the lake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct OutOfRange {
+    /// The lake path of the object.
+    pub path: String,
+    /// `staging_table.column`.
+    pub column: String,
+    pub value: i64,
+}
+
+/// For each staging table, its columns in CSV order (the COPY column list) and whether each is
+/// an `integer` (32 bits) in its `CREATE TABLE`; read once from the texts of [`STAGING`].
+static INT32_COLUMNS: LazyLock<Vec<Vec<(&'static str, bool)>>> = LazyLock::new(|| {
+    STAGING
+        .iter()
+        .map(|t| {
+            let between = |text: &'static str| {
+                let open = text.find('(').map_or(0, |i| i + 1);
+                let close = text.rfind(')').unwrap_or(text.len());
+                &text[open..close.max(open)]
+            };
+            let types: Vec<(&str, &str)> = between(t.create)
+                .split(',')
+                .filter_map(|def| {
+                    let mut words = def.split_whitespace();
+                    Some((words.next()?, words.next()?))
+                })
+                .collect();
+            let list = &t.copy[..t.copy.find(" FROM STDIN").unwrap_or(t.copy.len())];
+            between(list)
+                .split(',')
+                .map(str::trim)
+                .map(|name| {
+                    let int32 = types.iter().any(|(n, ty)| *n == name && *ty == "integer");
+                    (name, int32)
+                })
+                .collect()
+        })
+        .collect()
+});
+
 /// Staging rows of a batch (a day, or one object when isolating a failure): one CSV buffer per
 /// entry of [`crate::load::sql::STAGING`], in the same order. Buffers are reused across batches.
 #[derive(Debug)]
 pub struct Batch {
     tables: Vec<Table>,
+    /// Values stored as NULL because their column cannot hold them, in this batch.
+    out_of_range: Vec<OutOfRange>,
+    /// The object being added (its lake path), for [`OutOfRange::path`].
+    current: String,
 }
 
 impl Default for Batch {
     fn default() -> Batch {
         Batch {
             tables: STAGING.iter().map(|_| Table::default()).collect(),
+            out_of_range: Vec::new(),
+            current: String::new(),
         }
     }
 }
@@ -68,6 +118,12 @@ impl Batch {
             t.csv.clear();
             t.rows = 0;
         }
+        self.out_of_range.clear();
+    }
+
+    /// The values of this batch stored as NULL because their column cannot hold them.
+    pub fn out_of_range(&self) -> &[OutOfRange] {
+        &self.out_of_range
     }
 
     /// Adds the rows of one object. `key` (from the lake path) says which day, race and payload
@@ -86,6 +142,8 @@ impl Batch {
         seen: Option<&mut SeenPastRaces>,
     ) -> Result<()> {
         let marks: Vec<(usize, u64)> = self.tables.iter().map(|t| (t.csv.len(), t.rows)).collect();
+        let overflows = self.out_of_range.len();
+        self.current = key.display_path();
         let result = self
             .add_rows(key, body, seen)
             .with_context(|| format!("rows of {}", key.display_path()));
@@ -94,6 +152,7 @@ impl Batch {
                 t.csv.truncate(len);
                 t.rows = rows;
             }
+            self.out_of_range.truncate(overflows);
         }
         result
     }
@@ -177,6 +236,10 @@ impl Batch {
         Row {
             buf: &mut t.csv,
             first: true,
+            table,
+            col: 0,
+            out_of_range: &mut self.out_of_range,
+            path: &self.current,
         }
     }
 
@@ -522,12 +585,18 @@ fn kg_to_hg(kg: f64) -> Option<i64> {
 struct Row<'a> {
     buf: &'a mut Vec<u8>,
     first: bool,
+    /// Index of the staging table, and of the column the next field goes in.
+    table: usize,
+    col: usize,
+    out_of_range: &'a mut Vec<OutOfRange>,
+    path: &'a str,
 }
 
 impl Row<'_> {
     fn sep(&mut self) {
         if !self.first {
             self.buf.push(b',');
+            self.col += 1;
         }
         self.first = false;
     }
@@ -552,11 +621,24 @@ impl Row<'_> {
         self.buf.push(b'"');
     }
 
+    /// An integer; NULL, and reported, where its column is an `integer` too small for it.
     fn int(&mut self, v: Option<i64>) {
         self.sep();
-        if let Some(v) = v {
-            write!(self.buf, "{v}").expect("writing to a Vec");
+        let Some(v) = v else { return };
+        let (column, int32) = INT32_COLUMNS
+            .get(self.table)
+            .and_then(|cols| cols.get(self.col))
+            .copied()
+            .unwrap_or(("?", false));
+        if int32 && i32::try_from(v).is_err() {
+            self.out_of_range.push(OutOfRange {
+                path: self.path.to_string(),
+                column: format!("{}.{column}", STAGING[self.table].name),
+                value: v,
+            });
+            return;
         }
+        write!(self.buf, "{v}").expect("writing to a Vec");
     }
 
     /// A decimal for a `numeric` column: Rust prints the shortest exact decimal, never an exponent.
@@ -786,6 +868,44 @@ mod tests {
     }
 
     #[test]
+    fn integer_columns_are_known_by_name_in_copy_order() {
+        for (i, table) in STAGING.iter().enumerate() {
+            let names: Vec<&str> = INT32_COLUMNS[i].iter().map(|(n, _)| *n).collect();
+            assert_eq!(names, columns(i), "{}", table.name);
+        }
+        let participant = &INT32_COLUMNS[PARTICIPANT];
+        assert!(participant.contains(&("age", true)));
+        assert!(participant.contains(&("num_pmu", true)));
+        assert!(participant.contains(&("gains_carriere_cts", false)));
+    }
+
+    #[test]
+    fn a_number_its_column_cannot_hold_is_null_and_reported_and_the_row_kept() {
+        let text = String::from_utf8(fixture("2025-11-05/R1C1/participants.json")).unwrap();
+        let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        body["participants"][0]["age"] = serde_json::json!(2_147_483_648_i64);
+        let key = key("2025-11-05", Some((1, 1)), Stage::Participants);
+        let mut batch = Batch::new();
+        batch
+            .add_object(&key, &serde_json::to_vec(&body).unwrap())
+            .unwrap();
+        let runners = rows(&batch, PARTICIPANT);
+        assert_eq!(runners.len(), 6, "every runner kept");
+        let num_pmu = body["participants"][0]["numPmu"].to_string();
+        assert_eq!(get(find(&runners, "num_pmu", &num_pmu), "age"), None);
+        assert_eq!(
+            batch.out_of_range(),
+            [OutOfRange {
+                path: key.display_path(),
+                column: "stg_participant.age".to_string(),
+                value: 2_147_483_648,
+            }]
+        );
+        batch.clear();
+        assert!(batch.out_of_range().is_empty());
+    }
+
+    #[test]
     fn table_indexes_name_the_staging_tables() {
         let names: Vec<_> = STAGING.iter().map(|s| s.name).collect();
         assert_eq!(
@@ -821,9 +941,14 @@ mod tests {
     #[test]
     fn null_and_empty_string_stay_distinct_in_the_copy_text() {
         let mut buf = Vec::new();
+        let mut out_of_range = Vec::new();
         let mut r = Row {
             buf: &mut buf,
             first: true,
+            table: usize::MAX,
+            col: 0,
+            out_of_range: &mut out_of_range,
+            path: "",
         };
         r.text(None);
         r.text(Some(""));
