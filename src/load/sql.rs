@@ -34,10 +34,16 @@
 //! the whole `race_participant` table. Rows the loader already knows unchanged are not even
 //! staged (`load::seen`).
 //!
-//! Update rules: most targets take the staged values (one lake object owns each row); `horse` only fills what it does not know yet
-//! (several objects describe a horse); `horse_race_history` takes a report only if it comes from a
-//! day at least as recent as the one that last set the row. Each rule makes a replay of the same
-//! objects, in any order, change nothing.
+//! Update rules: most targets take the staged values (one lake object owns each row).
+//! `horse`, which several objects describe, takes its attributes whole from one participants
+//! row, the horse's latest: the greatest (day, num_reunion, num_ordre, num_pmu), then the greatest
+//! text of the attributes among duplicates of one race. The row's race is kept in
+//! `horse.source_*`; a staged row replaces the stored attributes when its key is at least the
+//! stored one (equal: a re-fetched object of that race, a correction), never when it is older;
+//! `id_cheval_computed` stays the AND of every payload seen. The horse lookup before the upsert
+//! is safe under the load lock, as for `horse_race_history` below. `horse_race_history` takes a
+//! report only if it comes from a day at least as recent as the one that last set the row. Each
+//! rule makes the rows a function of the objects loaded, whatever their order or batches.
 //!
 //! A batch may hold several days, and its rows must not depend on where batches start and end.
 //! When several days of a batch report the same past race, the newest report's values win and
@@ -583,42 +589,57 @@ FROM up",
     },
     Merge {
         target: "horse",
-        sql: "WITH src AS (
-    SELECT id_cheval, bool_and(id_cheval_computed) AS id_cheval_computed,
-           min(horse_nom) AS nom,
-           min(horse_nom_pere) AS nom_pere,
-           min(horse_nom_mere) AS nom_mere,
-           min(horse_nom_pere_mere) AS nom_pere_mere,
-           min(horse_race) AS race,
-           min(horse_pays) AS pays,
-           min(horse_robe_code) AS robe_code,
-           min(horse_robe_libelle) AS robe_libelle
+        sql: "WITH computed AS (
+    SELECT id_cheval, bool_and(id_cheval_computed) AS id_cheval_computed
     FROM stg_participant WHERE id_cheval IS NOT NULL GROUP BY id_cheval
 ),
-j AS (
-    SELECT * FROM src
+latest AS (
+    SELECT DISTINCT ON (id_cheval)
+           id_cheval, day, num_reunion, num_ordre, num_pmu,
+           horse_nom, horse_nom_pere, horse_nom_mere, horse_nom_pere_mere, horse_race, horse_pays, horse_robe_code, horse_robe_libelle
+    FROM stg_participant WHERE id_cheval IS NOT NULL
+    ORDER BY id_cheval, day DESC, num_reunion DESC, num_ordre DESC, num_pmu DESC NULLS LAST,
+             ROW(horse_nom, horse_nom_pere, horse_nom_mere, horse_nom_pere_mere, horse_race, horse_pays, horse_robe_code, horse_robe_libelle)::text DESC
+),
+src AS (
+    SELECT l.*, c.id_cheval_computed,
+           COALESCE((h.source_day, h.source_num_reunion, h.source_num_ordre, COALESCE(h.source_num_pmu, -1))
+                    > (l.day, l.num_reunion, l.num_ordre, COALESCE(l.num_pmu, -1)), false) AS older
+    FROM latest l
+    JOIN computed c USING (id_cheval)
+    LEFT JOIN horse h USING (id_cheval)
+),
+flag AS (
+    UPDATE horse t SET id_cheval_computed = false, updated_at = now()
+    FROM src s
+    WHERE s.older AND t.id_cheval = s.id_cheval AND t.id_cheval_computed AND NOT s.id_cheval_computed
+    RETURNING 1
 ),
 up AS (
-    INSERT INTO horse AS t (id_cheval, id_cheval_computed, nom, nom_pere, nom_mere, nom_pere_mere, race, pays, robe_code, robe_libelle)
+    INSERT INTO horse AS t (id_cheval, id_cheval_computed, nom, nom_pere, nom_mere, nom_pere_mere, race, pays, robe_code, robe_libelle, source_day, source_num_reunion, source_num_ordre, source_num_pmu)
     SELECT id_cheval,
            id_cheval_computed,
-           nom,
-           nom_pere,
-           nom_mere,
-           nom_pere_mere,
-           race,
-           pays,
-           robe_code,
-           robe_libelle
-    FROM j
+           horse_nom,
+           horse_nom_pere,
+           horse_nom_mere,
+           horse_nom_pere_mere,
+           horse_race,
+           horse_pays,
+           horse_robe_code,
+           horse_robe_libelle,
+           day,
+           num_reunion,
+           num_ordre,
+           num_pmu
+    FROM src WHERE NOT older
     ON CONFLICT (id_cheval) DO UPDATE
-    SET (id_cheval_computed, nom, nom_pere, nom_mere, nom_pere_mere, race, pays, robe_code, robe_libelle) = (t.id_cheval_computed AND EXCLUDED.id_cheval_computed, COALESCE(t.nom, EXCLUDED.nom), COALESCE(t.nom_pere, EXCLUDED.nom_pere), COALESCE(t.nom_mere, EXCLUDED.nom_mere), COALESCE(t.nom_pere_mere, EXCLUDED.nom_pere_mere), COALESCE(t.race, EXCLUDED.race), COALESCE(t.pays, EXCLUDED.pays), COALESCE(t.robe_code, EXCLUDED.robe_code), COALESCE(t.robe_libelle, EXCLUDED.robe_libelle)), updated_at = now()
-    WHERE (t.id_cheval_computed, t.nom, t.nom_pere, t.nom_mere, t.nom_pere_mere, t.race, t.pays, t.robe_code, t.robe_libelle) IS DISTINCT FROM (t.id_cheval_computed AND EXCLUDED.id_cheval_computed, COALESCE(t.nom, EXCLUDED.nom), COALESCE(t.nom_pere, EXCLUDED.nom_pere), COALESCE(t.nom_mere, EXCLUDED.nom_mere), COALESCE(t.nom_pere_mere, EXCLUDED.nom_pere_mere), COALESCE(t.race, EXCLUDED.race), COALESCE(t.pays, EXCLUDED.pays), COALESCE(t.robe_code, EXCLUDED.robe_code), COALESCE(t.robe_libelle, EXCLUDED.robe_libelle))
+    SET (id_cheval_computed, nom, nom_pere, nom_mere, nom_pere_mere, race, pays, robe_code, robe_libelle, source_day, source_num_reunion, source_num_ordre, source_num_pmu) = (t.id_cheval_computed AND EXCLUDED.id_cheval_computed, EXCLUDED.nom, EXCLUDED.nom_pere, EXCLUDED.nom_mere, EXCLUDED.nom_pere_mere, EXCLUDED.race, EXCLUDED.pays, EXCLUDED.robe_code, EXCLUDED.robe_libelle, EXCLUDED.source_day, EXCLUDED.source_num_reunion, EXCLUDED.source_num_ordre, EXCLUDED.source_num_pmu), updated_at = now()
+    WHERE (t.id_cheval_computed, t.nom, t.nom_pere, t.nom_mere, t.nom_pere_mere, t.race, t.pays, t.robe_code, t.robe_libelle, t.source_day, t.source_num_reunion, t.source_num_ordre, t.source_num_pmu) IS DISTINCT FROM (t.id_cheval_computed AND EXCLUDED.id_cheval_computed, EXCLUDED.nom, EXCLUDED.nom_pere, EXCLUDED.nom_mere, EXCLUDED.nom_pere_mere, EXCLUDED.race, EXCLUDED.pays, EXCLUDED.robe_code, EXCLUDED.robe_libelle, EXCLUDED.source_day, EXCLUDED.source_num_reunion, EXCLUDED.source_num_ordre, EXCLUDED.source_num_pmu)
     RETURNING (t.xmax = 0) AS inserted
 )
 SELECT (SELECT count(*) FROM src)::bigint AS read,
        count(*) FILTER (WHERE inserted)::bigint AS inserted,
-       count(*) FILTER (WHERE NOT inserted)::bigint AS updated,
+       (count(*) FILTER (WHERE NOT inserted) + (SELECT count(*) FROM flag))::bigint AS updated,
        (0)::bigint AS orphaned
 FROM up",
     },
