@@ -1375,3 +1375,68 @@ fn race_arrival_without_a_programme_order_ranks_the_participants() {
         ["2:1:true", "5:1:true", "1:3:false", "3:4:false"]
     );
 }
+
+#[test]
+fn objects_of_an_older_mapping_are_re_derived_without_force_and_nothing_else_moves() {
+    let (lake, _) = lake_with(3, 4);
+    let db = pg::migrated_db("mapping_version");
+    let (out, first) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = db.checksums();
+    let current = |stage: &str| {
+        db.count(&format!(
+            "SELECT count(*) FROM load_ledger WHERE stage = '{stage}' AND status = 'loaded'"
+        ))
+    };
+    let rapports = current("rapports") as u64;
+    assert!(rapports > 0);
+    assert_eq!(objects(&first, "reprocessed"), 0, "{first}");
+
+    // As after an upgrade that raised the rapports mapping: their ledger rows are older.
+    db.client()
+        .batch_execute("UPDATE load_ledger SET mapping_version = 0 WHERE stage = 'rapports'")
+        .unwrap();
+    let (out, again) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(objects(&again, "reprocessed"), rapports, "{again}");
+    assert_eq!(objects(&again, "loaded"), rapports, "{again}");
+    assert_eq!(
+        objects(&again, "skipped"),
+        objects(&first, "loaded") - rapports,
+        "{again}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains(&format!("{rapports} reprocessed: a newer mapping")),
+        "{summary}"
+    );
+    assert_eq!(
+        db.checksums(),
+        before,
+        "re-deriving the same mapping changed rows"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM load_ledger WHERE mapping_version < 1"),
+        0,
+        "the ledger records the current version"
+    );
+
+    // Participants of an older mapping take the later stages of their race with them.
+    db.client()
+        .batch_execute("UPDATE load_ledger SET mapping_version = 1 WHERE stage = 'participants'")
+        .unwrap();
+    let (out, third) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let participants = current("participants") as u64;
+    assert_eq!(objects(&third, "reprocessed"), participants, "{third}");
+    assert_eq!(
+        objects(&third, "loaded"),
+        participants + current("performances") as u64 + rapports,
+        "{third}"
+    );
+    assert_eq!(db.checksums(), before);
+    // And a replay after that skips everything.
+    let (out, fourth) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(objects(&fourth, "loaded"), 0, "{fourth}");
+}

@@ -1,6 +1,8 @@
 //! The ledger of lake objects (`load_ledger`, migration 0002): what was loaded or rejected, keyed
 //! by the object's path in the lake and the SHA-256 of its stored bytes, so a replay of an
-//! unchanged lake skips objects without decompressing them.
+//! unchanged lake skips objects without decompressing them; and which version of the mapping
+//! produced each object's rows ([`mapping_version`], migration 0006), so that a release that
+//! maps a stage differently re-derives that stage's objects from the lake on the next load.
 
 use std::collections::HashMap;
 
@@ -8,7 +10,31 @@ use anyhow::{Context, Result};
 use postgres::{Client, Transaction};
 
 use crate::day::Day;
-use crate::lake::ObjectKey;
+use crate::lake::{ObjectKey, Stage};
+
+/// The version of the mapping of each stage's objects to rows. Raise a stage's number in the
+/// release that changes the rows its objects give (a new column filled, a value read
+/// differently, a rule of a merge that reads them changed): every object of that stage loaded
+/// by an older version is then re-derived from the lake by the next `load`, without `--force`
+/// and without the network, and counted as reprocessed. Objects that hang from it (the later
+/// stages of its race; every object of the day for the programme) are loaded again with it.
+///
+/// History: participants 2, the horse taken whole from its latest race (migration 0005).
+pub const fn mapping_version(stage: Stage) -> i32 {
+    match stage {
+        Stage::Programme => 1,
+        Stage::Participants => 2,
+        Stage::Performances => 1,
+        Stage::Rapports => 1,
+    }
+}
+
+/// What the ledger holds of a loaded object: its stored bytes' hash and its mapping version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub sha256: String,
+    pub mapping_version: i32,
+}
 
 /// How an object's last load ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +67,25 @@ pub fn path_of(key: &ObjectKey) -> String {
     key.display_path()
 }
 
-/// path → stored-bytes hash of the objects of `day` whose last load succeeded.
-pub fn loaded_hashes(client: &mut Client, day: Day) -> Result<HashMap<String, String>> {
+/// path → what the ledger holds of the objects of `day` whose last load succeeded.
+pub fn loaded_hashes(client: &mut Client, day: Day) -> Result<HashMap<String, Loaded>> {
     let rows = client
-        .query("SELECT path, content_sha256 FROM load_ledger WHERE day = $1::text::date AND status = 'loaded'", &[&day.iso()])
+        .query(
+            "SELECT path, content_sha256, mapping_version FROM load_ledger
+              WHERE day = $1::text::date AND status = 'loaded'",
+            &[&day.iso()],
+        )
         .with_context(|| format!("reading the ledger of {day}"))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let loaded = Loaded {
+                sha256: r.get(1),
+                mapping_version: r.get(2),
+            };
+            (r.get(0), loaded)
+        })
+        .collect())
 }
 
 /// Inserts or replaces the rows of `entries`, in one statement.
@@ -63,7 +102,9 @@ pub fn upsert(tx: &mut Transaction<'_>, entries: &[Entry]) -> Result<()> {
     let mut sizes = Vec::with_capacity(entries.len());
     let mut statuses = Vec::with_capacity(entries.len());
     let mut reasons: Vec<Option<String>> = Vec::with_capacity(entries.len());
+    let mut versions = Vec::with_capacity(entries.len());
     for e in entries {
+        versions.push(mapping_version(e.key.stage));
         paths.push(path_of(&e.key));
         days.push(e.key.day.iso());
         stages.push(e.key.stage.name());
@@ -75,15 +116,22 @@ pub fn upsert(tx: &mut Transaction<'_>, entries: &[Entry]) -> Result<()> {
         reasons.push(e.reason.as_ref().map(|r| r.replace('\0', "\\0")));
     }
     tx.execute(
-        "INSERT INTO load_ledger (path, day, stage, reunion, course, content_sha256, stored_bytes, status, reason, loaded_at)
-         SELECT p, d::date, s, r::smallint, c::smallint, h, b, st, re, now()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::int4[], $6::text[], $7::int8[], $8::text[], $9::text[])
-              AS u(p, d, s, r, c, h, b, st, re)
+        "INSERT INTO load_ledger (path, day, stage, reunion, course, content_sha256, stored_bytes,
+                                  status, reason, mapping_version, loaded_at)
+         SELECT p, d::date, s, r::smallint, c::smallint, h, b, st, re, v, now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::int4[], $6::text[],
+                     $7::int8[], $8::text[], $9::text[], $10::int4[])
+              AS u(p, d, s, r, c, h, b, st, re, v)
          ON CONFLICT (path) DO UPDATE SET
-             day = EXCLUDED.day, stage = EXCLUDED.stage, reunion = EXCLUDED.reunion, course = EXCLUDED.course,
-             content_sha256 = EXCLUDED.content_sha256, stored_bytes = EXCLUDED.stored_bytes,
-             status = EXCLUDED.status, reason = EXCLUDED.reason, loaded_at = EXCLUDED.loaded_at",
-        &[&paths, &days, &stages, &reunions, &courses, &hashes, &sizes, &statuses, &reasons],
+             day = EXCLUDED.day, stage = EXCLUDED.stage, reunion = EXCLUDED.reunion,
+             course = EXCLUDED.course, content_sha256 = EXCLUDED.content_sha256,
+             stored_bytes = EXCLUDED.stored_bytes, status = EXCLUDED.status,
+             reason = EXCLUDED.reason, mapping_version = EXCLUDED.mapping_version,
+             loaded_at = EXCLUDED.loaded_at",
+        &[
+            &paths, &days, &stages, &reunions, &courses, &hashes, &sizes, &statuses, &reasons,
+            &versions,
+        ],
     )
     .context("writing the ledger")?;
     Ok(())

@@ -382,7 +382,7 @@ fn create_staging(client: &mut Client) -> Result<()> {
 }
 
 /// path → stored-bytes hash of the objects the ledger has as loaded.
-type Known = HashMap<String, String>;
+type Known = HashMap<String, ledger::Loaded>;
 
 /// A day the reader is asked to add to its batch, with what the ledger has of it.
 struct Ask {
@@ -478,9 +478,15 @@ fn prepare_day(
             }
         };
         let sha256 = sha256_hex(&bytes);
-        if !upstream_dirty && known.get(&ledger::path_of(&object.key)) == Some(&sha256) {
-            counts.skipped += 1;
-            continue;
+        let same_bytes = known
+            .get(&ledger::path_of(&object.key))
+            .filter(|k| k.sha256 == sha256);
+        if let Some(k) = same_bytes.filter(|_| !upstream_dirty) {
+            if k.mapping_version >= ledger::mapping_version(object.key.stage) {
+                counts.skipped += 1;
+                continue;
+            }
+            counts.reprocessed += 1;
         }
         mark_dirty();
         let stored_bytes = bytes.len() as u64;

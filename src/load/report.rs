@@ -108,6 +108,10 @@ impl Tables {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objects {
     pub loaded: u64,
+    /// Of `loaded`, objects whose stored bytes had not changed but whose rows an older mapping
+    /// produced (see `load::ledger::mapping_version`): re-derived from the lake.
+    #[serde(default)]
+    pub reprocessed: u64,
     /// Already loaded with the same stored bytes (ledger), not read again.
     pub skipped: u64,
     pub rejected: u64,
@@ -118,6 +122,7 @@ pub struct Objects {
 impl Objects {
     pub fn add(&mut self, other: &Objects) {
         self.loaded += other.loaded;
+        self.reprocessed += other.reprocessed;
         self.skipped += other.skipped;
         self.rejected += other.rejected;
         self.markers += other.markers;
@@ -245,11 +250,16 @@ impl Report {
     pub fn summary(&self) -> String {
         let o = &self.objects;
         let mut out = format!(
-            "load: {} in {}, {:.1} s: {} objects loaded, {} unchanged (skipped), {} rejected, {} empty markers",
+            "load: {} in {}, {:.1} s: {} objects loaded{}, {} unchanged (skipped), {} rejected, {} empty markers",
             plural(self.days, "day"),
             plural(self.batches, "transaction"),
             self.seconds,
             o.loaded,
+            if o.reprocessed > 0 {
+                format!(" ({} reprocessed: a newer mapping)", o.reprocessed)
+            } else {
+                String::new()
+            },
             o.skipped,
             o.rejected,
             o.markers,
