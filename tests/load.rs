@@ -826,25 +826,33 @@ fn a_refused_object_does_not_take_with_it_the_past_races_later_days_repeat() {
     let lake = Lake::new(&dir);
     let mut performances = same_runners_again(&lake, &spec, 1);
     same_runners_again(&lake, &spec, 2);
-    // Day 0's performances of R1C1 hold a distance PostgreSQL refuses (not an integer).
+    // Day 0's performances of R1C1 hold a distance this database's own rule refuses.
     let last = performances["participants"][0]["coursesCourues"]
         .as_array()
         .unwrap()
         .len()
         - 1;
-    performances["participants"][0]["coursesCourues"][last]["distance"] =
-        Value::from(3_000_000_000_i64);
+    performances["participants"][0]["coursesCourues"][last]["distance"] = Value::from(2_000_000);
     let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Performances);
     lake.write_body(&key, &serde_json::to_vec(&performances).unwrap())
         .unwrap();
     let days: Vec<_> = (0..spec.days).map(|i| spec.day(i)).collect();
 
+    let refuse_long_races = |db: &TestDb| {
+        db.client()
+            .batch_execute(
+                "ALTER TABLE horse_race_history ADD CONSTRAINT no_race_of_1000_km CHECK (distance_m < 1000000)",
+            )
+            .unwrap();
+    };
     let reference = pg::migrated_db("refused_reference");
+    refuse_long_races(&reference);
     assert_eq!(
         load_day_by_day(&reference, &dir, &days),
         vec![Some(3), Some(0), Some(0)]
     );
     let db = pg::migrated_db("refused_batches");
+    refuse_long_races(&db);
     let (out, report) = load(&db, &dir, &["--batch-rows", "1"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert_eq!(objects(&report, "rejected"), 1, "{report}");
