@@ -632,3 +632,35 @@ fn db_start_works_in_a_directory_the_server_user_cannot_reach() {
         std::fs::remove_dir_all(real).unwrap();
     }
 }
+
+#[test]
+fn tls_settings_come_from_the_pg_variables_as_psql_takes_them() {
+    let (cluster, port, ca) = tls_cluster();
+    let port = port.to_string();
+    let ca = ca.display().to_string();
+    let base = [
+        ("PGHOST", "localhost"),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", "postgres"),
+        ("PGDATABASE", "postgres"),
+        ("PGAPPNAME", "pmu-lake-tls-test"),
+        ("PGCONNECT_TIMEOUT", "5"),
+    ];
+    let result = std::panic::catch_unwind(|| {
+        let mut env = base.to_vec();
+        env.extend([("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", ca.as_str())]);
+        migrate_with(&env);
+        // verify-full against the system roots: the test CA is unknown there.
+        let out = bin()
+            .arg("migrate")
+            .envs(base)
+            .env("PGSSLMODE", "verify-full")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.to_lowercase().contains("unknown"), "{stderr}");
+    });
+    cluster.stop().unwrap();
+    result.unwrap();
+}
