@@ -293,17 +293,28 @@ fn bad_objects_are_rejected_alone_reported_and_left_untouched() {
     assert_eq!(totals(&again), (0, 0), "{again}");
 }
 
-#[test]
-fn a_row_postgres_refuses_rejects_only_its_object() {
+/// A one-day lake of 3 races whose R1C2 participants `edit` changes; returns the lake's
+/// directory, the edited object's key, its new JSON and the bytes stored.
+fn lake_with_edited_participants(
+    edit: impl FnOnce(&mut Value),
+) -> (PathBuf, ObjectKey, Value, Vec<u8>) {
     let (dir, spec) = lake_with(1, 3);
     let lake = Lake::new(&dir);
     let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Participants);
     let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
     let mut json: Value = serde_json::from_slice(&body).unwrap();
+    edit(&mut json);
+    let bytes = serde_json::to_vec(&json).unwrap();
+    lake.write_body(&key, &bytes).unwrap();
+    (dir, key, json, bytes)
+}
+
+#[test]
+fn a_row_postgres_refuses_rejects_only_its_object() {
     // A rule only the server knows (a constraint this database adds) refuses one runner.
-    json["participants"][0]["age"] = Value::from(45);
-    lake.write_body(&key, &serde_json::to_vec(&json).unwrap())
-        .unwrap();
+    let (dir, ..) = lake_with_edited_participants(|json| {
+        json["participants"][0]["age"] = Value::from(45);
+    });
 
     let db = pg::migrated_db("refused_row");
     db.client()
@@ -335,17 +346,13 @@ fn a_row_postgres_refuses_rejects_only_its_object() {
 
 #[test]
 fn a_number_out_of_range_costs_its_value_not_its_race() {
-    let (dir, spec) = lake_with(1, 3);
-    let lake = Lake::new(&dir);
-    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Participants);
-    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
-    let mut json: Value = serde_json::from_slice(&body).unwrap();
     // Fits an i64, not PostgreSQL's integer.
-    json["participants"][0]["age"] = Value::from(3_000_000_000_i64);
+    let (dir, key, json, bytes) = lake_with_edited_participants(|json| {
+        json["participants"][0]["age"] = Value::from(3_000_000_000_i64);
+    });
+    let lake = Lake::new(&dir);
     let num_pmu = json["participants"][0]["numPmu"].as_i64().unwrap();
     let runners = json["participants"].as_array().unwrap().len() as i64;
-    let bytes = serde_json::to_vec(&json).unwrap();
-    lake.write_body(&key, &bytes).unwrap();
 
     let db = pg::migrated_db("out_of_range");
     let (out, report) = load(&db, &dir, &[]);
