@@ -354,15 +354,19 @@ impl Lake {
         Ok(())
     }
 
-    /// Appends one line to the day's manifest (a single `write` on an `O_APPEND` file, so
-    /// concurrent writers do not interleave). When the file does not end in a newline (a line
-    /// torn by a crash), the line starts with one, so that it is not glued onto the torn one:
-    /// the torn line alone is lost (and counted on read), never the new one. Two writers that
-    /// both see the torn tail leave at worst a blank line.
+    /// Appends one line to the day's manifest (a single `write` on an `O_APPEND` file, one
+    /// append at a time in the process). When the file does not end in a newline (a line torn
+    /// by a crash), the line starts with one, so that it is not glued onto the torn one: the
+    /// torn line alone is lost (and counted on read), never the new one.
     pub fn append_manifest(&self, day: Day, entry: &ManifestEntry) -> Result<()> {
         let dir = self.day_dir(day);
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(MANIFEST);
+        // One append at a time in this process (one extract per lake holds the lake's lock):
+        // another worker's write in progress can show a partial last line to the check below,
+        // which would then start a needless blank line.
+        static APPENDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = APPENDING.lock().unwrap_or_else(|e| e.into_inner());
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -779,6 +783,31 @@ mod tests {
             assert!(disk_error(&wrapped(other)).is_none());
         }
         assert!(disk_error(&anyhow::anyhow!("no space left on device")).is_none());
+    }
+
+    #[test]
+    fn concurrent_appends_leave_whole_lines_only() {
+        let tmp = tempdir();
+        let lake = Lake::new(&tmp);
+        let long = "R1C1/".repeat(150);
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (lake, long) = (&lake, &long);
+                s.spawn(move || {
+                    for i in 0..100 {
+                        let path = format!("{long}{t}-{i}.json.zst");
+                        lake.append_manifest(day(), &entry(&path, "2025-11-05T10:00:00Z"))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let text = fs::read_to_string(lake.day_dir(day()).join(MANIFEST)).unwrap();
+        assert_eq!(text.lines().count(), 800);
+        assert!(text.lines().all(|l| l.starts_with('{') && l.ends_with('}')));
+        let m = lake.read_manifest(day()).unwrap();
+        assert_eq!((m.entries.len(), m.unreadable), (800, 0));
+        let _ = fs::remove_dir_all(&tmp);
     }
 
     fn entry(path: &str, fetched_at: &str) -> ManifestEntry {
