@@ -9,26 +9,27 @@
 //! The named columns come first. The day, R and C always come from the lake path, never from
 //! the payload. Units: `_ms` milliseconds, `_cts` centimes, `_eur` whole euros, `_hg` tenths
 //! of kg, `_m` metres; see also the column comments of `migrations/`.
+//!
+//! Left unformatted by rustfmt (`#[rustfmt::skip]`): one column a line, so that a table reads
+//! as a table, on one screen.
 
 use super::{Table, named, value};
 use crate::load::sql::Ty::*;
 
 /// `programme` (the day's programme object).
+#[rustfmt::skip]
 pub const DAILY_PROGRAM: Table = Table {
     name: "stg_daily_program",
     columns: &[
         named("day", Date, "the lake path's day"),
         value("programme_date", Timestamptz, "programme.date (epoch ms)"),
         value("timezone_offset_ms", Int, "programme.timezoneOffset (ms)"),
-        value(
-            "pmu_timestamp",
-            Timestamptz,
-            "timestampPMU.timestamp (epoch ms)",
-        ),
+        value("pmu_timestamp", Timestamptz, "timestampPMU.timestamp (epoch ms)"),
     ],
 };
 
 /// `programme.reunions[]` with a `numOfficiel`.
+#[rustfmt::skip]
 pub const RACE_MEETING: Table = Table {
     name: "stg_race_meeting",
     columns: &[
@@ -47,17 +48,9 @@ pub const RACE_MEETING: Table = Table {
         value("pays_libelle", Text, "pays.libelle"),
         value("disciplines_mere", TextArray, "disciplinesMere[]"),
         value("specialites", TextArray, "specialites[]"),
-        value(
-            "meteo_date_prevision",
-            Timestamptz,
-            "meteo.datePrevision (epoch ms)",
-        ),
+        value("meteo_date_prevision", Timestamptz, "meteo.datePrevision (epoch ms)"),
         value("meteo_nebulosite_code", Text, "meteo.nebulositeCode"),
-        value(
-            "meteo_nebulosite_libelle",
-            Text,
-            "meteo.nebulositeLibelleCourt",
-        ),
+        value("meteo_nebulosite_libelle", Text, "meteo.nebulositeLibelleCourt"),
         value("meteo_temperature_c", Numeric, "meteo.temperature (°C)"),
         value("meteo_force_vent_kmh", Numeric, "meteo.forceVent (km/h)"),
         value("meteo_direction_vent", Text, "meteo.directionVent"),
@@ -65,6 +58,7 @@ pub const RACE_MEETING: Table = Table {
 };
 
 /// `programme.reunions[].courses[]` with a `numOrdre`.
+#[rustfmt::skip]
 pub const RACE: Table = Table {
     name: "stg_race",
     columns: &[
@@ -98,32 +92,21 @@ pub const RACE: Table = Table {
         value("statut", Text, "statut"),
         value("categorie_statut", Text, "categorieStatut"),
         value("arrivee_definitive", Boolean, "arriveeDefinitive"),
-        value(
-            "rapports_definitifs_disponibles",
-            Boolean,
-            "rapportsDefinitifsDisponibles",
-        ),
-        value(
-            "course_exclusive_internet",
-            Boolean,
-            "courseExclusiveInternet",
-        ),
+        value("rapports_definitifs_disponibles", Boolean, "rapportsDefinitifsDisponibles"),
+        value("course_exclusive_internet", Boolean, "courseExclusiveInternet"),
         value("duree_course_ms", BigInt, "dureeCourse (ms)"),
         value("ordre_arrivee", Jsonb, "ordreArrivee, as sent"),
         value("incidents", Jsonb, "incidents, as sent; NULL when empty"),
         value("penetrometre_valeur", Numeric, "penetrometre.valeurMesure"),
         value("penetrometre_intitule", Text, "penetrometre.intitule"),
-        value(
-            "penetrometre_heure_mesure",
-            Timestamp,
-            "penetrometre.heureMesure (Paris)",
-        ),
+        value("penetrometre_heure_mesure", Timestamp, "penetrometre.heureMesure (Paris)"),
         value("penetrometre_commentaire", Text, "penetrometre.commentaire"),
         value("hippodrome_code", Text, "hippodrome.code"),
     ],
 };
 
 /// `participants[]` with a `numPmu`: the runner (→ `race_participant`) and its horse (→ `horse`).
+#[rustfmt::skip]
 pub const PARTICIPANT: Table = Table {
     name: "stg_participant",
     columns: &[
@@ -131,16 +114,8 @@ pub const PARTICIPANT: Table = Table {
         named("num_reunion", Int, "the lake path's R"),
         named("num_ordre", Int, "the lake path's C"),
         named("num_pmu", Int, "numPmu"),
-        named(
-            "id_cheval",
-            Text,
-            "idCheval, or computed the API's way (2018)",
-        ),
-        named(
-            "id_cheval_computed",
-            Boolean,
-            "whether id_cheval was computed",
-        ),
+        named("id_cheval", Text, "idCheval, or computed the API's way (2018)"),
+        named("id_cheval_computed", Boolean, "whether id_cheval was computed"),
         named("horse_nom", Text, "nom"),
         named("horse_nom_pere", Text, "nomPere"),
         named("horse_nom_mere", Text, "nomMere"),
@@ -168,40 +143,16 @@ pub const PARTICIPANT: Table = Table {
         value("nombre_places", Int, "nombrePlaces"),
         value("nombre_places_second", Int, "nombrePlacesSecond"),
         value("nombre_places_troisieme", Int, "nombrePlacesTroisieme"),
-        value(
-            "gains_carriere_cts",
-            BigInt,
-            "gainsParticipant.gainsCarriere (cts)",
-        ),
-        value(
-            "gains_victoires_cts",
-            BigInt,
-            "gainsParticipant.gainsVictoires (cts)",
-        ),
-        value(
-            "gains_place_cts",
-            BigInt,
-            "gainsParticipant.gainsPlace (cts)",
-        ),
-        value(
-            "gains_annee_en_cours_cts",
-            BigInt,
-            "gainsParticipant.gainsAnneeEnCours (cts)",
-        ),
-        value(
-            "gains_annee_precedente_cts",
-            BigInt,
-            "gainsParticipant.gainsAnneePrecedente (cts)",
-        ),
+        value("gains_carriere_cts", BigInt, "gainsParticipant.gainsCarriere (cts)"),
+        value("gains_victoires_cts", BigInt, "gainsParticipant.gainsVictoires (cts)"),
+        value("gains_place_cts", BigInt, "gainsParticipant.gainsPlace (cts)"),
+        value("gains_annee_en_cours_cts", BigInt, "gainsParticipant.gainsAnneeEnCours (cts)"),
+        value("gains_annee_precedente_cts", BigInt, "gainsParticipant.gainsAnneePrecedente (cts)"),
         value("place_corde", Int, "placeCorde"),
         value("handicap_distance_m", Int, "handicapDistance (m)"),
         value("handicap_poids_hg", Int, "handicapPoids (tenths of kg)"),
         value("handicap_valeur", Numeric, "handicapValeur"),
-        value(
-            "poids_condition_monte_hg",
-            Int,
-            "poidsConditionMonte (tenths of kg)",
-        ),
+        value("poids_condition_monte_hg", Int, "poidsConditionMonte (tenths of kg)"),
         value("jument_pleine", Boolean, "jumentPleine"),
         value("engagement", Boolean, "engagement"),
         value("supplement", BigInt, "supplement (as sent)"),
@@ -213,68 +164,25 @@ pub const PARTICIPANT: Table = Table {
         value("incident", Text, "incident"),
         value("temps_obtenu_ms", BigInt, "tempsObtenu (ms)"),
         value("reduction_km_ms", BigInt, "reductionKilometrique (ms)"),
-        value(
-            "distance_cheval_precedent",
-            Text,
-            "distanceChevalPrecedent.libelleCourt",
-        ),
-        value(
-            "commentaire_apres_course",
-            Text,
-            "commentaireApresCourse.texte",
-        ),
-        value(
-            "cote_direct",
-            Numeric,
-            "dernierRapportDirect.rapport (decimal odds)",
-        ),
-        value(
-            "cote_direct_type_pari",
-            Text,
-            "dernierRapportDirect.typePari",
-        ),
-        value(
-            "cote_direct_at",
-            Timestamptz,
-            "dernierRapportDirect.dateRapport",
-        ),
-        value(
-            "cote_direct_favori",
-            Boolean,
-            "dernierRapportDirect.favoris",
-        ),
-        value(
-            "cote_direct_tendance",
-            Text,
-            "dernierRapportDirect.indicateurTendance",
-        ),
-        value(
-            "cote_direct_tendance_pct",
-            Numeric,
-            "…Direct.nombreIndicateurTendance",
-        ),
+        value("distance_cheval_precedent", Text, "distanceChevalPrecedent.libelleCourt"),
+        value("commentaire_apres_course", Text, "commentaireApresCourse.texte"),
+        value("cote_direct", Numeric, "dernierRapportDirect.rapport (decimal odds)"),
+        value("cote_direct_type_pari", Text, "dernierRapportDirect.typePari"),
+        value("cote_direct_at", Timestamptz, "dernierRapportDirect.dateRapport"),
+        value("cote_direct_favori", Boolean, "dernierRapportDirect.favoris"),
+        value("cote_direct_tendance", Text, "dernierRapportDirect.indicateurTendance"),
+        value("cote_direct_tendance_pct", Numeric, "…Direct.nombreIndicateurTendance"),
         value("cote_reference", Numeric, "dernierRapportReference.rapport"),
-        value(
-            "cote_reference_type_pari",
-            Text,
-            "dernierRapportReference.typePari",
-        ),
-        value(
-            "cote_reference_at",
-            Timestamptz,
-            "dernierRapportReference.dateRapport",
-        ),
-        value(
-            "cote_reference_favori",
-            Boolean,
-            "dernierRapportReference.favoris",
-        ),
+        value("cote_reference_type_pari", Text, "dernierRapportReference.typePari"),
+        value("cote_reference_at", Timestamptz, "dernierRapportReference.dateRapport"),
+        value("cote_reference_favori", Boolean, "dernierRapportReference.favoris"),
     ],
 };
 
 /// `participants[].coursesCourues[]` of a performances object, with the `itsHim` runner's row.
 /// `seen` compares the CSV bytes from `race_date` to `nom_prix` (the past race's key) and from
 /// `discipline` to the end (its values): keep them in that order, values last.
+#[rustfmt::skip]
 pub const HISTORY: Table = Table {
     name: "stg_history",
     columns: &[
@@ -282,11 +190,7 @@ pub const HISTORY: Table = Table {
         named("num_reunion", Int, "the lake path's R"),
         named("num_ordre", Int, "the lake path's C"),
         named("num_pmu", Int, "participants[].numPmu"),
-        named(
-            "nom_cheval",
-            Text,
-            "participants[].nomCheval, else the itsHim runner's",
-        ),
+        named("nom_cheval", Text, "participants[].nomCheval, else the itsHim runner's"),
         named("race_date", Date, "date (epoch ms of a Paris midnight)"),
         named("hippodrome", Text, "hippodrome; '' when absent"),
         named("nom_prix", Text, "nomPrix; '' when absent"),
@@ -299,25 +203,18 @@ pub const HISTORY: Table = Table {
         value("place_raw", Text, "itsHim: place.rawValue"),
         value("status_arrivee", Text, "itsHim: place.statusArrivee"),
         value("nom_jockey", Text, "itsHim: nomJockey"),
-        value(
-            "reduction_km_ms",
-            BigInt,
-            "itsHim: reductionKilometrique (cs × 10)",
-        ),
+        value("reduction_km_ms", BigInt, "itsHim: reductionKilometrique (cs × 10)"),
         value("distance_parcourue_m", Int, "itsHim: distanceParcourue (m)"),
         value("poids_jockey_hg", Int, "itsHim: poidsJockey (kg × 10)"),
         value("corde", Int, "itsHim: corde"),
         value("oeillere", Text, "itsHim: oeillere"),
-        value(
-            "distance_avec_precedent",
-            Text,
-            "itsHim: distanceAvecPrecedent.libelleCourt",
-        ),
+        value("distance_avec_precedent", Text, "itsHim: distanceAvecPrecedent.libelleCourt"),
         value("winner_nom", Text, "nomCheval of the runner placed 1"),
     ],
 };
 
 /// Rapports: each bet type (array item) with a `typePari`.
+#[rustfmt::skip]
 pub const RACE_BET: Table = Table {
     name: "stg_race_bet",
     columns: &[
@@ -336,6 +233,7 @@ pub const RACE_BET: Table = Table {
 };
 
 /// Rapports: `[].rapports[]` of a bet type with a `typePari`.
+#[rustfmt::skip]
 pub const BET_REPORT: Table = Table {
     name: "stg_bet_report",
     columns: &[
@@ -346,26 +244,15 @@ pub const BET_REPORT: Table = Table {
         named("combinaison", Text, "combinaison; '' when absent"),
         named("libelle", Text, "libelle; '' when absent"),
         value("dividende_cts", BigInt, "dividende (cts)"),
-        value(
-            "dividende_pour_un_euro_cts",
-            BigInt,
-            "dividendePourUnEuro (cts)",
-        ),
-        value(
-            "dividende_pour_une_mise_de_base_cts",
-            BigInt,
-            "dividendePourUneMiseDeBase",
-        ),
-        value(
-            "dividende_unite",
-            Text,
-            "dividendeUnite, else the bet type's",
-        ),
+        value("dividende_pour_un_euro_cts", BigInt, "dividendePourUnEuro (cts)"),
+        value("dividende_pour_une_mise_de_base_cts", BigInt, "dividendePourUneMiseDeBase"),
+        value("dividende_unite", Text, "dividendeUnite, else the bet type's"),
         value("nombre_gagnants", Numeric, "nombreGagnants"),
     ],
 };
 
 /// `programme.reunions[].courses[].paris[]` with a `typePari`.
+#[rustfmt::skip]
 pub const RACE_BET_OFFER: Table = Table {
     name: "stg_race_bet_offer",
     columns: &[
@@ -393,6 +280,7 @@ pub const RACE_BET_OFFER: Table = Table {
 };
 
 /// `cagnottes[]` of a réunion or of one of its courses, with `typePari` and `numCourse`.
+#[rustfmt::skip]
 pub const MEETING_JACKPOT: Table = Table {
     name: "stg_meeting_jackpot",
     columns: &[
@@ -408,6 +296,7 @@ pub const MEETING_JACKPOT: Table = Table {
 
 /// Every staging table, in the order of [`crate::load::sql::STAGING`] (and of the indexes of
 /// `load::rows`).
+#[rustfmt::skip]
 pub const ALL: [&Table; 9] = [
     &DAILY_PROGRAM,
     &RACE_MEETING,
