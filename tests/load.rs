@@ -1375,3 +1375,36 @@ fn race_arrival_without_a_programme_order_ranks_the_participants() {
         ["2:1:true", "5:1:true", "1:3:false", "3:4:false"]
     );
 }
+
+#[test]
+fn the_reference_odds_trend_loads_with_its_runner() {
+    let (dir, spec) = lake_with(1, 1);
+    let lake = Lake::new(&dir);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Participants);
+    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
+    let mut participants: Value = serde_json::from_slice(&body).unwrap();
+    let runners = participants["participants"].as_array_mut().unwrap();
+    for (runner, trend) in runners.iter_mut().zip(["-", " "]) {
+        runner["dernierRapportReference"]["indicateurTendance"] = Value::from(trend);
+    }
+    lake.write_body(&key, &serde_json::to_vec(&participants).unwrap())
+        .unwrap();
+    let db = pg::migrated_db("reference_trend");
+    let (out, _) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let trends: Vec<Option<String>> = db
+        .client()
+        .query(
+            "SELECT cote_reference_tendance FROM race_participant ORDER BY num_pmu LIMIT 3",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        trends,
+        [Some("-".to_string()), Some(" ".to_string()), None],
+        "as sent, a space kept; NULL where the payload has no trend"
+    );
+}

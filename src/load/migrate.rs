@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "bet_offers", "0003_bet_offers.sql"),
     migration!(4, "comments", "0004_comments.sql"),
     migration!(5, "horse_source", "0005_horse_source.sql"),
+    migration!(6, "reference_odds_trend", "0006_reference_odds_trend.sql"),
 ];
 
 /// Key of the advisory lock held while migrating ("pmu-lake" in ASCII, as an i64).

@@ -856,6 +856,7 @@ mod tests {
         );
         assert_eq!(get(alpha, "cote_direct_tendance"), Some(" "));
         assert_eq!(get(alpha, "cote_reference"), Some("4"));
+        assert_eq!(get(alpha, "cote_reference_tendance"), Some("+"));
         assert_eq!(get(alpha, "handicap_poids_hg"), Some("570"));
         assert_eq!(get(alpha, "gains_carriere_cts"), Some("1403500"));
         assert_eq!(get(alpha, "horse_robe_code"), Some("020"));

@@ -117,6 +117,8 @@ impl Batch {
         r.text("cote_reference_type_pari", pool);
         r.ts_ms("cote_reference_at", reference.and_then(|o| o.date_rapport));
         r.boolean("cote_reference_favori", reference.and_then(|o| o.favoris));
+        let trend = reference.and_then(|o| o.indicateur_tendance.as_deref());
+        r.text("cote_reference_tendance", trend);
         r.end();
     }
 }

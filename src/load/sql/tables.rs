@@ -176,6 +176,7 @@ pub const PARTICIPANT: Table = Table {
         value("cote_reference_type_pari", Text, "dernierRapportReference.typePari"),
         value("cote_reference_at", Timestamptz, "dernierRapportReference.dateRapport"),
         value("cote_reference_favori", Boolean, "dernierRapportReference.favoris"),
+        value("cote_reference_tendance", Text, "dernierRapportReference.indicateurTendance"),
     ],
 };
 
