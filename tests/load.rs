@@ -1438,7 +1438,7 @@ fn objects_of_an_older_mapping_are_re_derived_without_force_and_nothing_else_mov
 
     // Participants of an older mapping take the later stages of their race with them.
     db.client()
-        .batch_execute("UPDATE load_ledger SET mapping_version = 1 WHERE stage = 'participants'")
+        .batch_execute("UPDATE load_ledger SET mapping_version = 2 WHERE stage = 'participants'")
         .unwrap();
     let (out, third) = load(&db, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -1454,4 +1454,37 @@ fn objects_of_an_older_mapping_are_re_derived_without_force_and_nothing_else_mov
     let (out, fourth) = load(&db, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(objects(&fourth, "loaded"), 0, "{fourth}");
+}
+
+#[test]
+fn the_reference_odds_trend_loads_with_its_runner() {
+    let (dir, spec) = lake_with(1, 1);
+    let lake = Lake::new(&dir);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Participants);
+    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
+    let mut participants: Value = serde_json::from_slice(&body).unwrap();
+    let runners = participants["participants"].as_array_mut().unwrap();
+    for (runner, trend) in runners.iter_mut().zip(["-", " "]) {
+        runner["dernierRapportReference"]["indicateurTendance"] = Value::from(trend);
+    }
+    lake.write_body(&key, &serde_json::to_vec(&participants).unwrap())
+        .unwrap();
+    let db = pg::migrated_db("reference_trend");
+    let (out, _) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let trends: Vec<Option<String>> = db
+        .client()
+        .query(
+            "SELECT cote_reference_tendance FROM race_participant ORDER BY num_pmu LIMIT 3",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        trends,
+        [Some("-".to_string()), Some(" ".to_string()), None],
+        "as sent, a space kept; NULL where the payload has no trend"
+    );
 }

@@ -19,11 +19,12 @@ use crate::lake::{ObjectKey, Stage};
 /// and without the network, and counted as reprocessed. Objects that hang from it (the later
 /// stages of its race; every object of the day for the programme) are loaded again with it.
 ///
-/// History: participants 2, the horse taken whole from its latest race (migration 0005).
+/// History: participants 2, the horse taken whole from its latest race (migration 0005);
+/// participants 3, `race_participant.cote_reference_tendance` (migration 0007).
 pub const fn mapping_version(stage: Stage) -> i32 {
     match stage {
         Stage::Programme => 1,
-        Stage::Participants => 2,
+        Stage::Participants => 3,
         Stage::Performances => 1,
         Stage::Rapports => 1,
     }

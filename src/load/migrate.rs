@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "comments", "0004_comments.sql"),
     migration!(5, "horse_source", "0005_horse_source.sql"),
     migration!(6, "mapping_version", "0006_mapping_version.sql"),
+    migration!(7, "reference_odds_trend", "0007_reference_odds_trend.sql"),
 ];
 
 /// Key of the advisory lock held while migrating ("pmu-lake" in ASCII, as an i64).

@@ -1,5 +1,11 @@
 //! Payloads → staging rows: one lake object's JSON turned into CSV records for the staging
-//! tables of `load/sql.rs`, in the column order of their COPY statements.
+//! tables declared in `load/sql/tables.rs`, one file per payload (as `pmu/` is split).
+//!
+//! Every field is written by its column's name (`r.int("age", p.age)`): the writer knows the
+//! declaration, so an `integer` column is known as such (see [`OutOfRange`]), and in debug builds
+//! (every test) it checks that the names come in the declaration's order, each once, with a
+//! writer method of the column's type. A field's position in the COPY row is therefore never a
+//! convention kept by hand: a swapped or missing column fails every test that writes that row.
 //!
 //! The day, R and C of every row come from the [`ObjectKey`] (the lake path), never from payload
 //! text; only the programme names its réunions and courses. Units are normalised here or kept
@@ -10,23 +16,26 @@
 //! [`Row`] rather than the csv crate's writer, whose quoting styles cannot mix a bare NULL with
 //! always-quoted text; the csv crate reads the output back in the tests.
 
+mod participants;
+mod performances;
+mod programme;
+mod rapports;
+
 use std::io::Write as _;
-use std::sync::LazyLock;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use chrono_tz::Europe::Paris;
 use serde::Serialize;
 
 use crate::lake::{ObjectKey, RaceId, Stage};
 use crate::load::seen::SeenPastRaces;
-use crate::load::sql::STAGING;
-use crate::pmu::participants::{Participant, ParticipantsResponse, Rapport};
-use crate::pmu::performances::{PastRace, PerformancesResponse};
-use crate::pmu::programme::{Cagnotte, Course, Pari, ProgrammeResponse, Reunion};
-use crate::pmu::rapports::{self, RapportsResponse};
+use crate::load::sql::{Column, Table as Declaration, Ty, tables};
+use crate::pmu::participants::ParticipantsResponse;
+use crate::pmu::performances::PerformancesResponse;
+use crate::pmu::programme::ProgrammeResponse;
+use crate::pmu::rapports::{RapportsResponse, is_internet_pool};
 
-/// Indexes into [`STAGING`], one per staging table.
+/// Indexes into [`tables::ALL`] (and `sql::STAGING`), one per staging table.
 pub const DAILY_PROGRAM: usize = 0;
 pub const RACE_MEETING: usize = 1;
 pub const RACE: usize = 2;
@@ -55,39 +64,8 @@ pub struct OutOfRange {
     pub value: i64,
 }
 
-/// For each staging table, its columns in CSV order (the COPY column list) and whether each is
-/// an `integer` (32 bits) in its `CREATE TABLE`; read once from the texts of [`STAGING`].
-static INT32_COLUMNS: LazyLock<Vec<Vec<(&'static str, bool)>>> = LazyLock::new(|| {
-    STAGING
-        .iter()
-        .map(|t| {
-            let between = |text: &'static str| {
-                let open = text.find('(').map_or(0, |i| i + 1);
-                let close = text.rfind(')').unwrap_or(text.len());
-                &text[open..close.max(open)]
-            };
-            let types: Vec<(&str, &str)> = between(t.create)
-                .split(',')
-                .filter_map(|def| {
-                    let mut words = def.split_whitespace();
-                    Some((words.next()?, words.next()?))
-                })
-                .collect();
-            let list = &t.copy[..t.copy.find(" FROM STDIN").unwrap_or(t.copy.len())];
-            between(list)
-                .split(',')
-                .map(str::trim)
-                .map(|name| {
-                    let int32 = types.iter().any(|(n, ty)| *n == name && *ty == "integer");
-                    (name, int32)
-                })
-                .collect()
-        })
-        .collect()
-});
-
 /// Staging rows of a batch (a day, or one object when isolating a failure): one CSV buffer per
-/// entry of [`crate::load::sql::STAGING`], in the same order. Buffers are reused across batches.
+/// entry of [`tables::ALL`], in the same order. Buffers are reused across batches.
 #[derive(Debug)]
 pub struct Batch {
     tables: Vec<Table>,
@@ -100,7 +78,7 @@ pub struct Batch {
 impl Default for Batch {
     fn default() -> Batch {
         Batch {
-            tables: STAGING.iter().map(|_| Table::default()).collect(),
+            tables: tables::ALL.iter().map(|_| Table::default()).collect(),
             out_of_range: Vec::new(),
             current: String::new(),
         }
@@ -157,7 +135,7 @@ impl Batch {
         result
     }
 
-    /// CSV bytes and row count of staging table `i` (index into `sql::STAGING`).
+    /// CSV bytes and row count of staging table `i` (index into [`tables::ALL`]).
     pub fn table(&self, i: usize) -> (&[u8], u64) {
         let t = &self.tables[i];
         (&t.csv, t.rows)
@@ -172,7 +150,7 @@ impl Batch {
         &mut self,
         key: &ObjectKey,
         body: &[u8],
-        mut seen: Option<&mut SeenPastRaces>,
+        seen: Option<&mut SeenPastRaces>,
     ) -> Result<()> {
         let day = key.day.date();
         // serde would read a struct from an array by position: the root's kind is checked first.
@@ -194,30 +172,13 @@ impl Batch {
             (Stage::Participants, Some(race)) => {
                 let p: ParticipantsResponse = serde_json::from_slice(body)
                     .context("not a participants payload ({participants:[…]} expected)")?;
-                for runner in &p.participants {
-                    let horse = runner.horse_key();
-                    if let (Some(seen), Some(num_pmu)) = (seen.as_deref_mut(), runner.num_pmu) {
-                        seen.runner(day, race, num_pmu, horse.as_deref());
-                    }
-                    self.participant(day, race, runner, horse);
-                }
+                self.participants(day, race, &p, seen);
                 Ok(())
             }
             (Stage::Performances, Some(race)) => {
                 let p: PerformancesResponse = serde_json::from_slice(body)
                     .context("not a performances payload ({participants:[…]} expected)")?;
-                for runner in &p.participants {
-                    for past in &runner.courses_courues {
-                        self.history(
-                            day,
-                            race,
-                            runner.num_pmu,
-                            runner.nom_cheval.as_deref(),
-                            past,
-                            seen.as_deref_mut(),
-                        );
-                    }
-                }
+                self.performances(day, race, &p, seen);
                 Ok(())
             }
             (Stage::Rapports, Some(race)) => {
@@ -235,380 +196,50 @@ impl Batch {
         t.rows += 1;
         Row {
             buf: &mut t.csv,
-            first: true,
-            table,
+            table: tables::ALL[table],
             col: 0,
             out_of_range: &mut self.out_of_range,
             path: &self.current,
         }
     }
-
-    /// The day is the lake's (the path), even where `programme.date` says otherwise: a fixture
-    /// served under another date is loaded under that date.
-    fn programme(
-        &mut self,
-        day: NaiveDate,
-        p: &ProgrammeResponse,
-        mut seen: Option<&mut SeenPastRaces>,
-    ) {
-        let prog = &p.programme;
-        let mut r = self.row(DAILY_PROGRAM);
-        r.date(day);
-        r.ts_ms(prog.date);
-        r.int(prog.timezone_offset);
-        r.ts_ms(p.timestamp_pmu.as_ref().and_then(|t| t.timestamp));
-        r.end();
-        for reunion in &prog.reunions {
-            let Some(num) = reunion.num_officiel else {
-                continue;
-            };
-            self.reunion(day, num, reunion);
-            self.jackpots(day, num, &reunion.cagnottes);
-            for course in &reunion.courses {
-                if let Some(c) = course.num_ordre {
-                    self.course(day, num, c, course);
-                    self.jackpots(day, num, &course.cagnottes);
-                    for pari in &course.paris {
-                        self.offer(day, num, c, pari);
-                    }
-                    if let (Some(seen), Some(race)) = (seen.as_deref_mut(), RaceId::new(num, c)) {
-                        seen.race(day, race);
-                    }
-                }
-            }
-        }
-    }
-
-    fn reunion(&mut self, day: NaiveDate, num: i64, m: &Reunion) {
-        let mut r = self.row(RACE_MEETING);
-        r.date(day);
-        r.int(Some(num));
-        r.int(m.num_externe);
-        r.ts_ms(m.date_reunion);
-        r.text(m.nature.as_deref());
-        r.text(m.audience.as_deref());
-        r.text(m.statut.as_deref());
-        r.text(m.region_hippique.as_deref());
-        r.text(m.hippodrome.code.as_deref());
-        r.text(m.hippodrome.libelle_court.as_deref());
-        r.text(m.hippodrome.libelle_long.as_deref());
-        r.text(m.pays.code.as_deref());
-        r.text(m.pays.libelle.as_deref());
-        r.array(&m.disciplines_mere);
-        r.array(&m.specialites);
-        let meteo = m.meteo.as_ref();
-        r.ts_ms(meteo.and_then(|w| w.date_prevision));
-        r.text(meteo.and_then(|w| w.nebulosite_code.as_deref()));
-        r.text(meteo.and_then(|w| w.nebulosite_libelle_court.as_deref()));
-        r.num(meteo.and_then(|w| w.temperature));
-        r.num(meteo.and_then(|w| w.force_vent));
-        r.text(meteo.and_then(|w| w.direction_vent.as_deref()));
-        r.end();
-    }
-
-    fn course(&mut self, day: NaiveDate, reunion: i64, num: i64, c: &Course) {
-        let mut r = self.row(RACE);
-        r.date(day);
-        r.int(Some(reunion));
-        r.int(Some(num));
-        r.int(c.num_externe);
-        r.ts_ms(c.heure_depart);
-        r.int(c.timezone_offset);
-        r.text(c.libelle.as_deref());
-        r.text(c.libelle_court.as_deref());
-        for money in [
-            c.montant_prix,
-            c.montant_total_offert,
-            c.montant_offert1er,
-            c.montant_offert2eme,
-            c.montant_offert3eme,
-            c.montant_offert4eme,
-            c.montant_offert5eme,
-        ] {
-            r.int(money);
-        }
-        r.int(c.distance);
-        r.text(c.distance_unit.as_deref());
-        r.text(c.parcours.as_deref());
-        r.text(c.corde.as_deref());
-        r.text(c.discipline.as_deref());
-        r.text(c.specialite.as_deref());
-        r.text(c.type_piste.as_deref());
-        r.text(c.categorie_particularite.as_deref());
-        r.text(c.condition_age.as_deref());
-        r.text(c.condition_sexe.as_deref());
-        r.text(c.conditions.as_deref());
-        r.int(c.nombre_declares_partants);
-        r.text(c.statut.as_deref());
-        r.text(c.categorie_statut.as_deref());
-        r.boolean(c.arrivee_definitive);
-        r.boolean(c.rapports_definitifs_disponibles);
-        r.boolean(c.course_exclusive_internet);
-        r.int(c.duree_course);
-        r.json(c.ordre_arrivee.as_ref());
-        r.json((!c.incidents.is_empty()).then_some(&c.incidents));
-        let pen = c.penetrometre.as_ref();
-        r.num(pen.and_then(|p| p.valeur_mesure));
-        r.text(pen.and_then(|p| p.intitule.as_deref()));
-        r.local_ts(pen.and_then(|p| p.heure_mesure.as_deref()));
-        r.text(pen.and_then(|p| p.commentaire.as_deref()));
-        r.text(c.hippodrome.code.as_deref());
-        r.end();
-    }
-
-    /// A bet type offered on a race; one without `typePari` has no key and is skipped.
-    fn offer(&mut self, day: NaiveDate, reunion: i64, course: i64, p: &Pari) {
-        let Some(type_pari) = p.type_pari.as_deref() else {
-            return;
-        };
-        let mut r = self.row(RACE_BET_OFFER);
-        r.date(day);
-        r.int(Some(reunion));
-        r.int(Some(course));
-        r.pool(type_pari);
-        r.int(p.mise_base);
-        r.int(p.mise_max);
-        for flag in [
-            p.en_vente,
-            p.reportable,
-            p.mis_en_paiement,
-            p.spot_autorise,
-            p.ordre,
-            p.combine,
-            p.complement,
-            p.nouveau_quinte,
-        ] {
-            r.boolean(flag);
-        }
-        r.int(p.cagnotte);
-        r.text(p.audience.as_deref());
-        r.int(p.nb_chevaux_reglementaire);
-        r.text(p.pool_id.as_deref());
-        r.end();
-    }
-
-    /// Jackpots of a réunion, from its own list or from one of its races' (the merge keeps one
-    /// row per key); one without `typePari` or `numCourse` has no key and is skipped.
-    fn jackpots(&mut self, day: NaiveDate, reunion: i64, jackpots: &[Cagnotte]) {
-        for j in jackpots {
-            let (Some(type_pari), Some(num_course)) = (j.type_pari.as_deref(), j.num_course) else {
-                continue;
-            };
-            let mut r = self.row(MEETING_JACKPOT);
-            r.date(day);
-            r.int(Some(reunion));
-            r.text(Some(type_pari));
-            r.int(Some(num_course));
-            r.int(j.montant);
-            r.boolean(j.cagnotte_internet);
-            r.text(j.type_cagnotte.as_deref());
-            r.end();
-        }
-    }
-
-    fn participant(
-        &mut self,
-        day: NaiveDate,
-        race: RaceId,
-        p: &Participant,
-        horse: Option<String>,
-    ) {
-        let Some(num_pmu) = p.num_pmu else { return };
-        let computed =
-            horse.is_some() && p.id_cheval.as_deref().is_none_or(|id| id.trim().is_empty());
-        let mut r = self.row(PARTICIPANT);
-        r.race_key(day, race);
-        r.int(Some(num_pmu));
-        r.text(horse.as_deref());
-        r.boolean(Some(computed));
-        r.text(p.nom.as_deref());
-        r.text(p.nom_pere.as_deref());
-        r.text(p.nom_mere.as_deref());
-        r.text(p.nom_pere_mere.as_deref());
-        r.text(p.race.as_deref());
-        r.text(p.pays.libelle.as_deref().or(p.pays.code.as_deref()));
-        r.text(p.robe.code.as_deref());
-        r.text(p.robe.libelle_court.as_deref());
-        r.text(p.nom.as_deref());
-        r.int(p.age);
-        r.text(p.sexe.as_deref());
-        r.text(p.allure.as_deref());
-        r.text(p.statut.as_deref());
-        r.text(p.driver.as_deref());
-        r.boolean(p.driver_change);
-        r.text(p.entraineur.as_deref());
-        r.text(p.proprietaire.as_deref());
-        r.text(p.eleveur.as_deref());
-        r.text(p.oeilleres.as_deref());
-        r.text(p.deferre.as_deref());
-        r.boolean(p.indicateur_inedit);
-        r.text(p.musique.as_deref());
-        r.int(p.nombre_courses);
-        r.int(p.nombre_victoires);
-        r.int(p.nombre_places);
-        r.int(p.nombre_places_second);
-        r.int(p.nombre_places_troisieme);
-        let g = &p.gains_participant;
-        r.int(g.gains_carriere);
-        r.int(g.gains_victoires);
-        r.int(g.gains_place);
-        r.int(g.gains_annee_en_cours);
-        r.int(g.gains_annee_precedente);
-        r.int(p.place_corde);
-        r.int(p.handicap_distance);
-        r.int(p.handicap_poids);
-        r.num(p.handicap_valeur);
-        r.int(p.poids_condition_monte);
-        r.boolean(p.jument_pleine);
-        r.boolean(p.engagement);
-        r.int(p.supplement);
-        r.int(p.taux_reclamation);
-        r.text(p.pays_entrainement.as_deref());
-        r.text(p.ecurie.as_deref());
-        r.text(p.avis_entraineur.as_deref());
-        r.int(p.ordre_arrivee);
-        r.text(p.incident.as_deref());
-        r.int(p.temps_obtenu);
-        r.int(p.reduction_kilometrique);
-        let gap = &p.distance_cheval_precedent;
-        r.text(gap.libelle_court.as_deref().or(gap.identifiant.as_deref()));
-        r.text(p.commentaire_apres_course.texte.as_deref());
-        r.odds(p.dernier_rapport_direct.as_ref(), true);
-        r.odds(p.dernier_rapport_reference.as_ref(), false);
-        r.end();
-    }
-
-    fn history(
-        &mut self,
-        day: NaiveDate,
-        race: RaceId,
-        num_pmu: Option<i64>,
-        nom: Option<&str>,
-        past: &PastRace,
-        seen: Option<&mut SeenPastRaces>,
-    ) {
-        let Some(him) = past.subject() else { return };
-        let Some(race_date) = past.date.and_then(paris_date) else {
-            return;
-        };
-        let winner = past.participants.iter().find(|p| p.place.place == Some(1));
-        let start = self.tables[HISTORY].csv.len();
-        let mut r = self.row(HISTORY);
-        r.race_key(day, race);
-        r.int(num_pmu);
-        r.text(nom.or(him.nom_cheval.as_deref()));
-        let key_start = r.buf.len();
-        r.date(race_date);
-        r.text(Some(past.hippodrome.as_deref().unwrap_or("")));
-        r.text(Some(past.nom_prix.as_deref().unwrap_or("")));
-        let values_start = r.buf.len();
-        r.text(past.discipline.as_deref());
-        r.int(past.allocation);
-        r.int(past.distance);
-        r.int(past.nb_participants);
-        r.int(past.temps_du_premier.and_then(centis_to_ms));
-        r.int(him.place.place);
-        r.text(him.place.raw_value.as_deref());
-        r.text(him.place.status_arrivee.as_deref());
-        r.text(him.nom_jockey.as_deref());
-        r.int(him.reduction_kilometrique.and_then(centis_to_ms));
-        r.int(him.distance_parcourue);
-        r.int(him.poids_jockey.and_then(kg_to_hg));
-        r.int(him.corde);
-        r.text(him.oeillere.as_deref());
-        let gap = &him.distance_avec_precedent;
-        r.text(gap.libelle_court.as_deref().or(gap.libelle_long.as_deref()));
-        r.text(winner.and_then(|w| w.nom_cheval.as_deref()));
-        r.end();
-        if let Some(seen) = seen {
-            let t = &mut self.tables[HISTORY];
-            let (key, values) = (&t.csv[key_start..values_start], &t.csv[values_start..]);
-            if !seen.keep(day, race, num_pmu, key, values) {
-                t.csv.truncate(start);
-                t.rows -= 1;
-            }
-        }
-    }
-
-    fn rapports(&mut self, day: NaiveDate, race: RaceId, bets: &RapportsResponse) {
-        for bet in &bets.0 {
-            let Some(type_pari) = bet.type_pari.as_deref() else {
-                continue;
-            };
-            let mut r = self.row(RACE_BET);
-            r.race_key(day, race);
-            r.pool(type_pari);
-            r.int(bet.mise_base);
-            r.boolean(bet.rembourse);
-            r.text(bet.audience.as_deref());
-            r.text(bet.famille_pari.as_deref());
-            r.text(bet.dividende_unite.as_deref());
-            r.end();
-            for rep in &bet.rapports {
-                let mut r = self.row(BET_REPORT);
-                r.race_key(day, race);
-                r.text(Some(type_pari));
-                r.text(Some(rep.combinaison.as_deref().unwrap_or("")));
-                r.text(Some(rep.libelle.as_deref().unwrap_or("")));
-                r.int(rep.dividende);
-                r.int(rep.dividende_pour_un_euro);
-                r.int(rep.dividende_pour_une_mise_de_base);
-                r.text(
-                    rep.dividende_unite
-                        .as_deref()
-                        .or(bet.dividende_unite.as_deref()),
-                );
-                r.num(rep.nombre_gagnants);
-                r.end();
-            }
-        }
-    }
 }
 
-/// The Paris calendar day of an epoch-ms instant (the API's dates are Paris midnights).
-fn paris_date(ms: i64) -> Option<NaiveDate> {
-    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.with_timezone(&Paris).date_naive())
-}
-
-/// Performances give durations in centiseconds; the schema keeps milliseconds.
-fn centis_to_ms(cs: i64) -> Option<i64> {
-    cs.checked_mul(10)
-}
-
-/// A weight in kg (float) as tenths of kg.
-fn kg_to_hg(kg: f64) -> Option<i64> {
-    let hg = (kg * 10.0).round();
-    (hg.is_finite() && hg.abs() < 1e9).then_some(hg as i64)
-}
-
-/// One CSV record being written: fields are appended in the staging table's column order.
+/// One CSV record being written, field by field in the declaration's column order.
 struct Row<'a> {
     buf: &'a mut Vec<u8>,
-    first: bool,
-    /// Index of the staging table, and of the column the next field goes in.
-    table: usize,
+    table: &'static Declaration,
+    /// Index of the column the next field goes in.
     col: usize,
     out_of_range: &'a mut Vec<OutOfRange>,
     path: &'a str,
 }
 
 impl Row<'_> {
-    fn sep(&mut self) {
-        if !self.first {
+    /// Starts the field of column `name`, which must be the next one of the declaration and of
+    /// one of the types `tys` (checked in debug builds). Returns its declaration.
+    fn field(&mut self, name: &str, tys: &[Ty]) -> Option<&'static Column> {
+        let column = self.table.columns.get(self.col);
+        debug_assert!(
+            column.is_some_and(|c| c.name == name && tys.contains(&c.ty)),
+            "{}: `{name}` ({tys:?}) written where the declaration has {:?}",
+            self.table.name,
+            column.map(|c| (c.name, c.ty)),
+        );
+        if self.col > 0 {
             self.buf.push(b',');
-            self.col += 1;
         }
-        self.first = false;
-    }
-
-    fn null(&mut self) {
-        self.sep();
+        self.col += 1;
+        column
     }
 
     /// Text, always quoted (so `""` is the empty string and never NULL). NUL bytes, which
     /// PostgreSQL text cannot hold, are dropped.
-    fn text(&mut self, v: Option<&str>) {
-        self.sep();
+    fn text(&mut self, name: &str, v: Option<&str>) {
+        self.field(name, &[Ty::Text]);
+        self.quoted(v);
+    }
+
+    fn quoted(&mut self, v: Option<&str>) {
         let Some(s) = v else { return };
         self.buf.push(b'"');
         for b in s.bytes() {
@@ -622,18 +253,13 @@ impl Row<'_> {
     }
 
     /// An integer; NULL, and reported, where its column is an `integer` too small for it.
-    fn int(&mut self, v: Option<i64>) {
-        self.sep();
+    fn int(&mut self, name: &str, v: Option<i64>) {
+        let column = self.field(name, &[Ty::Int, Ty::BigInt]);
         let Some(v) = v else { return };
-        let (column, int32) = INT32_COLUMNS
-            .get(self.table)
-            .and_then(|cols| cols.get(self.col))
-            .copied()
-            .unwrap_or(("?", false));
-        if int32 && i32::try_from(v).is_err() {
+        if let Some(c) = column.filter(|c| c.ty == Ty::Int && i32::try_from(v).is_err()) {
             self.out_of_range.push(OutOfRange {
                 path: self.path.to_string(),
-                column: format!("{}.{column}", STAGING[self.table].name),
+                column: format!("{}.{}", self.table.name, c.name),
                 value: v,
             });
             return;
@@ -642,57 +268,56 @@ impl Row<'_> {
     }
 
     /// A decimal for a `numeric` column: Rust prints the shortest exact decimal, never an exponent.
-    fn num(&mut self, v: Option<f64>) {
-        self.sep();
+    fn num(&mut self, name: &str, v: Option<f64>) {
+        self.field(name, &[Ty::Numeric]);
         if let Some(v) = v.filter(|v| v.is_finite()) {
             write!(self.buf, "{v}").expect("writing to a Vec");
         }
     }
 
-    fn boolean(&mut self, v: Option<bool>) {
-        self.sep();
+    fn boolean(&mut self, name: &str, v: Option<bool>) {
+        self.field(name, &[Ty::Boolean]);
         if let Some(v) = v {
             self.buf.push(if v { b't' } else { b'f' });
         }
     }
 
-    fn date(&mut self, d: NaiveDate) {
-        self.sep();
+    fn date(&mut self, name: &str, d: NaiveDate) {
+        self.field(name, &[Ty::Date]);
         write!(self.buf, "{}", d.format("%Y-%m-%d")).expect("writing to a Vec");
     }
 
     /// Epoch milliseconds as a UTC timestamptz literal.
-    fn ts_ms(&mut self, ms: Option<i64>) {
-        self.sep();
+    fn ts_ms(&mut self, name: &str, ms: Option<i64>) {
+        self.field(name, &[Ty::Timestamptz]);
         if let Some(t) = ms.and_then(DateTime::<Utc>::from_timestamp_millis) {
             write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S%.3f+00")).expect("writing to a Vec");
         }
     }
 
     /// A local time without zone as the API writes it (`2025-11-05T09:00`); NULL if unreadable.
-    fn local_ts(&mut self, v: Option<&str>) {
+    fn local_ts(&mut self, name: &str, v: Option<&str>) {
+        self.field(name, &[Ty::Timestamp]);
         let parsed = v.and_then(|s| {
             let s = s.trim();
             NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
                 .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
                 .ok()
         });
-        match parsed {
-            Some(t) => {
-                self.sep();
-                write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S")).expect("writing to a Vec");
-            }
-            None => self.null(),
+        if let Some(t) = parsed {
+            write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S")).expect("writing to a Vec");
         }
     }
 
-    fn json<T: Serialize>(&mut self, v: Option<&T>) {
+    fn json<T: Serialize>(&mut self, name: &str, v: Option<&T>) {
+        self.field(name, &[Ty::Jsonb]);
         let text = v.map(|v| serde_json::to_string(v).expect("plain data serializes"));
-        self.text(text.as_deref());
+        self.quoted(text.as_deref());
     }
 
     /// A PostgreSQL array literal (`{"TROT","PLAT"}`) for a `text[]` column.
-    fn array(&mut self, items: &[String]) {
+    fn array(&mut self, name: &str, items: &[String]) {
+        self.field(name, &[Ty::TextArray]);
         let mut lit = String::from("{");
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
@@ -708,36 +333,36 @@ impl Row<'_> {
             lit.push('"');
         }
         lit.push('}');
-        self.text(Some(&lit));
+        self.quoted(Some(&lit));
     }
 
+    /// `day`, `num_reunion`, `num_ordre`: the race the lake path names.
     fn race_key(&mut self, day: NaiveDate, race: RaceId) {
-        self.date(day);
-        self.int(Some(race.reunion.into()));
-        self.int(Some(race.course.into()));
+        self.date("day", day);
+        self.int("num_reunion", Some(race.reunion.into()));
+        self.int("num_ordre", Some(race.course.into()));
     }
 
-    /// A bet type and its pool: `type_pari`, `pool` (INTERNET or SHOP), `bet_type` (without `E_`).
+    /// `type_pari`, `pool` (INTERNET or SHOP), `bet_type` (without `E_`).
     fn pool(&mut self, type_pari: &str) {
-        let internet = rapports::is_internet_pool(type_pari);
-        self.text(Some(type_pari));
-        self.text(Some(if internet { "INTERNET" } else { "SHOP" }));
-        self.text(Some(type_pari.strip_prefix("E_").unwrap_or(type_pari)));
+        let internet = is_internet_pool(type_pari);
+        self.text("type_pari", Some(type_pari));
+        self.text("pool", Some(if internet { "INTERNET" } else { "SHOP" }));
+        self.text(
+            "bet_type",
+            Some(type_pari.strip_prefix("E_").unwrap_or(type_pari)),
+        );
     }
 
-    /// The odds columns: value, pool, time, favourite, and for the live odds their trend.
-    fn odds(&mut self, o: Option<&Rapport>, live: bool) {
-        self.num(o.and_then(|o| o.rapport));
-        self.text(o.and_then(|o| o.type_pari.as_deref()));
-        self.ts_ms(o.and_then(|o| o.date_rapport));
-        self.boolean(o.and_then(|o| o.favoris));
-        if live {
-            self.text(o.and_then(|o| o.indicateur_tendance.as_deref()));
-            self.num(o.and_then(|o| o.nombre_indicateur_tendance));
-        }
-    }
-
+    /// Ends the record; every column of the declaration must have been written (checked in
+    /// debug builds).
     fn end(self) {
+        debug_assert_eq!(
+            self.col,
+            self.table.columns.len(),
+            "{}: fields written, columns declared",
+            self.table.name
+        );
         self.buf.push(b'\n');
     }
 }
@@ -748,6 +373,7 @@ mod tests {
 
     use super::*;
     use crate::day::Day;
+    use crate::load::sql::named;
 
     type Fields = HashMap<String, Option<String>>;
 
@@ -772,7 +398,7 @@ mod tests {
 
     /// The columns of a staging table, from its COPY statement.
     fn columns(table: usize) -> Vec<String> {
-        let copy = STAGING[table].copy;
+        let copy = crate::load::sql::STAGING[table].copy;
         let list = &copy[copy.find('(').unwrap() + 1..copy.find(')').unwrap()];
         list.split(',').map(|c| c.trim().to_string()).collect()
     }
@@ -819,7 +445,7 @@ mod tests {
             parsed.len() as u64,
             count,
             "{}: row count",
-            STAGING[table].name
+            tables::ALL[table].name
         );
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -838,7 +464,7 @@ mod tests {
                     fields.len(),
                     cols.len(),
                     "{}: fields per row",
-                    STAGING[table].name
+                    tables::ALL[table].name
                 );
                 cols.iter().cloned().zip(fields).collect()
             })
@@ -867,16 +493,79 @@ mod tests {
         batch
     }
 
+    /// A row of `table` written with `write`, as CSV text.
+    fn written(table: &'static Declaration, write: impl FnOnce(&mut Row<'_>)) -> String {
+        let (mut buf, mut out_of_range) = (Vec::new(), Vec::new());
+        let mut r = Row {
+            buf: &mut buf,
+            table,
+            col: 0,
+            out_of_range: &mut out_of_range,
+            path: "",
+        };
+        write(&mut r);
+        r.end();
+        String::from_utf8(buf).unwrap()
+    }
+
     #[test]
-    fn integer_columns_are_known_by_name_in_copy_order() {
-        for (i, table) in STAGING.iter().enumerate() {
-            let names: Vec<&str> = INT32_COLUMNS[i].iter().map(|(n, _)| *n).collect();
-            assert_eq!(names, columns(i), "{}", table.name);
-        }
-        let participant = &INT32_COLUMNS[PARTICIPANT];
-        assert!(participant.contains(&("age", true)));
-        assert!(participant.contains(&("num_pmu", true)));
-        assert!(participant.contains(&("gains_carriere_cts", false)));
+    fn fields_are_written_by_name_in_the_declaration_order() {
+        let ok = written(&tables::RACE_BET, |r| {
+            r.race_key(
+                NaiveDate::from_ymd_opt(2025, 11, 5).unwrap(),
+                RaceId::new(1, 2).unwrap(),
+            );
+            r.pool("E_SIMPLE_GAGNANT");
+            r.int("mise_base_cts", Some(150));
+            r.boolean("rembourse", None);
+            r.text("audience", Some("NATIONAL"));
+            r.text("famille_pari", Some("Simple"));
+            r.text("dividende_unite", None);
+        });
+        assert_eq!(
+            ok,
+            "2025-11-05,1,2,\"E_SIMPLE_GAGNANT\",\"INTERNET\",\"SIMPLE_GAGNANT\",150,,\"NATIONAL\",\"Simple\",\n"
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(
+        expected = "`famille_pari` ([Text]) written where the declaration has Some((\"audience\""
+    )]
+    fn two_text_columns_written_in_swapped_order_are_caught() {
+        written(&tables::RACE_BET, |r| {
+            r.race_key(
+                NaiveDate::from_ymd_opt(2025, 11, 5).unwrap(),
+                RaceId::new(1, 2).unwrap(),
+            );
+            r.pool("E_SIMPLE_GAGNANT");
+            r.int("mise_base_cts", Some(150));
+            r.boolean("rembourse", None);
+            r.text("famille_pari", Some("Simple"));
+            r.text("audience", Some("NATIONAL"));
+            r.text("dividende_unite", None);
+        });
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "stg_meeting_jackpot: fields written, columns declared")]
+    fn a_column_left_out_is_caught() {
+        written(&tables::MEETING_JACKPOT, |r| {
+            r.date("day", NaiveDate::from_ymd_opt(2025, 11, 5).unwrap());
+            r.int("num_officiel", Some(1));
+        });
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "`num_officiel` ([Numeric])")]
+    fn a_field_written_with_the_wrong_type_is_caught() {
+        written(&tables::MEETING_JACKPOT, |r| {
+            r.date("day", NaiveDate::from_ymd_opt(2025, 11, 5).unwrap());
+            r.num("num_officiel", Some(1.0));
+        });
     }
 
     #[test]
@@ -907,7 +596,7 @@ mod tests {
 
     #[test]
     fn table_indexes_name_the_staging_tables() {
-        let names: Vec<_> = STAGING.iter().map(|s| s.name).collect();
+        let names: Vec<_> = tables::ALL.iter().map(|s| s.name).collect();
         assert_eq!(
             names,
             [
@@ -940,30 +629,34 @@ mod tests {
 
     #[test]
     fn null_and_empty_string_stay_distinct_in_the_copy_text() {
-        let mut buf = Vec::new();
-        let mut out_of_range = Vec::new();
-        let mut r = Row {
-            buf: &mut buf,
-            first: true,
-            table: usize::MAX,
-            col: 0,
-            out_of_range: &mut out_of_range,
-            path: "",
+        const T: Declaration = Declaration {
+            name: "stg_test",
+            columns: &[
+                named("a", Ty::Text, "-"),
+                named("b", Ty::Text, "-"),
+                named("c", Ty::Text, "-"),
+                named("d", Ty::Int, "-"),
+                named("e", Ty::Int, "-"),
+                named("f", Ty::Numeric, "-"),
+                named("g", Ty::Boolean, "-"),
+                named("h", Ty::TextArray, "-"),
+            ],
         };
-        r.text(None);
-        r.text(Some(""));
-        r.text(Some("a\"b,c\nd\0"));
-        r.int(None);
-        r.int(Some(-7));
-        r.num(Some(3.1));
-        r.boolean(Some(false));
-        r.array(&["TROT".into(), "a\"b\\c".into()]);
-        r.end();
+        let text = written(&T, |r| {
+            r.text("a", None);
+            r.text("b", Some(""));
+            r.text("c", Some("a\"b,c\nd\0"));
+            r.int("d", None);
+            r.int("e", Some(-7));
+            r.num("f", Some(3.1));
+            r.boolean("g", Some(false));
+            r.array("h", &["TROT".into(), "a\"b\\c".into()]);
+        });
         assert_eq!(
-            String::from_utf8(buf.clone()).unwrap(),
+            text,
             ",\"\",\"a\"\"b,c\nd\",,-7,3.1,f,\"{\"\"TROT\"\",\"\"a\\\"\"b\\\\c\"\"}\"\n"
         );
-        let fields = &parse_pg_csv(&buf)[0];
+        let fields = &parse_pg_csv(text.as_bytes())[0];
         assert_eq!(fields[0], None);
         assert_eq!(fields[1].as_deref(), Some(""));
         assert_eq!(fields[2].as_deref(), Some("a\"b,c\nd"));
@@ -1163,6 +856,7 @@ mod tests {
         );
         assert_eq!(get(alpha, "cote_direct_tendance"), Some(" "));
         assert_eq!(get(alpha, "cote_reference"), Some("4"));
+        assert_eq!(get(alpha, "cote_reference_tendance"), Some("+"));
         assert_eq!(get(alpha, "handicap_poids_hg"), Some("570"));
         assert_eq!(get(alpha, "gains_carriere_cts"), Some("1403500"));
         assert_eq!(get(alpha, "horse_robe_code"), Some("020"));
@@ -1335,7 +1029,9 @@ mod tests {
     fn a_rejected_object_leaves_nothing_in_the_batch() {
         let good = key("2025-11-05", Some((1, 1)), Stage::Participants);
         let mut b = loaded(&[(good, "2025-11-05/R1C1/participants.json")]);
-        let before: Vec<Vec<u8>> = (0..STAGING.len()).map(|i| b.table(i).0.to_vec()).collect();
+        let before: Vec<Vec<u8>> = (0..tables::ALL.len())
+            .map(|i| b.table(i).0.to_vec())
+            .collect();
         let cases = [
             (
                 key("2025-11-05", Some((1, 1)), Stage::Rapports),
@@ -1366,7 +1062,9 @@ mod tests {
                 "{rel}: {msg}"
             );
         }
-        let after: Vec<Vec<u8>> = (0..STAGING.len()).map(|i| b.table(i).0.to_vec()).collect();
+        let after: Vec<Vec<u8>> = (0..tables::ALL.len())
+            .map(|i| b.table(i).0.to_vec())
+            .collect();
         assert_eq!(before, after);
         assert_eq!(b.table(PARTICIPANT).1, 6);
         b.clear();
