@@ -80,7 +80,7 @@ Variables (VAR=value on the command line; unset means the binary's default):
   FORCE=1                            reload objects already loaded unchanged (--force)
  bench (default: 30 days of 67 races, 3 runs, a few minutes on 2 cores):
   DAYS=N                             days of synthetic data (--days; the whole history since
-                                     2013 is about 4,700 days: 300 take about 40 s per load)
+                                     2013 is about 4,700 days; 600 took ~3 min per load here)
   RACES=N                            races per day (--races-per-day, 67)
   RUNS=N                             full-size loads and ceilings to take the median of (--runs, 3)
  fake-api:
