@@ -50,7 +50,10 @@ Targets:
                                      in this repository: needs PMU_SAMPLES=DIR (holding raw/)
   make lint                          cargo fmt --check and clippy -D warnings
   make fmt                           cargo fmt
-  make bench                         load speed on a synthetic lake, against psql \copy
+  make bench                         load speed on a synthetic lake (kept in data/bench, reused
+                                     while its size is the same): first load, replay and the
+                                     psql \copy ceiling side by side, medians of RUNS runs; a
+                                     dev tool (examples/bench.rs), not part of the binary
   make fake-api                      a stand-in PMU API on 127.0.0.1 serving the test fixture
                                      days 14032025 and 15032025 (PORT, default 8765)
   make help                          this text
@@ -75,6 +78,11 @@ Variables (VAR=value on the command line; unset means the binary's default):
                                      (default 4)
  load:
   FORCE=1                            reload objects already loaded unchanged (--force)
+ bench (default: 30 days of 67 races, 3 runs, a few minutes on 2 cores):
+  DAYS=N                             days of synthetic data (--days; the whole history since
+                                     2013 is about 4,700 days; 600 took ~3 min per load here)
+  RACES=N                            races per day (--races-per-day, 67)
+  RUNS=N                             full-size loads and ceilings to take the median of (--runs, 3)
  fake-api:
   PORT=N                             its port on 127.0.0.1 (default 8765)
  test-corpus:
@@ -147,8 +155,11 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# The bench is a Cargo example (a dev binary, never installed): it measures the release binary
+# built just before, each load in a `pmu-lake load` process of its own.
+BENCH_FLAGS = $(call opt,DAYS,--days) $(call opt,RACES,--races-per-day) $(call opt,RUNS,--runs)
 bench: build
-	$(BIN) bench
+	$(CARGO) run --release --locked --example bench -- --pmu-lake $(BIN) $(BENCH_FLAGS)
 
 # A stand-in PMU API on 127.0.0.1 serving the fixture days (14032025, 15032025), for trying
 # `make extract START=14032025 END=15032025 PMU_API_BASE=http://127.0.0.1:8765` without internet.

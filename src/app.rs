@@ -54,12 +54,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             },
             &args.dir,
         ),
-        Command::Bench(args) => load::bench::run(load::bench::Settings {
-            days: args.days,
-            races_per_day: args.races_per_day,
-            dir: args.dir,
-            runs: args.runs,
-        }),
     }
 }
 

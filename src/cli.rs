@@ -29,8 +29,6 @@ pub enum Command {
     Migrate(DbArgs),
     /// Manage the local PostgreSQL cluster under data/pg used when no database is configured.
     Db(LocalDbArgs),
-    /// Generate a synthetic lake and measure load speed against `psql \copy` (make bench).
-    Bench(BenchArgs),
 }
 
 /// Which days a command covers: `--date D`, or `--start D --end D` (inclusive).
@@ -201,21 +199,4 @@ pub enum LocalDbAction {
     Stop,
     /// Print the DATABASE_URL of the local cluster.
     Url,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
-    /// Days of synthetic data.
-    #[arg(long, default_value_t = 30)]
-    pub days: u32,
-    /// Races per day.
-    #[arg(long, default_value_t = 67)]
-    pub races_per_day: u32,
-    /// Working directory for the synthetic lake, the throwaway cluster and the CSV files.
-    #[arg(long, default_value = "data/bench", value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Times to run the full-size load and the ceiling (each on a fresh database); the
-    /// summary compares their medians.
-    #[arg(long, default_value_t = 3)]
-    pub runs: u32,
 }

@@ -7,10 +7,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use pmu_lake::lake::{Lake, ObjectKey, RaceId, Stage};
-use pmu_lake::load::synth::{self, RaceState, Spec};
 use serde_json::Value;
 
 use crate::support::pg::{self, TestDb};
+use crate::support::synth::{self, RaceState, Spec};
 
 /// Runs `pmu-lake load` on `lake` into `db`; returns the process output and the JSON report.
 /// A load that ran to its end (exit 0 or 3) must have written its report: a missing or

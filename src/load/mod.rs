@@ -20,14 +20,12 @@
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
 //! later report of its horse.
 
-pub mod bench;
 pub mod ledger;
 pub mod migrate;
 pub mod report;
 pub mod rows;
 pub mod seen;
 pub mod sql;
-pub mod synth;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

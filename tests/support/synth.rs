@@ -1,14 +1,17 @@
 //! A synthetic lake in the real payload shapes (programme, participants, performances détaillées,
 //! rapports définitifs; see pmu-api.md), deterministic from a seed, written one day at a time.
-//! Used by `pmu-lake bench` and by the load tests. Horses come from a fixed pool, so the same
-//! horse runs on several days, as in real data.
+//! Horses come from a fixed pool, so the same horse runs on several days, as in real data.
+//!
+//! A development tool, outside the library: the load tests use it as `crate::support::synth`,
+//! and the bench (`examples/bench.rs`) includes this very file with `#[path]`, so both see the
+//! same lake. It reaches the product only through its public API (`pmu_lake::…`).
 
 use anyhow::Result;
 use chrono::Datelike;
 use serde_json::{Value, json};
 
-use crate::day::Day;
-use crate::lake::{Lake, ObjectKey, RaceId, Stage};
+use pmu_lake::day::Day;
+use pmu_lake::lake::{Lake, ObjectKey, RaceId, Stage};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,480 @@
+//! `make bench`: a synthetic lake in the real payload shapes, loaded into a throwaway cluster,
+//! replayed, and compared with the ceiling: `psql \copy` of the same final rows from CSV files
+//! into the same, empty tables. Two lake sizes (half, full) show that peak memory stays flat:
+//! each load runs as a `pmu-lake load` process of its own and reports its own peak.
+//! The full size and the ceiling run `--runs` times each, on fresh databases, and the summary
+//! compares their medians: on a shared 2-core machine one run of either varies by a third.
+//! Figures only: nothing here asserts a time.
+//!
+//! A development tool, not the product: a Cargo example (never installed, not in `pmu-lake
+//! --help`) that drives the release `pmu-lake` binary as a user would, and reaches the library
+//! only through its public API. The generator is the tests' own `tests/support/synth.rs`.
+//!
+//! `cargo build --release && cargo run --release --example bench -- [--days N] [--runs N]
+//! [--races-per-day N] [--dir DIR] [--pmu-lake PATH]` (`make bench DAYS=… RUNS=… RACES=…`).
+
+#[path = "../tests/support/synth.rs"]
+#[allow(dead_code)]
+mod synth;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use postgres::Client;
+
+use pmu_lake::day::DayRange;
+use pmu_lake::db::Target;
+use pmu_lake::db::local::{self, Cluster};
+use pmu_lake::lake::Lake;
+use pmu_lake::load::migrate;
+use pmu_lake::load::report::{Phases, Report};
+
+use synth::Spec;
+
+/// Threads writing the synthetic lake.
+const GENERATORS: u32 = 8;
+
+/// Load speed of `pmu-lake load` on a synthetic lake, against `psql \copy` of the same rows.
+#[derive(Debug, Parser)]
+#[command(name = "bench", max_term_width = 100)]
+struct Args {
+    /// Days of synthetic data (the real history since 2013 is about 4,700 days).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    days: u32,
+    /// Races per day.
+    #[arg(long, default_value_t = 67, value_parser = clap::value_parser!(u32).range(1..))]
+    races_per_day: u32,
+    /// Times to run the full-size load and the ceiling (each on a fresh database); the
+    /// summary compares their medians.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// Working directory: the synthetic lake (kept, and reused while its spec is the same),
+    /// the throwaway cluster, the CSV files.
+    #[arg(long, default_value = "data/bench", value_name = "DIR")]
+    dir: PathBuf,
+    /// The `pmu-lake` binary to measure [default: `pmu-lake` next to this example's directory,
+    /// i.e. target/release/pmu-lake for a release build].
+    #[arg(long, value_name = "PATH")]
+    pmu_lake: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let exe = match args.pmu_lake {
+        Some(path) => path,
+        None => default_binary()?,
+    };
+    if !exe.is_file() {
+        bail!(
+            "no pmu-lake binary at {}: build it first (cargo build --release; make bench does)",
+            exe.display()
+        );
+    }
+    fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let spec = Spec::new(args.days, args.races_per_day);
+    let lake_dir = args.dir.join("lake");
+    let generated = ensure_lake(&lake_dir, &spec)?;
+    eprintln!("bench: lake {} ({generated})", lake_dir.display());
+    eprintln!("bench: measuring {}", exe.display());
+
+    let cluster = fresh_cluster(&args.dir.join("pg"))?;
+    let bench = Bench {
+        exe: &exe,
+        cluster: &cluster,
+        lake: &Lake::new(&lake_dir),
+        scratch: &args.dir.join("csv"),
+    };
+    let result = bench.measure(&spec, args.runs);
+    let stopped = cluster.stop();
+    let runs = result?;
+    stopped?;
+    print_table(&spec, &runs);
+    Ok(())
+}
+
+/// `pmu-lake` in the directory above this example's (target/<profile>/examples/bench).
+fn default_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("finding the bench's own path")?;
+    let profile_dir = me
+        .parent()
+        .and_then(Path::parent)
+        .context("the bench is not in target/<profile>/examples")?;
+    Ok(profile_dir.join("pmu-lake"))
+}
+
+/// One measured run.
+#[derive(Debug, Clone)]
+struct Run {
+    label: String,
+    /// Rows in the target tables at the end: the measure all runs share.
+    rows: u64,
+    /// Distinct rows the run sent through staging and merges, per batch (a past race that two
+    /// batches send counts twice; one the load knew unchanged and did not send, not at all):
+    /// the work behind `rows` (the same as `rows` for the ceiling, 0 for a replay).
+    staged: u64,
+    seconds: f64,
+    peak_rss_kb: Option<u64>,
+    phases: Option<Phases>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.rows as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Generates the lake unless one made from the same spec is there.
+fn ensure_lake(dir: &Path, spec: &Spec) -> Result<String> {
+    let stamp = dir.join(".bench-spec");
+    // Bump the version when the generator changes, so an old lake is not reused.
+    let wanted = format!("synth v4 {spec:?}");
+    if fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok("reused".to_string());
+    }
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let started = Instant::now();
+    let written = write_lake_in_parallel(&Lake::new(dir), spec)?;
+    fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(format!(
+        "generated {} objects, {:.1} MB of JSON, {:.1} MB stored, in {:.1} s",
+        written.objects,
+        written.raw_bytes as f64 / 1e6,
+        written.stored_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+/// [`synth::write_lake`] on [`GENERATORS`] threads, each taking the next day to write: every
+/// object is fsynced with its directory, so one thread spends most of its time waiting for the
+/// disk (a 30-day lake took 77 s on one thread). A day depends only on its index, so the lake
+/// is the same.
+fn write_lake_in_parallel(lake: &Lake, spec: &Spec) -> Result<synth::Written> {
+    let next = AtomicU32::new(0);
+    let total = Mutex::new(synth::Written::default());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..GENERATORS)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= spec.days {
+                            return Ok(());
+                        }
+                        let w = synth::write_day(lake, spec, i, synth::RaceState::Finished)?;
+                        let mut t = total.lock().expect("no generator panics holding the lock");
+                        t.objects += w.objects;
+                        t.raw_bytes += w.raw_bytes;
+                        t.stored_bytes += w.stored_bytes;
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("a generator thread panicked"))
+    })?;
+    Ok(total.into_inner().expect("the generators are done"))
+}
+
+/// A new cluster in `dir` (an old one is stopped and removed first). Its socket is in `dir`
+/// and it listens on no TCP port, so it does not meet any other cluster of the machine.
+fn fresh_cluster(dir: &Path) -> Result<Cluster> {
+    if dir.exists() {
+        let old = Cluster::new(dir, local::DEFAULT_PORT)?;
+        if old.is_running() {
+            old.stop()?;
+        }
+        fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let cluster = Cluster::new(dir, local::DEFAULT_PORT)?;
+    cluster.init(&local::Settings::default())?;
+    cluster.start()?;
+    Ok(cluster)
+}
+
+/// What every measure shares.
+struct Bench<'a> {
+    /// The `pmu-lake` binary under test.
+    exe: &'a Path,
+    cluster: &'a Cluster,
+    lake: &'a Lake,
+    /// The load reports and the ceiling's CSV files.
+    scratch: &'a Path,
+}
+
+/// A load measured in a process of its own, so that its peak memory is its alone.
+struct ChildLoad {
+    run: Run,
+    rejected: u64,
+    /// The target tables, in the report's order (merge order, which is foreign-key order).
+    tables: Vec<String>,
+}
+
+impl Bench<'_> {
+    /// A new, migrated database of the cluster; its URL.
+    fn new_db(&self, name: &str) -> Result<String> {
+        self.cluster.create_database(name)?;
+        let url = self.cluster.url(name);
+        migrate::run(&mut Target::parse(&url)?.connect()?)?;
+        Ok(url)
+    }
+
+    fn measure(&self, spec: &Spec, runs: u32) -> Result<Vec<Run>> {
+        let mut measured = Vec::new();
+        let half = (spec.days / 2).max(1);
+        // The half-size lake once, for peak memory; the full size `runs` times, as the ceiling.
+        let mut sizes: Vec<u32> = if half < spec.days { vec![half] } else { vec![] };
+        sizes.extend(std::iter::repeat_n(spec.days, runs.max(1) as usize));
+        let mut full = None;
+        for (i, days) in sizes.into_iter().enumerate() {
+            let range = DayRange::new(spec.day(0), spec.day(days - 1))?;
+            let url = self.new_db(&format!("bench_{days}d_{i}"))?;
+            let first = self.load_in_child(&url, range)?;
+            if first.rejected > 0 {
+                bail!("the synthetic lake had {} rejected objects", first.rejected);
+            }
+            let tables = tables_in_fk_order(&mut Target::parse(&url)?.connect()?, &first.tables)?;
+            let rows = count_rows(&mut Target::parse(&url)?.connect()?, &tables)?;
+            measured.push(Run {
+                label: format!("first load, {days} days"),
+                rows,
+                ..first.run
+            });
+            let replay = self.load_in_child(&url, range)?;
+            measured.push(Run {
+                label: format!("replay, {days} days"),
+                rows,
+                peak_rss_kb: None,
+                phases: None,
+                ..replay.run
+            });
+            full = Some((url, tables));
+        }
+        let (url, tables) = full.expect("at least one run at the full size");
+        measured.extend(self.ceiling(&url, &tables, spec.days, runs)?);
+        Ok(measured)
+    }
+
+    /// Runs `pmu-lake load` on `range` of the lake into `url`, and reads its `--report`: time,
+    /// staged rows, phases and peak memory, all measured inside the child.
+    fn load_in_child(&self, url: &str, range: DayRange) -> Result<ChildLoad> {
+        let scratch = self.scratch;
+        fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+        let report_path = scratch.join("load-report.json");
+        let out = Command::new(self.exe)
+            .args(["load", "--quiet", "--lake"])
+            .arg(self.lake.root())
+            .args(["--start", &range.start.iso(), "--end", &range.end.iso()])
+            .arg("--report")
+            .arg(&report_path)
+            .env("DATABASE_URL", url)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {} load", self.exe.display()))?;
+        // Exit 3 (partial) still writes the report: its rejected objects are checked by the
+        // caller.
+        if !(out.status.success() || out.status.code() == Some(3)) {
+            bail!(
+                "pmu-lake load failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let bytes =
+            fs::read(&report_path).with_context(|| format!("reading {}", report_path.display()))?;
+        let report: Report = serde_json::from_slice(&bytes)
+            .with_context(|| format!("parsing {}", report_path.display()))?;
+        let total = report.tables.total();
+        Ok(ChildLoad {
+            run: Run {
+                label: String::new(),
+                rows: 0,
+                staged: total.read - total.not_sent,
+                seconds: report.seconds,
+                peak_rss_kb: report.peak_rss_kb,
+                phases: Some(report.phases),
+            },
+            rejected: report.objects.rejected,
+            tables: report.tables.0.into_iter().map(|t| t.table).collect(),
+        })
+    }
+
+    /// Exports the loaded rows to CSV, then times `psql \copy` of them into an empty
+    /// database, `runs` times (a fresh database each time).
+    fn ceiling(
+        &self,
+        loaded_url: &str,
+        tables: &[String],
+        days: u32,
+        runs: u32,
+    ) -> Result<Vec<Run>> {
+        let csv_dir = self.scratch;
+        fs::create_dir_all(csv_dir).with_context(|| format!("creating {}", csv_dir.display()))?;
+        let mut source = Target::parse(loaded_url)?.connect()?;
+        let mut files: Vec<(&str, PathBuf)> = Vec::new();
+        for table in tables {
+            let path = csv_dir.join(format!("{table}.csv"));
+            let mut file =
+                fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            let mut reader = source.copy_out(&format!("COPY {table} TO STDOUT (FORMAT csv)"))?;
+            std::io::copy(&mut reader, &mut file).with_context(|| format!("exporting {table}"))?;
+            drop(reader);
+            files.push((table, path));
+        }
+        let rows = count_rows(&mut source, tables)?;
+        let mut measured = Vec::new();
+        for i in 0..runs.max(1) {
+            let url = self.new_db(&format!("bench_ceiling_{i}"))?;
+            let mut psql = Command::new(self.cluster.bindir().join("psql"));
+            psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
+            for (table, path) in &files {
+                psql.arg("-c").arg(format!(
+                    "\\copy {table} FROM '{}' (FORMAT csv)",
+                    path.display().to_string().replace('\'', "''")
+                ));
+            }
+            let started = Instant::now();
+            let out = psql.stdin(Stdio::null()).output().context("running psql")?;
+            let seconds = started.elapsed().as_secs_f64();
+            if !out.status.success() {
+                bail!(
+                    "psql \\copy failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            measured.push(Run {
+                label: format!("ceiling: psql \\copy, {days} days"),
+                rows,
+                staged: rows,
+                seconds,
+                peak_rss_kb: None,
+                phases: None,
+            });
+        }
+        Ok(measured)
+    }
+}
+
+/// `tables` ordered so that a table comes after those its foreign keys reference (the
+/// ceiling's `\copy` checks them row by row, as the load does), from the catalog rather than
+/// from the loader's code, which may reorder its merges.
+fn tables_in_fk_order(client: &mut Client, tables: &[String]) -> Result<Vec<String>> {
+    let edges: Vec<(String, String)> = client
+        .query(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text \
+             FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid",
+            &[],
+        )
+        .context("reading the foreign keys")?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut left: Vec<&String> = tables.iter().collect();
+    let mut ordered: Vec<String> = Vec::new();
+    while !left.is_empty() {
+        let ready = left.iter().position(|t| {
+            edges
+                .iter()
+                .all(|(from, to)| from != *t || !left.contains(&to))
+        });
+        let Some(i) = ready else {
+            bail!("the foreign keys between {left:?} form a cycle");
+        };
+        ordered.push(left.remove(i).clone());
+    }
+    Ok(ordered)
+}
+
+/// Rows in the target tables: the same measure for the loads and the ceiling.
+fn count_rows(client: &mut Client, tables: &[String]) -> Result<u64> {
+    let mut rows = 0;
+    for table in tables {
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+            .get(0);
+        rows += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(rows)
+}
+
+fn print_table(spec: &Spec, runs: &[Run]) {
+    println!(
+        "pmu-lake bench: {} days x {} races x {} runners (5-9 past races each), seed {:#x}",
+        spec.days, spec.races_per_day, spec.runners, spec.seed
+    );
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>12} {:>14}",
+        "run", "rows", "staged", "seconds", "rows/s", "peak RSS (MB)"
+    );
+    for r in runs {
+        let rss = r
+            .peak_rss_kb
+            .map(|kb| format!("{:.1}", kb as f64 / 1024.0))
+            .unwrap_or_default();
+        println!(
+            "{:<34} {:>10} {:>10} {:>10.2} {:>12.0} {:>14}",
+            r.label,
+            r.rows,
+            r.staged,
+            r.seconds,
+            r.rate(),
+            rss
+        );
+    }
+    let full = |prefix: &str| -> Vec<&Run> {
+        runs.iter()
+            .filter(|r| r.label == format!("{prefix}, {} days", spec.days))
+            .collect()
+    };
+    let (firsts, replays, ceilings) = (
+        full("first load"),
+        full("replay"),
+        full("ceiling: psql \\copy"),
+    );
+    if let Some(p) = median_run(&firsts).and_then(|r| r.phases) {
+        println!(
+            "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit",
+            p.read_parse, p.copy, p.merge, p.ledger_commit
+        );
+    }
+    if let (Some(first), Some(replay), Some(ceiling)) = (
+        median_run(&firsts),
+        median_run(&replays),
+        median_run(&ceilings),
+    ) {
+        println!(
+            "medians of {} runs: first load / ceiling: {:.0} % of the ceiling's rows/s; replay speed-up over the first load: {:.0}x",
+            firsts.len(),
+            100.0 * first.rate() / ceiling.rate().max(f64::MIN_POSITIVE),
+            first.seconds / replay.seconds.max(1e-9)
+        );
+    }
+}
+
+/// The run of median time (the upper one of an even count).
+fn median_run<'a>(runs: &[&'a Run]) -> Option<&'a Run> {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    sorted.get(sorted.len() / 2).copied()
+}
