@@ -93,6 +93,7 @@ fn verify_settings(a: crate::cli::VerifyArgs) -> Result<check::verify::Settings>
         range: DayRange::from_options(look.days.date, look.days.start, look.days.end)?,
         lake: look.lake.lake,
         repair: a.repair,
+        deep: a.deep,
         threads,
         db: db_settings(look.db),
     })

@@ -278,6 +278,10 @@ pub struct VerifyArgs {
     /// them so that the next extract fetches them again.
     #[arg(long)]
     pub repair: bool,
+    /// Read every body with its stage's model, as load does (3 to 5 times slower), not only
+    /// as JSON.
+    #[arg(long)]
+    pub deep: bool,
     /// Threads reading objects (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

@@ -277,14 +277,13 @@ fn damage(lake: &Lake) -> BTreeSet<(String, String)> {
         "temp file",
     );
 
-    // A body that is not JSON, its manifest line matching it.
+    // A body that is not JSON (an error page written over it): its hash is not the manifest's
+    // either.
     let html = key(1, 1, 1, Stage::Participants);
-    let body = b"<html>Service indisponible</html>";
-    lake.write_body(&html, body).unwrap();
-    relabel(lake, &html, &html.body_name(), |e| {
-        e.sha256 = lake::sha256_hex(body);
-    });
-    add(p(&html), "not its stage's JSON");
+    lake.write_body(&html, b"<html>Service indisponible</html>")
+        .unwrap();
+    add(p(&html), "hash mismatch");
+    add(p(&html), "bad JSON");
     assert!(root.join(p(&html)).is_file());
     expected
 }
@@ -316,10 +315,49 @@ fn verify_reports_each_damage_exactly_and_nothing_on_a_clean_lake() {
     assert_eq!(code(&out), 3, "{}", show(&out));
     assert_eq!(
         problems(&out),
-        BTreeSet::from([(
+        BTreeSet::from(["hash mismatch", "bad JSON"].map(|kind| (
             "date=2025-03-15/R1C1/participants.json.zst".to_string(),
-            "not its stage's JSON".to_string()
-        )]),
+            kind.to_string()
+        ))),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn verify_deep_reads_bodies_with_their_stage_model() {
+    let tmp = Temp::new("deep");
+    let _api = fixture_lake(&tmp);
+    let lake = Lake::new(tmp.lake());
+    // Valid JSON, its manifest line matching, but not rapports (an array): only the model sees.
+    // And a body not JSON whose manifest line vouches for it (a hand-made manifest): only
+    // --deep parses it.
+    let odd = key(1, 1, 2, Stage::Rapports);
+    let body = br#"{"programme":{}}"#;
+    lake.write_body(&odd, body).unwrap();
+    relabel(&lake, &odd, &odd.body_name(), |e| {
+        e.sha256 = lake::sha256_hex(body)
+    });
+    let html = key(1, 1, 1, Stage::Participants);
+    lake.write_body(&html, b"<html/>").unwrap();
+    relabel(&lake, &html, &html.body_name(), |e| {
+        e.sha256 = lake::sha256_hex(b"<html/>")
+    });
+    let out = verify(&tmp, &[], None);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let out = verify(&tmp, &["--deep"], None);
+    assert_eq!(code(&out), 3, "{}", show(&out));
+    assert_eq!(
+        problems(&out),
+        BTreeSet::from([
+            (odd.display_path(), "bad JSON".to_string()),
+            (html.display_path(), "bad JSON".to_string())
+        ]),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stdout(&out).contains("does not read as rapports"),
         "{}",
         show(&out)
     );
