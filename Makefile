@@ -23,7 +23,7 @@ LOAD_FLAGS = $(call opt,LAKE,--lake) $(DAY_FLAGS) $(call flag,FORCE,--force) \
   $(call opt,REPORT,--report)
 UPDATE_FLAGS = $(call opt,LAKE,--lake) $(DAY_FLAGS) --days-back $(DAILY_BACK) $(API_FLAGS)
 
-.PHONY: help build extract update load db db-stop psql migrate test test-corpus lint fmt bench fake-api
+.PHONY: help build extract update load db db-stop psql migrate status verify test test-corpus lint fmt bench fake-api
 
 define HELP
 pmu-lake: PMU race days into a zstd lake on disk (extract), the lake into PostgreSQL (load).
@@ -41,6 +41,11 @@ Targets:
   make load                          the lake into PostgreSQL (all of it, or DATE / START+END):
                                      DATABASE_URL or PG* variables when set, else the local cluster
   make migrate                       only the schema, into the same database as load
+  make status                        per day: final, provisional, no content, missing; loaded when
+                                     a database is configured (all the lake, or DATE / START+END;
+                                     JSON=1 for --json); asks the API nothing
+  make verify                        read every object back against the lake's contract (or
+                                     DATE / START+END; REPAIR=1 quarantines what is damaged)
   make db                            create and start the local cluster (data/pg); print its URL
   make psql                          psql on the local cluster (database pmu), started if needed
   make db-stop                       stop the local cluster
@@ -117,6 +122,14 @@ load: build
 
 migrate: build
 	@$(BIN) migrate
+
+# Both only look: neither asks the API, nor creates or starts a database (one is used when
+# DATABASE_URL, PG* or a running local cluster says so).
+status: build
+	@$(BIN) status $(call opt,LAKE,--lake) $(DAY_FLAGS) $(call flag,JSON,--json) $(call opt,PROFILE,--profile)
+
+verify: build
+	@$(BIN) verify $(call opt,LAKE,--lake) $(DAY_FLAGS) $(call flag,REPAIR,--repair)
 
 # The build is quiet here so that only the run's own lines reach a log.
 update:

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::cli::{ApiArgs, Cli, Command, DaysArgs, DbArgs, ExtractArgs, LoadArgs, LocalDbAction};
 use crate::day::{Day, DayRange};
 use crate::exit::{self, Outcome};
-use crate::{db, extract, load};
+use crate::{check, db, extract, load};
 
 /// Runs one command. `load`, `migrate` and `db` are synchronous (the `postgres` client must not
 /// run inside a tokio runtime); `extract` builds its own runtime.
@@ -54,7 +54,45 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             },
             &args.dir,
         ),
+        Command::Status(args) => check::status::run(&status_settings(args)?),
+        Command::Verify(args) => check::verify::run(&verify_settings(args)?),
     }
+}
+
+fn status_settings(a: crate::cli::StatusArgs) -> Result<check::status::Settings> {
+    let look = a.look;
+    Ok(check::status::Settings {
+        range: DayRange::from_options(look.days.date, look.days.start, look.days.end)?,
+        lake: look.lake.lake,
+        json: a.json,
+        politeness: crate::api::Politeness::from_options(
+            &a.profile,
+            a.workers,
+            a.delay.as_deref(),
+            a.max_rps,
+        )?,
+        grace_days: a.grace_days,
+        db: db_settings(look.db),
+    })
+}
+
+fn verify_settings(a: crate::cli::VerifyArgs) -> Result<check::verify::Settings> {
+    let look = a.look;
+    let threads = match a.threads {
+        Some(0) => return Err(exit::usage("invalid --threads 0: at least one is needed")),
+        Some(n) => n,
+        // Two per core: a worker waiting on a read leaves its core to the other (measured on 2
+        // cores, 6,060 objects: 0.40 s with 2 workers, 0.29 s with 4; `zstd -t` 0.25 s).
+        None => 2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    Ok(check::verify::Settings {
+        range: DayRange::from_options(look.days.date, look.days.start, look.days.end)?,
+        lake: look.lake.lake,
+        repair: a.repair,
+        deep: a.deep,
+        threads,
+        db: db_settings(look.db),
+    })
 }
 
 /// `pmu-lake update`: extract, then load the same days whatever the extract's outcome (a

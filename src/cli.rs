@@ -29,6 +29,13 @@ pub enum Command {
     Migrate(DbArgs),
     /// Manage the local PostgreSQL cluster under data/pg used when no database is configured.
     Db(LocalDbArgs),
+    /// What the lake holds per day (final, provisional, no content, missing) and, with a
+    /// database, what was loaded; what the next extract and load would do. Asks the API
+    /// nothing. Exit 0 when everything is final (and loaded), 3 otherwise.
+    Status(StatusArgs),
+    /// Read every object back against the lake's contract (zstd frame, hash, JSON, manifest,
+    /// stray files) and, with a database, the ledger. Exit 0 when clean, 3 when problems.
+    Verify(VerifyArgs),
 }
 
 /// Which days a command covers: `--date D`, or `--start D --end D` (inclusive).
@@ -199,4 +206,64 @@ pub enum LocalDbAction {
     Stop,
     /// Print the DATABASE_URL of the local cluster.
     Url,
+}
+
+/// The database of `status` and `verify`: as `load` finds it, but only when configured (the
+/// URL, PG* variables, or a local cluster already running); none is ever created or started.
+#[derive(Debug, Clone, Args)]
+pub struct LookArgs {
+    #[command(flatten)]
+    pub days: DaysArgs,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Without --date or --start/--end: the whole lake, from its first day to its last.
+    #[command(flatten)]
+    pub look: LookArgs,
+    /// The figures as JSON on stdout, for scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// Profile the next extract's time is estimated at (production or safe).
+    #[arg(
+        long,
+        env = "PMU_PROFILE",
+        default_value = "production",
+        value_name = "NAME"
+    )]
+    pub profile: String,
+    /// Requests in flight at most, for the estimate (overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Delay before each request, for the estimate, as MIN..MAX seconds.
+    #[arg(long, value_name = "MIN..MAX")]
+    pub delay: Option<String>,
+    /// Cap on requests per second, for the estimate.
+    #[arg(long, value_name = "RPS")]
+    pub max_rps: Option<f64>,
+    /// Days after a race day past which what the lake holds is final (as extract's).
+    #[arg(long, default_value_t = 3, value_name = "DAYS")]
+    pub grace_days: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Without --date or --start/--end: the whole lake, stray files at its root included.
+    #[command(flatten)]
+    pub look: LookArgs,
+    /// Move damaged objects (and temp files) into <lake>/_quarantine/<time>/, kept, and record
+    /// them so that the next extract fetches them again.
+    #[arg(long)]
+    pub repair: bool,
+    /// Read every body with its stage's model, as load does (3 to 5 times slower), not only
+    /// as JSON.
+    #[arg(long)]
+    pub deep: bool,
+    /// Threads reading objects (default: two per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }

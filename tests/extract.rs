@@ -1359,7 +1359,7 @@ fn unreachable_api_exits_1_with_one_clear_line_and_writes_nothing() {
 }
 
 #[test]
-fn dry_run_counts_requests_and_asks_only_for_the_programmes() {
+fn dry_run_asks_the_api_nothing_and_estimates_the_races_it_cannot_count() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
     let tmp = Temp::new("dry");
     let out = extract(
@@ -1368,27 +1368,40 @@ fn dry_run_counts_requests_and_asks_only_for_the_programmes() {
         &[&both_days()[..], &["--dry-run"]].concat(),
     );
     assert_ok(&out);
-    let total = all_expected_paths().len();
+    let text = stdout(&out);
+    // An empty lake: 2 programmes, and a typical day's 56 races x 3 objects for each day.
+    assert!(
+        text.contains("338 requests needed (2 programmes, 336 race objects)")
+            && text.contains("asked the API nothing")
+            && text.contains("336 of the race objects are an estimate for 2 days"),
+        "{text}"
+    );
+    assert_eq!(api.requests().len(), 0, "a dry run asks nothing");
+    assert!(!tmp.lake().exists(), "a dry run writes nothing");
+
+    // With the first day held, its races count the second day's.
+    assert_ok(&extract(&api, &tmp.lake(), &["--date", FIXTURE_DAYS[0]]));
+    let first_day_objects = expected_paths(FIXTURE_DAYS[0]).len();
+    let races = (first_day_objects - 1) / 3;
+    api.clear_requests();
+    let out = extract(
+        &api,
+        &tmp.lake(),
+        &[&both_days()[..], &["--dry-run"]].concat(),
+    );
+    assert_ok(&out);
     let text = stdout(&out);
     assert!(
         text.contains(&format!(
-            "{total} requests needed (2 programmes, {} race objects)",
-            total - 2
-        )),
+            "{} requests needed (1 programmes, {} race objects), {first_day_objects} objects already held final",
+            1 + races * 3,
+            races * 3
+        )) && text.contains(&format!("({races} races a day, the average of the 1 days")),
         "{text}"
     );
-    assert!(
-        text.contains("asked the API for 2 programmes only"),
-        "{text}"
-    );
-    let asked: BTreeSet<String> = requested(&api).into_iter().collect();
-    assert_eq!(
-        asked,
-        FIXTURE_DAYS.iter().map(|d| programme_path(d)).collect()
-    );
-    assert!(!tmp.lake().exists(), "a dry run writes nothing");
+    assert_eq!(api.requests().len(), 0);
 
-    // Over a complete lake, a dry run needs nothing and asks nothing.
+    // Over a complete lake, a dry run needs nothing.
     assert_ok(&extract(&api, &tmp.lake(), &both_days()));
     api.clear_requests();
     let out = extract(
@@ -1399,7 +1412,8 @@ fn dry_run_counts_requests_and_asks_only_for_the_programmes() {
     assert_ok(&out);
     assert!(
         stdout(&out).contains("0 requests needed")
-            && stdout(&out).contains("asked the API nothing"),
+            && stdout(&out).contains("asked the API nothing")
+            && !stdout(&out).contains("estimate"),
         "{}",
         stdout(&out)
     );

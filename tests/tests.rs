@@ -4,4 +4,5 @@ mod corpus;
 mod db;
 mod extract;
 mod load;
+mod status;
 mod support;

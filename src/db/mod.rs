@@ -569,6 +569,30 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The target when one is configured: the URL, the `PG*` variables, or the local cluster
+    /// when it is already running; `None` otherwise. Nothing is created or started (for
+    /// commands that only look, such as `status` and `verify`).
+    pub fn resolve_configured(&self) -> Result<Option<Target>> {
+        let var = |name: &str| std::env::var(name).ok();
+        if let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) {
+            return Target::resolve(Some(url), &var).map(Some);
+        }
+        if conninfo::env_vars().any(|name| var(name).is_some_and(|v| !v.is_empty())) {
+            return Target::resolve(None, &var).map(Some);
+        }
+        let dir = self.local_dir.clone().unwrap_or_else(local_dir);
+        if !dir.join("postmaster.pid").is_file() {
+            return Ok(None);
+        }
+        let cluster = local::Cluster::new(&dir, local::DEFAULT_PORT)?;
+        if !cluster.is_running() {
+            return Ok(None);
+        }
+        Target::parse(&cluster.url(LOCAL_DBNAME)).map(Some)
+    }
+}
+
 /// `PMU_PGDATA`, else `data/pg`.
 pub fn local_dir() -> PathBuf {
     std::env::var_os("PMU_PGDATA")

@@ -4,8 +4,10 @@
 //! window's days, interleaved), storing each answer with its provenance and finality, the
 //! progress bar, and the run's summary and report.
 
+mod dry;
 pub mod finality;
-mod lock;
+pub mod held;
+pub(crate) mod lock;
 mod queue;
 pub mod report;
 
@@ -42,11 +44,14 @@ pub const DAY_WINDOW: usize = 16;
 /// the lake against a second `extract` before the first write.
 pub fn run(settings: Settings) -> Result<Outcome> {
     let cfg = Config::from_settings(settings)?;
+    if cfg.dry_run {
+        return dry::run(&cfg);
+    }
     let crawl = Arc::new(Crawl::new(cfg)?);
     // A lake that exists is locked before anything is asked, so that a second run stops at
     // once; one not created yet is locked at its first write (see `Crawl::lock_lake`), so that
-    // a run that writes nothing (an unreachable API) leaves no trace. A dry run never writes.
-    if !crawl.cfg.dry_run && crawl.cfg.lake.root().is_dir() {
+    // a run that writes nothing (an unreachable API) leaves no trace.
+    if crawl.cfg.lake.root().is_dir() {
         crawl.lock.acquire()?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -158,14 +163,6 @@ impl Config {
     }
 }
 
-/// Dry-run counters.
-#[derive(Debug, Default)]
-struct DryRun {
-    programmes_needed: u64,
-    programmes_asked: u64,
-    objects_needed: u64,
-}
-
 /// What the planner has put in the queue so far, for the progress bar's estimate.
 #[derive(Debug, Default)]
 struct Planned {
@@ -178,7 +175,6 @@ struct Crawl {
     client: Client,
     queue: Queue,
     report: Mutex<RunReport>,
-    dry: Mutex<DryRun>,
     planned: Mutex<Planned>,
     downloaded: AtomicU64,
     progress: ProgressBar,
@@ -226,7 +222,6 @@ impl Crawl {
             client,
             queue: Queue::new(),
             report: Mutex::new(RunReport::default()),
-            dry: Mutex::new(DryRun::default()),
             planned: Mutex::new(Planned::default()),
             downloaded: AtomicU64::new(0),
             progress,
@@ -283,10 +278,6 @@ impl Crawl {
             .lock()
             .expect("report lock is never poisoned")
             .day(day));
-    }
-
-    fn dry(&self, f: impl FnOnce(&mut DryRun)) {
-        f(&mut self.dry.lock().expect("dry-run lock is never poisoned"));
     }
 
     fn warn(&self, msg: &str) {
@@ -390,7 +381,7 @@ impl Crawl {
     }
 
     fn try_plan_day(&self, day: Day, ticket: &Ticket) -> Result<()> {
-        if !self.cfg.dry_run && self.cfg.lake.day_dir(day).is_dir() {
+        if self.cfg.lake.day_dir(day).is_dir() {
             self.lock_lake()?;
             self.cfg
                 .lake
@@ -426,9 +417,6 @@ impl Crawl {
 
     fn queue_programme(&self, day: Day, ticket: &Ticket) {
         self.count_planned(1);
-        if self.cfg.dry_run {
-            self.dry(|d| d.programmes_needed += 1);
-        }
         self.queue.push(Job::Programme {
             day,
             ticket: Arc::clone(ticket),
@@ -452,36 +440,8 @@ impl Crawl {
             .lake
             .held(&key)
             .with_context(|| format!("reading {}", key.display_path()))?;
-        // The newest line: an empty answer past the grace period after a stored body settles
-        // the day, and the body's races stay.
-        let entry = latest_entry(manifest, &key, &held);
-        let path = match held {
-            Held::Missing => return Ok(None),
-            Held::Marker(status, _) => {
-                // Without a manifest line, the day's age speaks: extract writes a programme
-                // marker only past the grace period, so a marker of a day still within it was
-                // not written by extract and is asked again.
-                let is_final = entry.map_or_else(
-                    || {
-                        finality::empty_programme(day, self.cfg.today, status, self.cfg.grace_days)
-                            .is_final
-                    },
-                    |e| e.is_final,
-                );
-                return Ok(is_final.then(Discovered::default));
-            }
-            Held::Body(path) => path,
-        };
-        if entry.is_some_and(|e| !e.is_final) {
-            return Ok(None);
-        }
-        // A stored programme that does not read is fetched again.
-        let Some(found) = read_programme(&path) else {
-            return Ok(None);
-        };
-        let is_final = entry.is_some()
-            || finality::programme(day, self.cfg.today, &found, None, self.cfg.grace_days).is_final;
-        Ok(is_final.then_some(found))
+        let judged = held::programme(day, &held, manifest, self.cfg.today, self.cfg.grace_days);
+        Ok(judged.is_final.then(|| judged.found.unwrap_or_default()))
     }
 
     /// Queues the per-race objects of a day that must be fetched; counts the others as held.
@@ -519,10 +479,6 @@ impl Crawl {
             d.races = found.races.len() as u64;
             d.figures.already_held += held;
         });
-        if self.cfg.dry_run {
-            self.dry(|d| d.objects_needed += jobs.len() as u64);
-            return Ok(());
-        }
         self.count_planned(jobs.len() as u64);
         jobs.into_iter().for_each(|j| self.queue.push(j));
         Ok(())
@@ -550,8 +506,7 @@ impl Crawl {
             .set_length(p.requests + (left as f64 * per_day).round() as u64);
     }
 
-    /// Whether the lake holds `key` in final form: the manifest says so, or, for an object
-    /// without a manifest line (a lake copied in), its content does.
+    /// Whether the lake holds `key` in final form (see [`held::race_object`]).
     fn held_final(
         &self,
         key: &ObjectKey,
@@ -563,23 +518,13 @@ impl Crawl {
             .lake
             .held(key)
             .with_context(|| format!("reading {}", key.display_path()))?;
-        if matches!(held, Held::Missing) {
-            return Ok(false);
-        }
-        if let Some(entry) = latest_entry(manifest, key, &held) {
-            return Ok(entry.is_final);
-        }
-        Ok(match held {
-            Held::Body(path) => lake::read_body(&path).is_ok_and(|body| {
-                self.content_finality(key, race, Content::Body(&body), None)
-                    .is_final
-            }),
-            Held::Marker(status, _) => {
-                self.content_finality(key, race, Content::Empty(status), None)
-                    .is_final
-            }
-            Held::Missing => false,
-        })
+        Ok(held::race_object(
+            key,
+            race,
+            &held,
+            manifest,
+            self.cfg.grace_days,
+        ))
     }
 
     fn content_finality(
@@ -632,9 +577,6 @@ impl Crawl {
         let url = api::url(&self.cfg.base, &key);
         let fetched = self.client.fetch(&url).await;
         self.progress.inc(1);
-        if self.cfg.dry_run {
-            self.dry(|d| d.programmes_asked += 1);
-        }
         let fetched = match fetched {
             Ok(f) if f.is_empty_answer() => return self.no_programme(day, f, ticket).await,
             Ok(f) => f,
@@ -677,14 +619,12 @@ impl Crawl {
         );
         let me = Arc::clone(self);
         let planned = tokio::task::spawn_blocking(move || -> Result<()> {
-            if !me.cfg.dry_run {
-                let stored = me.store(&key, &url, fetched.status, &fetched.body, &fin)?;
-                me.day_report(day, |d| {
-                    d.programme = "fetched".into();
-                    d.figures.fetched += 1;
-                    d.figures.bytes_stored += stored;
-                });
-            }
+            let stored = me.store(&key, &url, fetched.status, &fetched.body, &fin)?;
+            me.day_report(day, |d| {
+                d.programme = "fetched".into();
+                d.figures.fetched += 1;
+                d.figures.bytes_stored += stored;
+            });
             let manifest = me.manifest(day)?;
             me.plan_races(day, &found, &manifest, &ticket)
         })
@@ -711,13 +651,11 @@ impl Crawl {
         let url = api::url(&self.cfg.base, &key);
         let me = Arc::clone(self);
         let planned = tokio::task::spawn_blocking(move || -> Result<()> {
-            if !me.cfg.dry_run {
-                me.store(&key, &url, f.status, &f.body, &fin)?;
-                me.day_report(day, |d| {
-                    d.programme = "no content".into();
-                    d.figures.no_content += 1;
-                });
-            }
+            me.store(&key, &url, f.status, &f.body, &fin)?;
+            me.day_report(day, |d| {
+                d.programme = "no content".into();
+                d.figures.no_content += 1;
+            });
             // A programme an earlier run stored keeps its races: their objects are planned.
             let found = me.held_programme(day).unwrap_or_default();
             let manifest = me.manifest(day)?;
@@ -730,7 +668,7 @@ impl Crawl {
     /// The races of the programme body the lake holds for `day`, if it holds one that reads.
     fn held_programme(&self, day: Day) -> Option<Discovered> {
         match self.cfg.lake.held(&ObjectKey::programme(day)) {
-            Ok(Held::Body(path)) => read_programme(&path),
+            Ok(Held::Body(path)) => held::read_programme(&path),
             _ => None,
         }
     }
@@ -916,11 +854,7 @@ impl Crawl {
                  rerun the same command with --profile safe (or a larger --delay) to fetch the rest."
             );
         }
-        if self.cfg.dry_run {
-            println!("{}", self.dry_summary(&report));
-        } else {
-            println!("{}", report.summary(elapsed));
-        }
+        println!("{}", report.summary(elapsed));
         let written = match &self.cfg.report {
             Some(path) => report.write_json(path, &self.cfg.base, elapsed, banned.is_some()),
             None => Ok(()),
@@ -940,70 +874,9 @@ impl Crawl {
         written?;
         Ok(Outcome::from_failures(total.failed + total.not_asked))
     }
-
-    fn dry_summary(&self, report: &RunReport) -> String {
-        let dry = self.dry.lock().expect("dry-run lock is never poisoned");
-        let unknown = report.failed_days();
-        let needed = dry.programmes_needed + dry.objects_needed;
-        let p = &self.cfg.client.politeness;
-        let mut line = format!(
-            "dry run {}..{} ({} days): {} requests needed ({} programmes, {} race objects), {} objects already held final; \
-             about {} at --profile {} ({})",
-            self.cfg.range.start,
-            self.cfg.range.end,
-            self.cfg.range.len(),
-            needed,
-            dry.programmes_needed,
-            dry.objects_needed,
-            report.total().already_held,
-            human_duration(p.estimate(needed)),
-            p.profile,
-            p.describe()
-        );
-        if dry.programmes_asked == 0 {
-            line.push_str("; asked the API nothing");
-        } else {
-            line.push_str(&format!(
-                "; asked the API for {} programmes only, to count their races",
-                dry.programmes_asked
-            ));
-        }
-        if unknown > 0 {
-            line.push_str(&format!(
-                "; {unknown} days without a programme (races unknown)"
-            ));
-        }
-        line
-    }
 }
 
-/// The manifest's word on `key`: the newest line among its body and its markers. An empty
-/// answer (204, 404) after a stored body leaves the body in place (the lake never throws data
-/// away) and records the marker, so the body's own line is not the last answer.
-fn latest_entry<'m>(
-    manifest: &'m HashMap<String, ManifestEntry>,
-    key: &ObjectKey,
-    held: &Held,
-) -> Option<&'m ManifestEntry> {
-    let mut names = vec![key.body_name(), key.marker_name(204), key.marker_name(404)];
-    if let Held::Marker(status, _) = held {
-        names.push(key.marker_name(*status));
-    }
-    names
-        .iter()
-        .filter_map(|n| manifest.get(n))
-        // Instants, not text: `…T10:00:00.5Z` sorts before `…T10:00:00Z` as a string.
-        .max_by_key(|e| e.fetched_instant())
-}
-
-/// A stored programme's races; `None` when it does not read (it is then fetched again).
-fn read_programme(path: &std::path::Path) -> Option<Discovered> {
-    lake::read_body(path)
-        .ok()
-        .and_then(|body| discovery::discover(&body).ok())
-}
-
-fn human_duration(d: Duration) -> String {
+pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..60 => format!("{:.0} s", d.as_secs_f64().ceil()),

@@ -137,3 +137,52 @@ pub fn upsert(tx: &mut Transaction<'_>, entries: &[Entry]) -> Result<()> {
     .context("writing the ledger")?;
     Ok(())
 }
+
+/// One ledger row as read back (by `status` and `verify`).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub path: String,
+    pub day: Day,
+    pub content_sha256: String,
+    pub stored_bytes: u64,
+    pub status: Status,
+    pub reason: Option<String>,
+}
+
+/// Whether the ledger exists (a database `load` never ran on has none).
+pub fn exists(client: &mut Client) -> Result<bool> {
+    let row = client
+        .query_one("SELECT to_regclass('load_ledger') IS NOT NULL", &[])
+        .context("looking for the ledger")?;
+    Ok(row.get(0))
+}
+
+/// The ledger rows of the days `first..=last`, by day then path.
+pub fn rows_between(client: &mut Client, first: Day, last: Day) -> Result<Vec<Row>> {
+    let rows = client
+        .query(
+            "SELECT path, day::text, content_sha256, stored_bytes, status, reason FROM load_ledger
+             WHERE day BETWEEN $1::text::date AND $2::text::date ORDER BY day, path",
+            &[&first.iso(), &last.iso()],
+        )
+        .with_context(|| format!("reading the ledger of {first}..{last}"))?;
+    rows.iter()
+        .map(|r| {
+            let day: String = r.get(1);
+            Ok(Row {
+                path: r.get(0),
+                day: day
+                    .parse()
+                    .with_context(|| format!("the ledger's day {day:?}"))?,
+                content_sha256: r.get(2),
+                stored_bytes: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
+                status: if r.get::<_, &str>(4) == "loaded" {
+                    Status::Loaded
+                } else {
+                    Status::Rejected
+                },
+                reason: r.get(5),
+            })
+        })
+        .collect()
+}
