@@ -469,15 +469,30 @@ fn expected_rows(key: &ObjectKey, v: &Value) -> Vec<(usize, u64)> {
         }
         Stage::Participants => vec![(rows::PARTICIPANT, len(&v["participants"]))],
         Stage::Performances => {
-            let its_him = v["participants"]
+            let listed: Vec<Value> = v["participants"]
                 .as_array()
                 .expect("participants")
                 .iter()
                 .flat_map(|p| p["coursesCourues"].as_array().cloned().unwrap_or_default())
+                .filter(|c| c["date"].is_i64())
                 .flat_map(|c| c["participants"].as_array().cloned().unwrap_or_default())
+                .collect();
+            let its_him = listed
+                .iter()
                 .filter(|p| p["itsHim"] == Value::Bool(true))
                 .count();
-            vec![(rows::HISTORY, its_him as u64)]
+            let named = listed
+                .iter()
+                .filter(|p| {
+                    p["nomCheval"]
+                        .as_str()
+                        .is_some_and(|n| !n.trim().is_empty())
+                })
+                .count();
+            vec![
+                (rows::HISTORY, its_him as u64),
+                (rows::PAST_RUNNER, named as u64),
+            ]
         }
         Stage::Rapports => {
             let bets = v.as_array().expect("rapports root is an array");
@@ -519,7 +534,7 @@ fn offers_and_jackpots(reunions: &[Value]) -> (u64, u64) {
 #[ignore = "needs PMU_SAMPLES: make test-corpus"]
 fn every_sample_parses_into_as_many_rows_as_its_json_holds() {
     let mut batch = Batch::new();
-    let mut totals = [0u64; 9];
+    let mut totals = [0u64; pmu_lake::load::sql::tables::ALL.len()];
     for obj in sample_objects() {
         batch.clear();
         batch
@@ -548,6 +563,11 @@ fn every_sample_parses_into_as_many_rows_as_its_json_holds() {
         totals[rows::HISTORY],
         70 + 15,
         "itsHim rows (full performances + its 3-runner copy)"
+    );
+    assert_eq!(
+        totals[rows::PAST_RUNNER],
+        392 + 85,
+        "runners listed for the past races (pmu-api.md §8: 392 in the full file; 85 in its copy)"
     );
     // Bet offers and jackpots per programme file (05/11 three times, 07/12, 25/12, 23/03, 02/04,
     // TurfIA, OpenBet 2018 and its two Tests copies), counted apart from this code; the jackpots
@@ -1007,12 +1027,53 @@ mod merges {
             second["horse_race_history"][1], 70,
             "the 70 past races of R1C1 found their horses"
         );
+        let (listed, distinct) = past_runners_of_the_lake(&objects);
+        assert_eq!(second["past_race_runner"], [distinct, distinct, 0, 0]);
+        assert_eq!(db.count("SELECT count(*) FROM past_race_runner"), distinct);
+        assert!(
+            distinct < listed,
+            "runners of past races two horses share are stored once: {distinct} of {listed}"
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM horse_race_history WHERE allure = 'TROT'"),
+            70
+        );
         assert!(db.count("SELECT count(*) FROM bet_report") > 0);
         let again = load(&mut client, &objects);
         assert!(
             again.values().all(|c| c[1] == 0 && c[2] == 0),
             "replay: {again:?}"
         );
+    }
+
+    /// Runners listed for the past races of the performances objects, from the JSON: (listed
+    /// with a name, distinct by past race and name).
+    fn past_runners_of_the_lake(objects: &[(ObjectKey, Vec<u8>)]) -> (i64, i64) {
+        let mut listed = 0;
+        let mut distinct = std::collections::HashSet::new();
+        let items = |v: &Value| v.as_array().cloned().unwrap_or_default();
+        for (_, body) in objects
+            .iter()
+            .filter(|(k, _)| k.stage == Stage::Performances)
+        {
+            let v: Value = serde_json::from_slice(body).unwrap();
+            for runner in items(&v["participants"]) {
+                for past in items(&runner["coursesCourues"]) {
+                    for p in items(&past["participants"]) {
+                        if let Some(nom) = p["nomCheval"].as_str() {
+                            listed += 1;
+                            distinct.insert((
+                                past["date"].to_string(),
+                                past["hippodrome"].to_string(),
+                                past["nomPrix"].to_string(),
+                                nom.to_string(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        (listed, distinct.len() as i64)
     }
 
     /// Distinct (race, typePari) offers and (réunion, typePari, numCourse) jackpots of the

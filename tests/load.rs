@@ -1171,9 +1171,9 @@ fn ordre_row(db: &TestDb) -> (String, Option<String>, String, String) {
 /// (table, rows, content checksum) of every table.
 type Contents = Vec<(String, i64, String)>;
 
-/// [`TestDb::contents`], with `horse_race_history` checksummed without `reported_on`: the
-/// first day that reported a past race's values when days come in order, but a later day when
-/// a later report is loaded first (a remaining order dependence of issue 8 §2, outside `horse`).
+/// [`TestDb::contents`], with `horse_race_history` and `past_race_runner` checksummed without
+/// `reported_on`: the first day that reported a past race's values when days come in order, but
+/// a later day when a later report is loaded first (a remaining order dependence of issue 8 §2, outside `horse`).
 fn contents_but_reported_on(db: &TestDb) -> Contents {
     let history: String = db
         .client()
@@ -1186,10 +1186,21 @@ fn contents_but_reported_on(db: &TestDb) -> Contents {
         )
         .expect("checksumming horse_race_history")
         .get(0);
+    let runners: String = db
+        .client()
+        .query_one(
+            "SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (
+                 SELECT (to_jsonb(t) - ARRAY['id', 'updated_at', 'reported_on'])::text AS r
+                 FROM past_race_runner t) s",
+            &[],
+        )
+        .expect("checksumming past_race_runner")
+        .get(0);
     db.contents()
         .into_iter()
         .map(|(t, n, c)| match t.as_str() {
             "horse_race_history" => (t, n, history.clone()),
+            "past_race_runner" => (t, n, runners.clone()),
             _ => (t, n, c),
         })
         .collect()
@@ -1486,5 +1497,256 @@ fn the_reference_odds_trend_loads_with_its_runner() {
         trends,
         [Some("-".to_string()), Some(" ".to_string()), None],
         "as sent, a space kept; NULL where the payload has no trend"
+    );
+}
+
+/// A lake holding the fixture day `tests/fixtures/payloads/2026-02-14` (galop, with the fields
+/// of migration 0008) under each of `days`.
+fn fixture_lake(days: &[&str]) -> PathBuf {
+    let dir = pg::server().scratch("lake");
+    let lake = Lake::new(&dir);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/payloads/2026-02-14");
+    for day in days {
+        let day: pmu_lake::day::Day = day.parse().unwrap();
+        let read = |rel: &str| std::fs::read(fixtures.join(rel)).unwrap();
+        lake.write_body(&ObjectKey::programme(day), &read("programme.json"))
+            .unwrap();
+        for (r, c) in [(1, 1), (1, 2)] {
+            for stage in [Stage::Participants, Stage::Performances] {
+                let key = ObjectKey::race(day, RaceId::new(r, c).unwrap(), stage);
+                lake.write_body(&key, &read(&format!("R{r}C{c}/{stage}.json")))
+                    .unwrap();
+            }
+        }
+    }
+    dir
+}
+
+fn texts(db: &TestDb, sql: &str) -> Vec<String> {
+    db.client()
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn the_fields_of_migration_0008_load_from_payloads_in_the_real_shapes() {
+    let dir = fixture_lake(&["2026-02-14"]);
+    let db = pg::migrated_db("more_fields");
+    let (out, report) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    assert_eq!(
+        texts(
+            &db,
+            "SELECT num_pmu || ' ' || coalesce(cote_reference_tendance_pct::text, '-') || ' '
+                    || coalesce(distance_cheval_precedent_code::text, '-') || ' '
+                    || coalesce(distance_cheval_precedent_identifiant, '-') || ' '
+                    || coalesce(poids_condition_monte_change::text, '-') || ' '
+                    || coalesce(substring(url_casaque from '[^/]*$'), '-')
+             FROM race_participant p JOIN race r ON r.id = p.race_id
+             WHERE r.num_reunion = 1 AND r.num_ordre = 1 ORDER BY num_pmu"
+        ),
+        [
+            "1 -1.28 33 TROIS_QUARTS_DE_LONGUEUR true P1.png",
+            "2 0 5 COURTE_TETE false P2.png",
+            "3 - - - - -"
+        ]
+    );
+    assert_eq!(
+        texts(
+            &db,
+            "SELECT num_reunion || 'C' || num_ordre || ' ' || paris_evenement::text || ' '
+                    || coalesce(details_indicateur_evenement_arrivee_provisoire, '-') || ' '
+                    || coalesce(grand_prix_national_trot::text, '-')
+             FROM race ORDER BY num_reunion, num_ordre"
+        ),
+        [
+            "1C1 {PICK5} TERMINEE AVEC MODIFICATION false",
+            "1C2 {E_PICK5,E_QUINTE_PLUS,QUINTE_PLUS} - false",
+            "3C1 {} - true",
+            "3C2 {} - -"
+        ]
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM race WHERE 'QUINTE_PLUS' = ANY (paris_evenement)"),
+        1
+    );
+    assert_eq!(
+        texts(
+            &db,
+            "SELECT num_officiel || ':' || coalesce(num_officiel_reunion_precedente::text, '-') || ':'
+                    || coalesce(num_officiel_reunion_suivante::text, '-')
+             FROM race_meeting ORDER BY num_officiel"
+        ),
+        ["1:-:3", "3:1:-"]
+    );
+    assert_eq!(
+        texts(
+            &db,
+            "SELECT type_pari || ' ' || valeurs_flexi_autorisees::text || ' '
+                    || coalesce(jackpot_mise_base_cts::text, '-') || ' '
+                    || coalesce(jackpot_taux_numerateur || '/' || jackpot_taux_denominateur, '-') || ' '
+                    || coalesce(jackpot_taux_valeur::text, '-') || ' '
+                    || coalesce(option_max_tirage->1->>'coef', '-')
+             FROM race_bet_offer ORDER BY type_pari"
+        ),
+        [
+            "E_SIMPLE_GAGNANT {} - - - -",
+            "PICK5 {25,50,75,100} 200 - 25 -",
+            "QUINTE_PLUS {25,50} 150 1/3 - 10.0"
+        ]
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM horse_race_history WHERE allure = 'GALOP'"),
+        4
+    );
+
+    // Three horses of the day ran the Deauville race (two in R1C1, one in R1C2): 11 rows
+    // listed, 5 runners, each stored once.
+    assert_eq!(table(&report, "past_race_runner"), (7, 7, 0, 0));
+    let deauville =
+        "FROM past_race_runner WHERE race_date = '2026-01-20' AND hippodrome = 'DEAUVILLE'
+                       AND nom_prix = 'PRIX DE DEAUVILLE'";
+    assert_eq!(
+        texts(
+            &db,
+            &format!(
+                "SELECT nom_cheval || ' ' || num_pmu || ' ' || coalesce(place::text, place_raw) || ' '
+                        || corde || ' ' || poids_jockey_hg || ' ' || nom_jockey || ' '
+                        || coalesce(distance_avec_precedent_long, '-') || ' ' || reported_on
+                 {deauville} ORDER BY nom_cheval"
+            )
+        ),
+        [
+            "ALPHA GALOP 2 DP 9 570 S. PASQUIER - 2026-02-14",
+            "BRAVO GALOP 7 2 11 560 M. GUYON une encolure 2026-02-14",
+            "DELTA GALOP 9 5 14 555 A. LEMAITRE deux longueurs 2026-02-14",
+            "X1 WINNER 4 1 3 575 M. BARZALONA - 2026-02-14",
+            "X3 THIRD 1 3 1 580 C. SOUMILLON une longueur 2026-02-14"
+        ]
+    );
+    // The past race's runners join the history rows of each horse that ran it.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM horse_race_history h JOIN past_race_runner p USING (race_date, hippodrome, nom_prix)
+             WHERE p.nom_cheval = 'X1 WINNER'"
+        ),
+        3
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM past_race_runner WHERE nom_prix = 'PRIX DE PAU'"),
+        2,
+        "a listed runner without a name has no key and is left out"
+    );
+
+    // Loading again writes nothing.
+    let (out, again) = load(&db, &dir, &["--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(table(&again, "past_race_runner"), (7, 0, 0, 7));
+}
+
+/// The performances of `day` in the fixture lake, with X1 WINNER's jockey in the Deauville race
+/// set to `jockey` in every report that lists it (three horses', in R1C1 and R1C2).
+fn set_winner_jockey(dir: &Path, day: &str, jockey: &str) {
+    for c in [1, 2] {
+        set_winner_jockey_in(dir, day, RaceId::new(1, c).unwrap(), jockey);
+    }
+}
+
+fn set_winner_jockey_in(dir: &Path, day: &str, race: RaceId, jockey: &str) {
+    let lake = Lake::new(dir);
+    let key = ObjectKey::race(day.parse().unwrap(), race, Stage::Performances);
+    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
+    let mut v: Value = serde_json::from_slice(&body).unwrap();
+    for runner in v["participants"].as_array_mut().unwrap() {
+        for past in runner["coursesCourues"].as_array_mut().unwrap() {
+            for p in past["participants"].as_array_mut().unwrap() {
+                if p["nomCheval"] == "X1 WINNER" {
+                    p["nomJockey"] = Value::from(jockey);
+                }
+            }
+        }
+    }
+    lake.write_body(&key, &serde_json::to_vec(&v).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn a_past_race_runner_takes_the_newest_report_whatever_the_load_order() {
+    let days = ["2026-02-14", "2026-02-21"];
+    let dir = fixture_lake(&days);
+    set_winner_jockey(&dir, "2026-02-14", "OLD JOCKEY");
+    set_winner_jockey(&dir, "2026-02-21", "NEW JOCKEY");
+    let winner = "SELECT nom_jockey || ' ' || reported_on FROM past_race_runner WHERE nom_cheval = 'X1 WINNER'";
+    let day = |s: &str| -> pmu_lake::day::Day { s.parse().unwrap() };
+    for (name, order) in [("in order", [0, 1]), ("newest first", [1, 0])] {
+        let db = pg::migrated_db("past_runner_order");
+        let codes = load_day_by_day(&db, &dir, &order.map(|i| day(days[i])));
+        assert!(codes.iter().all(|c| *c == Some(0)), "{name}: {codes:?}");
+        assert_eq!(texts(&db, winner), ["NEW JOCKEY 2026-02-21"], "{name}");
+        assert_eq!(
+            db.count("SELECT count(*) FROM past_race_runner"),
+            7,
+            "{name}"
+        );
+    }
+    // Both days at once: the newest day's values, dated from it.
+    let db = pg::migrated_db("past_runner_once");
+    let (out, _) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(texts(&db, winner), ["NEW JOCKEY 2026-02-21"]);
+}
+
+#[test]
+fn a_database_of_the_previous_mapping_gets_the_new_fields_on_the_next_load() {
+    let dir = fixture_lake(&["2026-02-14"]);
+    let db = pg::migrated_db("more_fields_rederive");
+    let (out, _) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let full = db.contents();
+    // As a database loaded before this release: the new columns empty, no past runners, and
+    // the ledger at the previous versions (programme 1, participants 3, performances 1).
+    db.client()
+        .batch_execute(
+            "DELETE FROM past_race_runner;
+             UPDATE race SET paris_evenement = NULL, indicateur_evenement_arrivee_provisoire = NULL,
+                             details_indicateur_evenement_arrivee_provisoire = NULL,
+                             num_course_dedoublee = NULL, grand_prix_national_trot = NULL;
+             UPDATE race_meeting SET num_officiel_reunion_precedente = NULL, num_officiel_reunion_suivante = NULL;
+             UPDATE race_bet_offer SET valeurs_flexi_autorisees = NULL, jackpot_mise_base_cts = NULL;
+             UPDATE race_participant SET url_casaque = NULL, cote_reference_tendance_pct = NULL;
+             UPDATE horse_race_history SET allure = NULL;
+             UPDATE load_ledger SET mapping_version = CASE stage WHEN 'participants' THEN 3 ELSE 1 END;",
+        )
+        .unwrap();
+    let (out, report) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The programme is reprocessed, and every object of its day is loaded again with it.
+    assert_eq!(objects(&report, "reprocessed"), 1, "{report}");
+    assert_eq!(objects(&report, "loaded"), 5, "{report}");
+    assert_eq!(table(&report, "past_race_runner").1, 7);
+    assert_eq!(
+        db.contents(),
+        full,
+        "every table as a first load of this release leaves it"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM race WHERE paris_evenement IS NULL"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM race_participant WHERE url_casaque IS NOT NULL"),
+        2
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM horse_race_history WHERE allure IS NULL"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM race_meeting WHERE num_officiel_reunion_suivante = 3"),
+        1
     );
 }

@@ -20,12 +20,15 @@ use crate::lake::{ObjectKey, Stage};
 /// stages of its race; every object of the day for the programme) are loaded again with it.
 ///
 /// History: participants 2, the horse taken whole from its latest race (migration 0005);
-/// participants 3, `race_participant.cote_reference_tendance` (migration 0007).
+/// participants 3, `race_participant.cote_reference_tendance` (migration 0007); programme 2,
+/// participants 4 and performances 2, the fields of migration 0008 (enquiries, event bets, meeting
+/// links and offer details; the reference trend's number, the full gap, the weight change, the
+/// silks; `horse_race_history.allure` and `past_race_runner`).
 pub const fn mapping_version(stage: Stage) -> i32 {
     match stage {
-        Stage::Programme => 1,
-        Stage::Participants => 3,
-        Stage::Performances => 1,
+        Stage::Programme => 2,
+        Stage::Participants => 4,
+        Stage::Performances => 2,
         Stage::Rapports => 1,
     }
 }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "horse_source", "0005_horse_source.sql"),
     migration!(6, "mapping_version", "0006_mapping_version.sql"),
     migration!(7, "reference_odds_trend", "0007_reference_odds_trend.sql"),
+    migration!(8, "more_fields", "0008_more_fields.sql"),
 ];
 
 /// Key of the advisory lock held while migrating ("pmu-lake" in ASCII, as an i64).

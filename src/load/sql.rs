@@ -48,7 +48,12 @@
 //! stored one (equal: a re-fetched object of that race, a correction), never when it is older;
 //! `id_cheval_computed` stays the AND of every payload seen. The horse lookup before the upsert
 //! is safe under the load lock, as for `horse_race_history` below. `horse_race_history` takes a
-//! report only if it comes from a day at least as recent as the one that last set the row. Each
+//! report only if it comes from a day at least as recent as the one that last set the row.
+//! `past_race_runner` follows the same rule, keyed by the past race and the runner's name
+//! (every runner a report lists, shared by the reports of every horse that ran that past race,
+//! with no parent to orphan it); between two reports of one race that disagree, the one of the
+//! report's own horse (`itsHim`) wins. Its rows are always staged (`load::seen` only leaves
+//! out `stg_history` rows), and its merge groups the copies of a batch. Each
 //! rule makes the rows a function of the objects loaded, whatever their order or batches.
 //!
 //! A batch may hold several days, and its rows must not depend on where batches start and end.
@@ -85,6 +90,8 @@ pub enum Ty {
     Numeric,
     Text,
     TextArray,
+    /// `integer[]`: a value beyond 32 bits makes the whole array NULL, and is reported.
+    IntArray,
     Boolean,
     Timestamptz,
     /// `timestamp` without zone: a local time as the API sends it.
@@ -101,6 +108,7 @@ impl Ty {
             Ty::Numeric => "numeric",
             Ty::Text => "text",
             Ty::TextArray => "text[]",
+            Ty::IntArray => "integer[]",
             Ty::Boolean => "boolean",
             Ty::Timestamptz => "timestamptz",
             Ty::Timestamp => "timestamp",
@@ -239,7 +247,7 @@ pub const MERGES: Merges = Merges;
 
 /// Each merge: its target, the staging table whose declaration fills its `{values}`, its file.
 /// The order is the order they run in (parents before children).
-const MERGE_FILES: [(&str, &Table, &str); 10] = [
+const MERGE_FILES: [(&str, &Table, &str); 11] = [
     (
         "daily_program",
         &tables::DAILY_PROGRAM,
@@ -271,6 +279,11 @@ const MERGE_FILES: [(&str, &Table, &str); 10] = [
         "horse_race_history",
         &tables::HISTORY,
         include_str!("sql/horse_race_history.sql"),
+    ),
+    (
+        "past_race_runner",
+        &tables::PAST_RUNNER,
+        include_str!("sql/past_race_runner.sql"),
     ),
     (
         "race_bet",

@@ -58,10 +58,15 @@ pub struct Rapport {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Libelle {
+    /// A number (`33`) for the gaps of `distanceChevalPrecedent`.
+    #[serde(deserialize_with = "num::int")]
+    pub code: Option<i64>,
     #[serde(rename = "identifiant", deserialize_with = "num::text")]
     pub identifiant: Option<String>,
     #[serde(rename = "libelleCourt", deserialize_with = "num::text")]
     pub libelle_court: Option<String>,
+    #[serde(rename = "libelleLong", deserialize_with = "num::text")]
+    pub libelle_long: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +153,8 @@ pub struct Participant {
     #[serde(deserialize_with = "num::int")]
     pub poids_condition_monte: Option<i64>,
     #[serde(deserialize_with = "num::boolean")]
+    pub poids_condition_monte_change: Option<bool>,
+    #[serde(deserialize_with = "num::boolean")]
     pub jument_pleine: Option<bool>,
     #[serde(deserialize_with = "num::boolean")]
     pub engagement: Option<bool>,
@@ -180,6 +187,9 @@ pub struct Participant {
     pub distance_cheval_precedent: Libelle,
     #[serde(deserialize_with = "super::object_or_default")]
     pub commentaire_apres_course: Commentaire,
+    /// The silks image; its host changes over the years.
+    #[serde(deserialize_with = "num::text")]
+    pub url_casaque: Option<String>,
     #[serde(deserialize_with = "super::object_or_default")]
     pub dernier_rapport_direct: Option<Rapport>,
     #[serde(deserialize_with = "super::object_or_default")]

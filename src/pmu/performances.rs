@@ -9,6 +9,9 @@ use super::num;
 /// The response root. `participants` is required: without it this is not a performances payload.
 #[derive(Debug, Deserialize)]
 pub struct PerformancesResponse {
+    /// The gait of the race and of its runners' past races: `TROT` or `GALOP`.
+    #[serde(default, deserialize_with = "num::text")]
+    pub allure: Option<String>,
     #[serde(deserialize_with = "super::seq_or_empty")]
     pub participants: Vec<Runner>,
 }
@@ -77,6 +80,10 @@ pub struct Place {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DistanceAvecPrecedent {
+    #[serde(deserialize_with = "num::int")]
+    pub code: Option<i64>,
+    #[serde(deserialize_with = "num::text")]
+    pub identifiant: Option<String>,
     #[serde(deserialize_with = "num::text")]
     pub libelle_court: Option<String>,
     #[serde(deserialize_with = "num::text")]

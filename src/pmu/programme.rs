@@ -102,6 +102,12 @@ pub struct Reunion {
     /// Not unique within a day (LOCAL réunions share it): informative only.
     #[serde(deserialize_with = "num::int")]
     pub num_externe: Option<i64>,
+    /// The R numbers of the réunions before and after this one at the same racecourse (`null`
+    /// for none).
+    #[serde(deserialize_with = "num::int")]
+    pub num_officiel_reunion_precedente: Option<i64>,
+    #[serde(deserialize_with = "num::int")]
+    pub num_officiel_reunion_suivante: Option<i64>,
     #[serde(deserialize_with = "num::int")]
     pub date_reunion: Option<i64>,
     #[serde(deserialize_with = "num::text")]
@@ -125,8 +131,33 @@ pub struct Reunion {
     /// Jackpots of the réunion's races.
     #[serde(deserialize_with = "super::seq_or_empty")]
     pub cagnottes: Vec<Cagnotte>,
+    /// The day's event bets (QUINTE_PLUS, PICK5…) and the race each is run on.
+    #[serde(deserialize_with = "super::seq_or_empty")]
+    pub paris_evenement: Vec<PariEvenement>,
     #[serde(deserialize_with = "super::seq_or_empty")]
     pub courses: Vec<Course>,
+}
+
+/// `reunions[].parisEvenement[]`: `{codePari, course:{dateProgramme, numReunion, numOrdre}}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PariEvenement {
+    #[serde(deserialize_with = "num::text")]
+    pub code_pari: Option<String>,
+    #[serde(deserialize_with = "super::object_or_default")]
+    pub course: CourseRef,
+}
+
+/// A race pointed at: its day (Paris midnight, epoch ms), R and C.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CourseRef {
+    #[serde(deserialize_with = "num::int")]
+    pub date_programme: Option<i64>,
+    #[serde(deserialize_with = "num::int")]
+    pub num_reunion: Option<i64>,
+    #[serde(deserialize_with = "num::int")]
+    pub num_ordre: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +243,16 @@ pub struct Course {
     pub rapports_definitifs_disponibles: Option<bool>,
     #[serde(deserialize_with = "num::boolean")]
     pub course_exclusive_internet: Option<bool>,
+    /// `ENQUETE` when the stewards looked into the provisional arrival.
+    #[serde(deserialize_with = "num::text")]
+    pub indicateur_evenement_arrivee_provisoire: Option<String>,
+    /// `TERMINEE SANS MODIFICATION` or `TERMINEE AVEC MODIFICATION`.
+    #[serde(deserialize_with = "num::text")]
+    pub details_indicateur_evenement_arrivee_provisoire: Option<String>,
+    #[serde(deserialize_with = "num::int")]
+    pub num_course_dedoublee: Option<i64>,
+    #[serde(deserialize_with = "num::boolean")]
+    pub grand_prix_national_trot: Option<bool>,
     /// Milliseconds.
     #[serde(deserialize_with = "num::int")]
     pub duree_course: Option<i64>,
@@ -287,6 +328,115 @@ pub struct Pari {
     pub nb_chevaux_reglementaire: Option<i64>,
     #[serde(deserialize_with = "num::text")]
     pub pool_id: Option<String>,
+    #[serde(deserialize_with = "super::ints")]
+    pub valeurs_flexi_autorisees: Vec<i64>,
+    #[serde(deserialize_with = "super::ints")]
+    pub valeurs_risque_autorisees: Vec<i64>,
+    #[serde(deserialize_with = "super::object_or_default")]
+    pub infos_jackpot: Option<InfosJackpot>,
+    #[serde(deserialize_with = "super::object_or_default")]
+    pub infos_option_max: Option<InfosOptionMax>,
+}
+
+/// `paris[].infosJackpot`: the stake and the share of it that goes to the jackpot.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InfosJackpot {
+    /// Centimes.
+    #[serde(deserialize_with = "num::int")]
+    pub mise_base: Option<i64>,
+    #[serde(deserialize_with = "super::object_or_default")]
+    pub taux_contribution: Taux,
+}
+
+/// `paris[].infosOptionMax`: the "option max" of a bet, with its draws when made.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InfosOptionMax {
+    /// Centimes.
+    #[serde(deserialize_with = "num::int")]
+    pub mise_base: Option<i64>,
+    #[serde(deserialize_with = "super::object_or_default")]
+    pub taux_contribution: Taux,
+    #[serde(deserialize_with = "super::seq_or_empty")]
+    pub tirage: Vec<Tirage>,
+}
+
+/// One draw of an option max: a coefficient (`2` or `2.0`) and the runner numbers it applies to.
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct Tirage {
+    #[serde(deserialize_with = "num::float")]
+    pub coef: Option<f64>,
+    #[serde(deserialize_with = "super::ints")]
+    pub numeros: Vec<i64>,
+}
+
+/// `tauxContribution`: a fraction `{numerateur, denominateur}` (1/3) in most payloads, a plain
+/// number (`25`) in others; each shape lands in its own fields.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Taux {
+    pub numerateur: Option<i64>,
+    pub denominateur: Option<i64>,
+    pub valeur: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for Taux {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Taux, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Fraction {
+            #[serde(deserialize_with = "num::int")]
+            numerateur: Option<i64>,
+            #[serde(deserialize_with = "num::int")]
+            denominateur: Option<i64>,
+        }
+        struct TauxVisitor;
+        impl<'de> Visitor<'de> for TauxVisitor {
+            type Value = Taux;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a fraction object or a number")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Taux, A::Error> {
+                let f = Fraction::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Taux {
+                    numerateur: f.numerateur,
+                    denominateur: f.denominateur,
+                    valeur: None,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Taux, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Taux, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Taux, E> {
+                Ok(Taux {
+                    valeur: Some(v),
+                    ..Taux::default()
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Taux, E> {
+                Ok(Taux {
+                    valeur: num::parse_float(v),
+                    ..Taux::default()
+                })
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Taux, E> {
+                Ok(Taux::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Taux, E> {
+                Ok(Taux::default())
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Taux, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Taux::default())
+            }
+        }
+        d.deserialize_any(TauxVisitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, PartialEq)]

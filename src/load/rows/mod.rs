@@ -45,6 +45,7 @@ pub const RACE_BET: usize = 5;
 pub const BET_REPORT: usize = 6;
 pub const RACE_BET_OFFER: usize = 7;
 pub const MEETING_JACKPOT: usize = 8;
+pub const PAST_RUNNER: usize = 9;
 
 #[derive(Debug, Default)]
 struct Table {
@@ -336,6 +337,22 @@ impl Row<'_> {
         self.quoted(Some(&lit));
     }
 
+    /// A PostgreSQL array literal (`{25,50}`) for an `integer[]` column; NULL, and reported,
+    /// when an element does not fit 32 bits.
+    fn int_array(&mut self, name: &str, items: &[i64]) {
+        let column = self.field(name, &[Ty::IntArray]);
+        if let Some(&v) = items.iter().find(|v| i32::try_from(**v).is_err()) {
+            self.out_of_range.push(OutOfRange {
+                path: self.path.to_string(),
+                column: format!("{}.{}", self.table.name, column.map_or(name, |c| c.name)),
+                value: v,
+            });
+            return;
+        }
+        let items: Vec<String> = items.iter().map(i64::to_string).collect();
+        self.quoted(Some(&format!("{{{}}}", items.join(","))));
+    }
+
     /// `day`, `num_reunion`, `num_ordre`: the race the lake path names.
     fn race_key(&mut self, day: NaiveDate, race: RaceId) {
         self.date("day", day);
@@ -608,7 +625,8 @@ mod tests {
                 "stg_race_bet",
                 "stg_bet_report",
                 "stg_race_bet_offer",
-                "stg_meeting_jackpot"
+                "stg_meeting_jackpot",
+                "stg_past_runner"
             ]
         );
         assert_eq!(
@@ -621,9 +639,10 @@ mod tests {
                 RACE_BET,
                 BET_REPORT,
                 RACE_BET_OFFER,
-                MEETING_JACKPOT
+                MEETING_JACKPOT,
+                PAST_RUNNER
             ],
-            [0, 1, 2, 3, 4, 5, 6, 7, 8]
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
         );
     }
 
@@ -1081,5 +1100,276 @@ mod tests {
                 .is_err()
         );
         assert_eq!(b.rows(), 0);
+    }
+
+    #[test]
+    fn participants_keep_the_full_gap_the_reference_trend_the_weight_change_and_the_silks() {
+        let b = loaded(&[(
+            key("2026-02-14", Some((1, 1)), Stage::Participants),
+            "2026-02-14/R1C1/participants.json",
+        )]);
+        let runners = rows(&b, PARTICIPANT);
+        let alpha = find(&runners, "num_pmu", "1");
+        assert_eq!(get(alpha, "cote_reference_tendance"), Some("-"));
+        assert_eq!(get(alpha, "cote_reference_tendance_pct"), Some("-1.28"));
+        assert_eq!(get(alpha, "distance_cheval_precedent"), Some("3/4 L"));
+        assert_eq!(get(alpha, "distance_cheval_precedent_code"), Some("33"));
+        assert_eq!(
+            get(alpha, "distance_cheval_precedent_identifiant"),
+            Some("TROIS_QUARTS_DE_LONGUEUR")
+        );
+        assert_eq!(
+            get(alpha, "distance_cheval_precedent_libelle_long"),
+            Some("3/4 de longueur")
+        );
+        assert_eq!(get(alpha, "poids_condition_monte_change"), Some("t"));
+        assert_eq!(
+            get(alpha, "url_casaque"),
+            Some("https://www.pmu.fr/back-assets/hippique/casaques/14022026/R1/C1/P1.png")
+        );
+        let bravo = find(&runners, "num_pmu", "2");
+        assert_eq!(
+            (
+                get(bravo, "distance_cheval_precedent_code"),
+                get(bravo, "cote_reference_tendance_pct"),
+                get(bravo, "poids_condition_monte_change"),
+            ),
+            (Some("5"), Some("0"), Some("f")),
+            "a code sent as a string, a 0.0 trend, a false flag"
+        );
+        let charlie = find(&runners, "num_pmu", "3");
+        for col in [
+            "cote_reference_tendance_pct",
+            "distance_cheval_precedent_code",
+            "distance_cheval_precedent_identifiant",
+            "distance_cheval_precedent_libelle_long",
+            "poids_condition_monte_change",
+            "url_casaque",
+        ] {
+            assert_eq!(get(charlie, col), None, "{col}: not sent, NULL");
+        }
+    }
+
+    #[test]
+    fn programme_keeps_enquiries_event_bets_meeting_links_and_the_offers_jackpot_details() {
+        let b = loaded(&[(
+            key("2026-02-14", None, Stage::Programme),
+            "2026-02-14/programme.json",
+        )]);
+        let meetings = rows(&b, RACE_MEETING);
+        let r1 = find(&meetings, "num_officiel", "1");
+        assert_eq!(
+            (
+                get(r1, "num_officiel_reunion_precedente"),
+                get(r1, "num_officiel_reunion_suivante")
+            ),
+            (None, Some("3"))
+        );
+        let r3 = find(&meetings, "num_officiel", "3");
+        assert_eq!(get(r3, "num_officiel_reunion_precedente"), Some("1"));
+        let races = rows(&b, RACE);
+        let c1 = find(&races, "libelle", "PRIX DE L'ENQUETE");
+        assert_eq!(
+            get(c1, "indicateur_evenement_arrivee_provisoire"),
+            Some("ENQUETE")
+        );
+        assert_eq!(
+            get(c1, "details_indicateur_evenement_arrivee_provisoire"),
+            Some("TERMINEE AVEC MODIFICATION")
+        );
+        assert_eq!(get(c1, "paris_evenement"), Some("{\"PICK5\"}"));
+        let c2 = find(&races, "libelle", "PRIX DU QUINTE");
+        assert_eq!(
+            get(c2, "paris_evenement"),
+            Some("{\"E_PICK5\",\"E_QUINTE_PLUS\",\"QUINTE_PLUS\"}"),
+            "sorted, each once"
+        );
+        assert_eq!(get(c2, "indicateur_evenement_arrivee_provisoire"), None);
+        let gnt = find(&races, "libelle", "PRIX DU GNT");
+        assert_eq!(
+            (
+                get(gnt, "num_course_dedoublee"),
+                get(gnt, "grand_prix_national_trot")
+            ),
+            (Some("1"), Some("t"))
+        );
+        assert_eq!(
+            get(gnt, "paris_evenement"),
+            Some("{}"),
+            "an event bet of another day is not this race's"
+        );
+        let bare = find(&races, "libelle", "PRIX SANS RIEN");
+        assert_eq!(
+            (
+                get(bare, "num_course_dedoublee"),
+                get(bare, "grand_prix_national_trot")
+            ),
+            (None, None)
+        );
+        let offers = rows(&b, RACE_BET_OFFER);
+        let quinte = find(&offers, "type_pari", "QUINTE_PLUS");
+        assert_eq!(get(quinte, "valeurs_flexi_autorisees"), Some("{25,50}"));
+        assert_eq!(get(quinte, "valeurs_risque_autorisees"), Some("{1,2}"));
+        assert_eq!(
+            (
+                get(quinte, "jackpot_mise_base_cts"),
+                get(quinte, "jackpot_taux_numerateur"),
+                get(quinte, "jackpot_taux_denominateur"),
+                get(quinte, "jackpot_taux_valeur"),
+            ),
+            (Some("150"), Some("1"), Some("3"), None)
+        );
+        assert_eq!(
+            (
+                get(quinte, "option_max_mise_base_cts"),
+                get(quinte, "option_max_taux_numerateur"),
+                get(quinte, "option_max_taux_denominateur"),
+            ),
+            (Some("300"), Some("1"), Some("3"))
+        );
+        assert_eq!(
+            get(quinte, "option_max_tirage"),
+            Some(r#"[{"coef":2.0,"numeros":[12,13]},{"coef":10.0,"numeros":[20]}]"#),
+            "coef 2.0 and 10 both as numbers"
+        );
+        let pick5 = find(&offers, "type_pari", "PICK5");
+        assert_eq!(
+            (
+                get(pick5, "jackpot_mise_base_cts"),
+                get(pick5, "jackpot_taux_numerateur"),
+                get(pick5, "jackpot_taux_valeur"),
+            ),
+            (Some("200"), None, Some("25")),
+            "a contribution sent as a plain number"
+        );
+        assert_eq!(get(pick5, "valeurs_risque_autorisees"), Some("{}"));
+        assert_eq!(get(pick5, "option_max_tirage"), None);
+        let simple = find(&offers, "type_pari", "E_SIMPLE_GAGNANT");
+        assert_eq!(get(simple, "valeurs_flexi_autorisees"), Some("{}"));
+        assert_eq!(get(simple, "jackpot_mise_base_cts"), None);
+    }
+
+    #[test]
+    fn an_int_array_element_beyond_32_bits_makes_the_array_null_and_is_reported() {
+        let body = br#"{"programme":{"reunions":[{"numOfficiel":1,"courses":[{"numOrdre":1,
+            "paris":[{"typePari":"TRIO","valeursFlexiAutorisees":[25,4294967296]}]}]}]}}"#;
+        let k = key("2026-02-14", None, Stage::Programme);
+        let mut b = Batch::new();
+        b.add_object(&k, body).unwrap();
+        let offers = rows(&b, RACE_BET_OFFER);
+        assert_eq!(get(&offers[0], "valeurs_flexi_autorisees"), None);
+        assert_eq!(
+            b.out_of_range(),
+            [OutOfRange {
+                path: k.display_path(),
+                column: "stg_race_bet_offer.valeurs_flexi_autorisees".to_string(),
+                value: 4_294_967_296,
+            }]
+        );
+    }
+
+    #[test]
+    fn performances_stage_every_listed_runner_of_each_past_race_and_the_reports_allure() {
+        let b = loaded(&[(
+            key("2026-02-14", Some((1, 1)), Stage::Performances),
+            "2026-02-14/R1C1/performances.json",
+        )]);
+        let history = rows(&b, HISTORY);
+        assert_eq!(history.len(), 3);
+        assert!(history.iter().all(|r| get(r, "allure") == Some("GALOP")));
+        let runners = rows(&b, PAST_RUNNER);
+        assert_eq!(
+            runners.len(),
+            4 + 2 + 3,
+            "ALPHA's two past races (a runner without a name left out) and BRAVO's one"
+        );
+        let subjects: Vec<_> = runners
+            .iter()
+            .filter(|r| get(r, "its_him") == Some("t"))
+            .map(|r| get(r, "nom_cheval"))
+            .collect();
+        assert_eq!(
+            subjects,
+            [
+                Some("ALPHA GALOP"),
+                Some("ALPHA GALOP"),
+                Some("BRAVO GALOP")
+            ]
+        );
+        let bravo = runners
+            .iter()
+            .find(|r| get(r, "nom_cheval") == Some("BRAVO GALOP"))
+            .unwrap();
+        assert_eq!(get(bravo, "race_date"), Some("2026-01-20"));
+        assert_eq!(
+            (get(bravo, "hippodrome"), get(bravo, "nom_prix")),
+            (Some("DEAUVILLE"), Some("PRIX DE DEAUVILLE"))
+        );
+        assert_eq!(
+            (
+                get(bravo, "num_pmu"),
+                get(bravo, "place"),
+                get(bravo, "place_raw"),
+                get(bravo, "corde"),
+                get(bravo, "poids_jockey_hg"),
+            ),
+            (Some("7"), Some("2"), Some("2"), Some("11"), Some("560"))
+        );
+        assert_eq!(get(bravo, "nom_jockey"), Some("M. GUYON"));
+        assert_eq!(get(bravo, "oeillere"), Some("OEILLERES_AUSTRALIENNES"));
+        assert_eq!(
+            (
+                get(bravo, "distance_avec_precedent"),
+                get(bravo, "distance_avec_precedent_long"),
+                get(bravo, "distance_avec_precedent_code"),
+                get(bravo, "distance_avec_precedent_identifiant"),
+            ),
+            (
+                Some("Enc"),
+                Some("une encolure"),
+                Some("8"),
+                Some("ENCOLURE")
+            )
+        );
+        let third = find(&runners, "nom_cheval", "X3 THIRD");
+        assert_eq!(get(third, "poids_jockey_hg"), Some("580"), "kg as a string");
+        let alpha = runners
+            .iter()
+            .find(|r| get(r, "nom_cheval") == Some("ALPHA GALOP"))
+            .unwrap();
+        assert_eq!(
+            (
+                get(alpha, "place"),
+                get(alpha, "place_raw"),
+                get(alpha, "status_arrivee")
+            ),
+            (None, Some("DP"), Some("DISQUALIFIE"))
+        );
+        assert_eq!(get(alpha, "distance_parcourue_m"), Some("1900"));
+    }
+
+    #[test]
+    fn trot_past_runners_keep_their_times_in_ms_and_their_nulls() {
+        let b = loaded(&[(
+            key("2025-11-05", Some((1, 1)), Stage::Performances),
+            "2025-11-05/R1C1/performances.json",
+        )]);
+        let runners = rows(&b, PAST_RUNNER);
+        assert_eq!(runners.len(), 7, "every named row, with or without itsHim");
+        let charlie = runners
+            .iter()
+            .find(|r| get(r, "nom_cheval") == Some("CHARLIE") && get(r, "its_him") == Some("f"))
+            .unwrap();
+        assert_eq!(get(charlie, "reduction_km_ms"), Some("77000"));
+        assert_eq!(
+            (get(charlie, "num_pmu"), get(charlie, "corde")),
+            (None, None)
+        );
+        let autre = find(&runners, "nom_cheval", "AUTRE");
+        assert_eq!(
+            get(autre, "nom_prix"),
+            Some("PRIX SANS LUI"),
+            "a past race without an itsHim row still has runners"
+        );
     }
 }

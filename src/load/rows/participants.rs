@@ -119,6 +119,23 @@ impl Batch {
         r.boolean("cote_reference_favori", reference.and_then(|o| o.favoris));
         let trend = reference.and_then(|o| o.indicateur_tendance.as_deref());
         r.text("cote_reference_tendance", trend);
+        let trend_pct = reference.and_then(|o| o.nombre_indicateur_tendance);
+        r.num("cote_reference_tendance_pct", trend_pct);
+        let gap = &p.distance_cheval_precedent;
+        r.int("distance_cheval_precedent_code", gap.code);
+        r.text(
+            "distance_cheval_precedent_identifiant",
+            gap.identifiant.as_deref(),
+        );
+        r.text(
+            "distance_cheval_precedent_libelle_long",
+            gap.libelle_long.as_deref(),
+        );
+        r.boolean(
+            "poids_condition_monte_change",
+            p.poids_condition_monte_change,
+        );
+        r.text("url_casaque", p.url_casaque.as_deref());
         r.end();
     }
 }

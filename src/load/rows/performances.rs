@@ -1,13 +1,13 @@
 //! A race's performances → `stg_history`: for each runner, each past race with its `itsHim`
-//! row, in ms and tenths of kg.
+//! row, in ms and tenths of kg; and `stg_past_runner`: every runner listed for each past race.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
-use super::{Batch, HISTORY};
+use super::{Batch, HISTORY, PAST_RUNNER};
 use crate::lake::RaceId;
 use crate::load::seen::SeenPastRaces;
-use crate::pmu::performances::{PastRace, PerformancesResponse};
+use crate::pmu::performances::{PastRace, PerformancesResponse, Runner};
 
 impl Batch {
     pub(super) fn performances(
@@ -17,11 +17,55 @@ impl Batch {
         p: &PerformancesResponse,
         mut seen: Option<&mut SeenPastRaces>,
     ) {
+        let allure = p.allure.as_deref();
         for runner in &p.participants {
             for past in &runner.courses_courues {
-                let nom = runner.nom_cheval.as_deref();
-                self.history(day, race, runner.num_pmu, nom, past, seen.as_deref_mut());
+                let seen = seen.as_deref_mut();
+                self.history(day, race, runner, past, allure, seen);
+                self.past_runners(day, race, past);
             }
+        }
+    }
+
+    /// Every runner the report lists for a past race (its own horse's row too) with a name: the
+    /// past race's key and the name are the row's key, shared by every report that lists it.
+    fn past_runners(&mut self, day: NaiveDate, race: RaceId, past: &PastRace) {
+        let Some(race_date) = past.date.and_then(paris_date) else {
+            return;
+        };
+        for p in &past.participants {
+            let Some(nom) = p.nom_cheval.as_deref().filter(|n| !n.trim().is_empty()) else {
+                continue;
+            };
+            let mut r = self.row(PAST_RUNNER);
+            r.race_key(day, race);
+            r.boolean("its_him", Some(p.its_him == Some(true)));
+            r.date("race_date", race_date);
+            r.text("hippodrome", Some(past.hippodrome.as_deref().unwrap_or("")));
+            r.text("nom_prix", Some(past.nom_prix.as_deref().unwrap_or("")));
+            r.text("nom_cheval", Some(nom));
+            r.int("num_pmu", p.num_pmu);
+            r.int("place", p.place.place);
+            r.text("place_raw", p.place.raw_value.as_deref());
+            r.text("status_arrivee", p.place.status_arrivee.as_deref());
+            r.text("nom_jockey", p.nom_jockey.as_deref());
+            r.int(
+                "reduction_km_ms",
+                p.reduction_kilometrique.and_then(centis_to_ms),
+            );
+            r.int("distance_parcourue_m", p.distance_parcourue);
+            r.int("poids_jockey_hg", p.poids_jockey.and_then(kg_to_hg));
+            r.int("corde", p.corde);
+            r.text("oeillere", p.oeillere.as_deref());
+            let gap = &p.distance_avec_precedent;
+            r.text("distance_avec_precedent", gap.libelle_court.as_deref());
+            r.text("distance_avec_precedent_long", gap.libelle_long.as_deref());
+            r.int("distance_avec_precedent_code", gap.code);
+            r.text(
+                "distance_avec_precedent_identifiant",
+                gap.identifiant.as_deref(),
+            );
+            r.end();
         }
     }
 
@@ -31,11 +75,12 @@ impl Batch {
         &mut self,
         day: NaiveDate,
         race: RaceId,
-        num_pmu: Option<i64>,
-        nom: Option<&str>,
+        runner: &Runner,
         past: &PastRace,
+        allure: Option<&str>,
         seen: Option<&mut SeenPastRaces>,
     ) {
+        let (num_pmu, nom) = (runner.num_pmu, runner.nom_cheval.as_deref());
         let Some(him) = past.subject() else { return };
         let Some(race_date) = past.date.and_then(paris_date) else {
             return;
@@ -73,6 +118,7 @@ impl Batch {
         let gap = gap.libelle_court.as_deref().or(gap.libelle_long.as_deref());
         r.text("distance_avec_precedent", gap);
         r.text("winner_nom", winner.and_then(|w| w.nom_cheval.as_deref()));
+        r.text("allure", allure);
         r.end();
         if let Some(seen) = seen {
             let t = &mut self.tables[HISTORY];

@@ -1,12 +1,14 @@
 //! The day's programme → `stg_daily_program`, `stg_race_meeting`, `stg_race`,
 //! `stg_race_bet_offer`, `stg_meeting_jackpot`.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 
 use super::{Batch, DAILY_PROGRAM, MEETING_JACKPOT, RACE, RACE_BET_OFFER, RACE_MEETING};
 use crate::lake::RaceId;
 use crate::load::seen::SeenPastRaces;
-use crate::pmu::programme::{Cagnotte, Course, Pari, ProgrammeResponse, Reunion};
+use crate::pmu::programme::{Cagnotte, Course, Pari, Programme, ProgrammeResponse, Reunion};
 
 impl Batch {
     /// The day is the lake's (the path), even where `programme.date` says otherwise: a fixture
@@ -18,6 +20,7 @@ impl Batch {
         mut seen: Option<&mut SeenPastRaces>,
     ) {
         let prog = &p.programme;
+        let events = event_bets(prog);
         let mut r = self.row(DAILY_PROGRAM);
         r.date("day", day);
         r.ts_ms("programme_date", prog.date);
@@ -33,7 +36,8 @@ impl Batch {
             self.jackpots(day, num, &reunion.cagnottes);
             for course in &reunion.courses {
                 if let Some(c) = course.num_ordre {
-                    self.course(day, num, c, course);
+                    let events = events.get(&(num, c)).map_or(&[][..], Vec::as_slice);
+                    self.course(day, num, c, course, events);
                     self.jackpots(day, num, &course.cagnottes);
                     for pari in &course.paris {
                         self.offer(day, num, c, pari);
@@ -83,10 +87,18 @@ impl Batch {
             "meteo_direction_vent",
             meteo.and_then(|w| w.direction_vent.as_deref()),
         );
+        r.int(
+            "num_officiel_reunion_precedente",
+            m.num_officiel_reunion_precedente,
+        );
+        r.int(
+            "num_officiel_reunion_suivante",
+            m.num_officiel_reunion_suivante,
+        );
         r.end();
     }
 
-    fn course(&mut self, day: NaiveDate, reunion: i64, num: i64, c: &Course) {
+    fn course(&mut self, day: NaiveDate, reunion: i64, num: i64, c: &Course, events: &[String]) {
         let mut r = self.row(RACE);
         r.date("day", day);
         r.int("num_reunion", Some(reunion));
@@ -145,6 +157,17 @@ impl Batch {
             pen.and_then(|p| p.commentaire.as_deref()),
         );
         r.text("hippodrome_code", c.hippodrome.code.as_deref());
+        r.text(
+            "indicateur_evenement_arrivee_provisoire",
+            c.indicateur_evenement_arrivee_provisoire.as_deref(),
+        );
+        r.text(
+            "details_indicateur_evenement_arrivee_provisoire",
+            c.details_indicateur_evenement_arrivee_provisoire.as_deref(),
+        );
+        r.int("num_course_dedoublee", c.num_course_dedoublee);
+        r.boolean("grand_prix_national_trot", c.grand_prix_national_trot);
+        r.array("paris_evenement", events);
         r.end();
     }
 
@@ -172,6 +195,31 @@ impl Batch {
         r.text("audience", p.audience.as_deref());
         r.int("nb_chevaux_reglementaire", p.nb_chevaux_reglementaire);
         r.text("pool_id", p.pool_id.as_deref());
+        r.int_array("valeurs_flexi_autorisees", &p.valeurs_flexi_autorisees);
+        r.int_array("valeurs_risque_autorisees", &p.valeurs_risque_autorisees);
+        let jackpot = p.infos_jackpot.as_ref();
+        r.int("jackpot_mise_base_cts", jackpot.and_then(|j| j.mise_base));
+        let taux = jackpot.map(|j| &j.taux_contribution);
+        r.int("jackpot_taux_numerateur", taux.and_then(|t| t.numerateur));
+        r.int(
+            "jackpot_taux_denominateur",
+            taux.and_then(|t| t.denominateur),
+        );
+        r.num("jackpot_taux_valeur", taux.and_then(|t| t.valeur));
+        let max = p.infos_option_max.as_ref();
+        r.int("option_max_mise_base_cts", max.and_then(|m| m.mise_base));
+        let taux = max.map(|m| &m.taux_contribution);
+        r.int(
+            "option_max_taux_numerateur",
+            taux.and_then(|t| t.numerateur),
+        );
+        r.int(
+            "option_max_taux_denominateur",
+            taux.and_then(|t| t.denominateur),
+        );
+        r.num("option_max_taux_valeur", taux.and_then(|t| t.valeur));
+        let tirage = max.map(|m| &m.tirage).filter(|t| !t.is_empty());
+        r.json("option_max_tirage", tirage);
         r.end();
     }
 
@@ -193,4 +241,25 @@ impl Batch {
             r.end();
         }
     }
+}
+
+/// The event bets of the day by race (R, C): the `codePari` of every réunion's `parisEvenement`
+/// pointing at it, sorted, each once. One that names another day than the programme's (when
+/// both are sent) is not this programme's race and is left out.
+fn event_bets(prog: &Programme) -> HashMap<(i64, i64), Vec<String>> {
+    let mut out: HashMap<(i64, i64), Vec<String>> = HashMap::new();
+    for e in prog.reunions.iter().flat_map(|r| &r.paris_evenement) {
+        let c = &e.course;
+        let other_day = matches!((c.date_programme, prog.date), (Some(a), Some(b)) if a != b);
+        if let (Some(code), Some(r), Some(n), false) =
+            (&e.code_pari, c.num_reunion, c.num_ordre, other_day)
+        {
+            out.entry((r, n)).or_default().push(code.clone());
+        }
+    }
+    for codes in out.values_mut() {
+        codes.sort();
+        codes.dedup();
+    }
+    out
 }

@@ -54,6 +54,8 @@ pub const RACE_MEETING: Table = Table {
         value("meteo_temperature_c", Numeric, "meteo.temperature (°C)"),
         value("meteo_force_vent_kmh", Numeric, "meteo.forceVent (km/h)"),
         value("meteo_direction_vent", Text, "meteo.directionVent"),
+        value("num_officiel_reunion_precedente", Int, "numOfficielReunionPrecedente (R)"),
+        value("num_officiel_reunion_suivante", Int, "numOfficielReunionSuivante (R)"),
     ],
 };
 
@@ -102,6 +104,11 @@ pub const RACE: Table = Table {
         value("penetrometre_heure_mesure", Timestamp, "penetrometre.heureMesure (Paris)"),
         value("penetrometre_commentaire", Text, "penetrometre.commentaire"),
         value("hippodrome_code", Text, "hippodrome.code"),
+        value("indicateur_evenement_arrivee_provisoire", Text, "indicateurEvenement…"),
+        value("details_indicateur_evenement_arrivee_provisoire", Text, "detailsIndicateur…"),
+        value("num_course_dedoublee", Int, "numCourseDedoublee"),
+        value("grand_prix_national_trot", Boolean, "grandPrixNationalTrot"),
+        value("paris_evenement", TextArray, "réunions' parisEvenement[].codePari → this race"),
     ],
 };
 
@@ -177,6 +184,12 @@ pub const PARTICIPANT: Table = Table {
         value("cote_reference_at", Timestamptz, "dernierRapportReference.dateRapport"),
         value("cote_reference_favori", Boolean, "dernierRapportReference.favoris"),
         value("cote_reference_tendance", Text, "dernierRapportReference.indicateurTendance"),
+        value("cote_reference_tendance_pct", Numeric, "…Reference.nombreIndicateurTendance"),
+        value("distance_cheval_precedent_code", Int, "distanceChevalPrecedent.code"),
+        value("distance_cheval_precedent_identifiant", Text, "distanceChevalPrecedent.identifiant"),
+        value("distance_cheval_precedent_libelle_long", Text, "distanceChevalPrecedent.libelleLong"),
+        value("poids_condition_monte_change", Boolean, "poidsConditionMonteChange"),
+        value("url_casaque", Text, "urlCasaque (the silks image)"),
     ],
 };
 
@@ -211,6 +224,38 @@ pub const HISTORY: Table = Table {
         value("oeillere", Text, "itsHim: oeillere"),
         value("distance_avec_precedent", Text, "itsHim: distanceAvecPrecedent.libelleCourt"),
         value("winner_nom", Text, "nomCheval of the runner placed 1"),
+        value("allure", Text, "the report's $.allure (TROT, GALOP)"),
+    ],
+};
+
+/// `participants[].coursesCourues[].participants[]` of a performances object with a
+/// `nomCheval`: every runner a report lists for a past race, its own horse's included.
+#[rustfmt::skip]
+pub const PAST_RUNNER: Table = Table {
+    name: "stg_past_runner",
+    columns: &[
+        named("day", Date, "the lake path's day"),
+        named("num_reunion", Int, "the lake path's R"),
+        named("num_ordre", Int, "the lake path's C"),
+        named("its_him", Boolean, "itsHim: the report's own horse"),
+        named("race_date", Date, "date (epoch ms of a Paris midnight)"),
+        named("hippodrome", Text, "hippodrome; '' when absent"),
+        named("nom_prix", Text, "nomPrix; '' when absent"),
+        named("nom_cheval", Text, "nomCheval"),
+        value("num_pmu", Int, "numPmu (galop; null in trot)"),
+        value("place", Int, "place.place"),
+        value("place_raw", Text, "place.rawValue"),
+        value("status_arrivee", Text, "place.statusArrivee"),
+        value("nom_jockey", Text, "nomJockey"),
+        value("reduction_km_ms", BigInt, "reductionKilometrique (cs × 10)"),
+        value("distance_parcourue_m", Int, "distanceParcourue (m)"),
+        value("poids_jockey_hg", Int, "poidsJockey (kg × 10)"),
+        value("corde", Int, "corde (the draw)"),
+        value("oeillere", Text, "oeillere"),
+        value("distance_avec_precedent", Text, "distanceAvecPrecedent.libelleCourt"),
+        value("distance_avec_precedent_long", Text, "distanceAvecPrecedent.libelleLong"),
+        value("distance_avec_precedent_code", Int, "distanceAvecPrecedent.code"),
+        value("distance_avec_precedent_identifiant", Text, "distanceAvecPrecedent.identifiant"),
     ],
 };
 
@@ -277,6 +322,17 @@ pub const RACE_BET_OFFER: Table = Table {
         value("audience", Text, "audience"),
         value("nb_chevaux_reglementaire", Int, "nbChevauxReglementaire"),
         value("pool_id", Text, "poolId"),
+        value("valeurs_flexi_autorisees", IntArray, "valeursFlexiAutorisees[] (%)"),
+        value("valeurs_risque_autorisees", IntArray, "valeursRisqueAutorisees[]"),
+        value("jackpot_mise_base_cts", BigInt, "infosJackpot.miseBase (cts)"),
+        value("jackpot_taux_numerateur", Int, "infosJackpot.tauxContribution.numerateur"),
+        value("jackpot_taux_denominateur", Int, "infosJackpot.tauxContribution.denominateur"),
+        value("jackpot_taux_valeur", Numeric, "infosJackpot.tauxContribution as a number"),
+        value("option_max_mise_base_cts", BigInt, "infosOptionMax.miseBase (cts)"),
+        value("option_max_taux_numerateur", Int, "infosOptionMax.tauxContribution.numerateur"),
+        value("option_max_taux_denominateur", Int, "…tauxContribution.denominateur"),
+        value("option_max_taux_valeur", Numeric, "infosOptionMax.tauxContribution as a number"),
+        value("option_max_tirage", Jsonb, "infosOptionMax.tirage; NULL when empty"),
     ],
 };
 
@@ -298,7 +354,7 @@ pub const MEETING_JACKPOT: Table = Table {
 /// Every staging table, in the order of [`crate::load::sql::STAGING`] (and of the indexes of
 /// `load::rows`).
 #[rustfmt::skip]
-pub const ALL: [&Table; 9] = [
+pub const ALL: [&Table; 10] = [
     &DAILY_PROGRAM,
     &RACE_MEETING,
     &RACE,
@@ -308,4 +364,5 @@ pub const ALL: [&Table; 9] = [
     &BET_REPORT,
     &RACE_BET_OFFER,
     &MEETING_JACKPOT,
+    &PAST_RUNNER,
 ];
