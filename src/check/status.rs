@@ -201,25 +201,28 @@ pub fn run(settings: &Settings) -> Result<Outcome> {
     let mut known = (0, 0);
     let mut ledger_rows: HashMap<String, ledger::Row> = HashMap::new();
     let mut chunk_end: Option<Day> = None;
-    for day in range.days() {
-        let survey = survey::day(&lake, day, &rules)?;
-        plan.add(&survey, &mut known);
-        let db = match client.as_mut() {
-            Some((c, true)) => {
-                if chunk_end.is_none_or(|end| day > end) {
-                    let end = chunk_last(day, &range);
-                    ledger_rows = ledger::rows_between(c, day, end)?
-                        .into_iter()
-                        .map(|r| (r.path.clone(), r))
-                        .collect();
-                    chunk_end = Some(end);
+    let all: Vec<Day> = range.days().collect();
+    for chunk in all.chunks(SURVEY_CHUNK_DAYS) {
+        for survey in survey_in_parallel(&lake, chunk, &rules)? {
+            let day = survey.day;
+            plan.add(&survey, &mut known);
+            let db = match client.as_mut() {
+                Some((c, true)) => {
+                    if chunk_end.is_none_or(|end| day > end) {
+                        let end = chunk_last(day, &range);
+                        ledger_rows = ledger::rows_between(c, day, end)?
+                            .into_iter()
+                            .map(|r| (r.path.clone(), r))
+                            .collect();
+                        chunk_end = Some(end);
+                    }
+                    Some(compare(&survey, &mut ledger_rows, day))
                 }
-                Some(compare(&survey, &mut ledger_rows, day))
-            }
-            Some((_, false)) => Some(not_loaded(&survey)),
-            None => None,
-        };
-        days.push(day_status(&survey, db));
+                Some((_, false)) => Some(not_loaded(&survey)),
+                None => None,
+            };
+            days.push(day_status(&survey, db));
+        }
     }
     plan.finish(known);
     let report = build_report(&lake, &range, target.as_ref(), days, plan, settings);
@@ -237,6 +240,39 @@ pub fn run(settings: &Settings) -> Result<Outcome> {
     } else {
         Outcome::Partial
     })
+}
+
+/// Days surveyed at once, on every core: listing a day's directory and reading its manifest
+/// and programme is mostly system calls, so the days of a full-history lake (about 4,700) go
+/// twice as fast on two cores; a chunk bounds what is held in memory.
+const SURVEY_CHUNK_DAYS: usize = 64;
+
+/// [`survey::day`] for each day of `days`, in order, on two threads per core.
+fn survey_in_parallel(lake: &Lake, days: &[Day], rules: &Rules) -> Result<Vec<DaySurvey>> {
+    let threads = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<DaySurvey>>>> =
+        days.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(days.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(day) = days.get(i) else { break };
+                    let survey = survey::day(lake, *day, rules);
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(survey);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every day was surveyed")
+        })
+        .collect()
 }
 
 /// The last day of the ledger chunk that starts at `day`.
