@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use anyhow::Result;
 
-use crate::cli::{ApiArgs, Cli, Command, DaysArgs, DbArgs, ExtractArgs, LoadArgs, LocalDbAction};
+use crate::cli::{Cli, Command, DaysArgs, DbArgs, ExtractArgs, LoadArgs, LocalDbAction};
 use crate::day::{Day, DayRange};
 use crate::exit::{self, Outcome};
 use crate::{check, db, extract, load};
@@ -66,10 +66,10 @@ fn status_settings(a: crate::cli::StatusArgs) -> Result<check::status::Settings>
         lake: look.lake.lake,
         json: a.json,
         politeness: crate::api::Politeness::from_options(
-            &a.profile,
-            a.workers,
-            a.delay.as_deref(),
-            a.max_rps,
+            &a.politeness.profile,
+            a.politeness.workers,
+            a.politeness.delay.as_deref(),
+            a.politeness.max_rps,
         )?,
         grace_days: a.grace_days,
         db: db_settings(look.db),
@@ -138,17 +138,8 @@ fn recent_days(n: u32) -> Result<DayRange> {
 }
 
 fn extract_settings(a: ExtractArgs) -> extract::Settings {
-    let ApiArgs {
-        api_base,
-        profile,
-        workers,
-        delay,
-        max_rps,
-        timeout,
-        retries,
-        grace_days,
-        refresh,
-    } = a.api;
+    let api = a.api;
+    let polite = api.politeness;
     extract::Settings {
         date: a.days.date,
         start: a.days.start,
@@ -156,15 +147,15 @@ fn extract_settings(a: ExtractArgs) -> extract::Settings {
         lake: a.lake.lake,
         quiet: a.output.quiet,
         report: a.output.report,
-        api_base,
-        profile,
-        workers,
-        delay,
-        max_rps,
-        timeout,
-        retries,
-        grace_days,
-        refresh,
+        api_base: api.api_base,
+        profile: polite.profile,
+        workers: polite.workers,
+        delay: polite.delay,
+        max_rps: polite.max_rps,
+        timeout: api.timeout,
+        retries: api.retries,
+        grace_days: api.grace_days,
+        refresh: api.refresh,
         dry_run: a.dry_run,
     }
 }

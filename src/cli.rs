@@ -101,6 +101,25 @@ pub struct ApiArgs {
         value_name = "URL"
     )]
     pub api_base: String,
+    #[command(flatten)]
+    pub politeness: PolitenessArgs,
+    /// Per-request timeout, in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Attempts per request before it counts as failed (timeouts, resets, 5xx, 429, bad bodies).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+    /// Days after a race day past which what the lake holds is final whatever it says.
+    #[arg(long, default_value_t = 3, value_name = "DAYS")]
+    pub grace_days: u32,
+    /// Re-fetch everything in the range, even objects the lake holds in final form.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// How politely the API is asked (extract, update), or would be (status's estimate).
+#[derive(Debug, Clone, Args)]
+pub struct PolitenessArgs {
     /// Politeness profile: production (12 workers, 0.1-0.3 s delay) or safe (4 workers, 0.5-1.5 s).
     #[arg(
         long,
@@ -118,18 +137,6 @@ pub struct ApiArgs {
     /// Global cap on requests per second, across all workers.
     #[arg(long, value_name = "RPS")]
     pub max_rps: Option<f64>,
-    /// Per-request timeout, in seconds.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
-    pub timeout: f64,
-    /// Attempts per request before it counts as failed (timeouts, resets, 5xx, 429, bad bodies).
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-    /// Days after a race day past which what the lake holds is final whatever it says.
-    #[arg(long, default_value_t = 3, value_name = "DAYS")]
-    pub grace_days: u32,
-    /// Re-fetch everything in the range, even objects the lake holds in final form.
-    #[arg(long)]
-    pub refresh: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -228,23 +235,9 @@ pub struct StatusArgs {
     /// The figures as JSON on stdout, for scripts.
     #[arg(long)]
     pub json: bool,
-    /// Profile the next extract's time is estimated at (production or safe).
-    #[arg(
-        long,
-        env = "PMU_PROFILE",
-        default_value = "production",
-        value_name = "NAME"
-    )]
-    pub profile: String,
-    /// Requests in flight at most, for the estimate (overrides the profile).
-    #[arg(long, value_name = "N")]
-    pub workers: Option<usize>,
-    /// Delay before each request, for the estimate, as MIN..MAX seconds.
-    #[arg(long, value_name = "MIN..MAX")]
-    pub delay: Option<String>,
-    /// Cap on requests per second, for the estimate.
-    #[arg(long, value_name = "RPS")]
-    pub max_rps: Option<f64>,
+    /// How politely the next extract would ask: its time is estimated at these settings.
+    #[command(flatten)]
+    pub politeness: PolitenessArgs,
     /// Days after a race day past which what the lake holds is final (as extract's).
     #[arg(long, default_value_t = 3, value_name = "DAYS")]
     pub grace_days: u32,

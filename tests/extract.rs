@@ -13,35 +13,10 @@ use crate::support::fake_api::{
     FIXTURE_DAYS, FakeApi, Gate, Reply, Request, day_objects, fixtures_dir, programme_path,
     race_path,
 };
+use crate::support::temp::Temp;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// A temp directory removed on drop; the lake goes in `<dir>/lake` (not created here, so tests
-/// can check that nothing was written).
-struct Temp(PathBuf);
-
-impl Temp {
-    fn new(name: &str) -> Temp {
-        let dir = std::env::temp_dir().join(format!(
-            "pmu-lake-extract-{name}-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Temp(dir)
-    }
-
-    fn lake(&self) -> PathBuf {
-        self.0.join("lake")
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// "Today" for every run of these tests, given to the binary through `PMU_TODAY`: the tests and
 /// the run never disagree on it, whatever the clock says (around midnight in Paris, say).
@@ -271,7 +246,7 @@ fn manifest(lake: &Path, day: &str) -> BTreeMap<String, Value> {
 #[test]
 fn extract_asks_each_object_once_and_stores_exactly_what_was_served() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("once");
+    let tmp = Temp::new("extract-once");
     let report = tmp.0.join("report.json");
     let out = extract(
         &api,
@@ -376,7 +351,7 @@ fn extract_asks_each_object_once_and_stores_exactly_what_was_served() {
 #[test]
 fn rerun_over_final_days_makes_no_request() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("rerun");
+    let tmp = Temp::new("extract-rerun");
     assert_ok(&extract(&api, &tmp.lake(), &both_days()));
     let before = snapshot(&tmp.lake());
     api.clear_requests();
@@ -406,7 +381,7 @@ fn an_append_after_a_torn_manifest_line_is_kept_and_the_torn_line_counted() {
     // 15032025 has a race not run yet: with a long grace period each run asks it (and the
     // programme) again, and appends their lines to the day's manifest.
     let api = FakeApi::serve_days(&["15032025"]);
-    let tmp = Temp::new("torn");
+    let tmp = Temp::new("extract-torn");
     let report = tmp.0.join("report.json");
     let args = [
         "--date",
@@ -458,7 +433,7 @@ fn an_append_after_a_torn_manifest_line_is_kept_and_the_torn_line_counted() {
 fn objects_not_final_yet_are_fetched_again_and_final_ones_are_not() {
     // With a grace period longer than the fixtures' age, finality comes from the data alone.
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("nonfinal");
+    let tmp = Temp::new("extract-nonfinal");
     let args = [&both_days()[..], &["--grace-days", "100000"]].concat();
     assert_ok(&extract(&api, &tmp.lake(), &args));
     let m = manifest(&tmp.lake(), "15032025");
@@ -494,7 +469,7 @@ fn an_empty_answer_after_a_stored_body_settles_the_object() {
     // Day 2's R1C2 rapports are first `[]` (not final, kept as a body), then the API answers
     // 404 past the grace period: the lake keeps the body, and the 404 is the last word.
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("bodythen404");
+    let tmp = Temp::new("extract-bodythen404");
     let d2 = ["--date", "15032025"];
     assert_ok(&extract(
         &api,
@@ -519,7 +494,7 @@ fn programme_of_today_is_fetched_again_even_when_every_race_is_over() {
     let today = TODAY;
     let api = FakeApi::start();
     api.add_day("14032025", today);
-    let tmp = Temp::new("today");
+    let tmp = Temp::new("extract-today");
     assert_ok(&extract(&api, &tmp.lake(), &["--date", today]));
     let first = api.requests().len();
     api.clear_requests();
@@ -542,7 +517,7 @@ fn programme_of_today_is_fetched_again_even_when_every_race_is_over() {
 #[test]
 fn refresh_asks_everything_again() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("refresh");
+    let tmp = Temp::new("extract-refresh");
     assert_ok(&extract(&api, &tmp.lake(), &both_days()));
     api.clear_requests();
     assert_ok(&extract(
@@ -557,7 +532,7 @@ fn refresh_asks_everything_again() {
 #[test]
 fn lake_copied_in_without_manifest_is_judged_by_its_content() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("nomanifest");
+    let tmp = Temp::new("extract-nomanifest");
     assert_ok(&extract(&api, &tmp.lake(), &both_days()));
     for day in FIXTURE_DAYS {
         std::fs::remove_file(tmp.lake().join(day_dir(day)).join("_manifest.jsonl")).unwrap();
@@ -589,7 +564,7 @@ fn lake_copied_in_without_manifest_is_judged_by_its_content() {
 fn never_more_requests_in_flight_than_workers() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
     api.set_latency(Duration::from_millis(80));
-    let tmp = Temp::new("inflight");
+    let tmp = Temp::new("extract-inflight");
     assert_ok(&extract(
         &api,
         &tmp.lake(),
@@ -610,7 +585,7 @@ fn never_more_requests_in_flight_than_workers() {
 #[test]
 fn delay_is_waited_before_each_request() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("delay");
+    let tmp = Temp::new("extract-delay");
     let out = extract_cmd(
         &api.base_url(),
         &tmp.lake(),
@@ -634,7 +609,7 @@ fn delay_is_waited_before_each_request() {
 #[test]
 fn max_rps_caps_the_rate_across_workers() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("rps");
+    let tmp = Temp::new("extract-rps");
     let out = extract(
         &api,
         &tmp.lake(),
@@ -653,7 +628,7 @@ fn max_rps_caps_the_rate_across_workers() {
 #[test]
 fn programmes_come_first_then_the_races_of_every_day_flow_through_one_pool() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("order");
+    let tmp = Temp::new("extract-order");
     assert_ok(&extract(
         &api,
         &tmp.lake(),
@@ -693,7 +668,7 @@ fn a_long_range_is_planned_a_window_of_days_at_a_time() {
     for day in &days {
         api.add_day("14032025", day);
     }
-    let tmp = Temp::new("window");
+    let tmp = Temp::new("extract-window");
     let (first, last) = (days[0].as_str(), days[days.len() - 1].as_str());
     assert_ok(&extract(
         &api,
@@ -795,7 +770,7 @@ fn transient_faults_are_retried_and_bad_bodies_never_stored() {
         vec![Reply::Empty(503), ok("R1C2/rapports.json")],
     );
 
-    let tmp = Temp::new("faults");
+    let tmp = Temp::new("extract-faults");
     let report = tmp.0.join("r.json");
     let out = extract(
         &api,
@@ -862,7 +837,7 @@ fn participants_after_403s(n: usize) -> (FakeApi, String) {
 #[test]
 fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
     let (api, path) = participants_after_403s(2);
-    let tmp = Temp::new("one403");
+    let tmp = Temp::new("extract-one403");
     let out = extract(&api, &tmp.lake(), &["--date", D2, "--workers", "2"]);
     assert_ok(&out);
     let at: Vec<Instant> = api
@@ -883,7 +858,7 @@ fn an_isolated_403_pauses_the_crawl_then_it_goes_on() {
 #[test]
 fn a_403_slows_down_every_later_request() {
     let (api, path) = participants_after_403s(1);
-    let tmp = Temp::new("slow403");
+    let tmp = Temp::new("extract-slow403");
     let out = extract(
         &api,
         &tmp.lake(),
@@ -907,7 +882,7 @@ fn an_object_that_keeps_failing_is_counted_and_the_rest_completes() {
     let api = FakeApi::serve_days(&[D2]);
     let bad = d2_path("R1C1", "rapports");
     api.route(&bad, vec![Reply::Empty(500)]);
-    let tmp = Temp::new("fail");
+    let tmp = Temp::new("extract-fail");
     let out = extract(&api, &tmp.lake(), &["--date", D2, "--retries", "3"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert_eq!(api.count(&bad), 3);
@@ -939,7 +914,7 @@ fn a_run_of_403_stops_the_crawl_cleanly_and_keeps_what_was_fetched() {
     for p in &banned {
         api.route(p, vec![Reply::Empty(403)]);
     }
-    let tmp = Temp::new("ban");
+    let tmp = Temp::new("extract-ban");
     let report = tmp.0.join("r.json");
     let out = extract_cmd(
         &api.base_url(),
@@ -997,7 +972,7 @@ fn a_run_of_403_stops_the_crawl_cleanly_and_keeps_what_was_fetched() {
 fn a_day_without_programme_within_the_grace_period_fails_alone_and_is_asked_again() {
     // 15032025 answers 404; with a grace period longer than its age, it may still come.
     let api = FakeApi::serve_days(&["14032025"]);
-    let tmp = Temp::new("noprog");
+    let tmp = Temp::new("extract-noprog");
     let args = [&both_days()[..], &["--grace-days", "100000"]].concat();
     let out = extract(&api, &tmp.lake(), &args);
     assert_eq!(code(&out), 3);
@@ -1038,7 +1013,7 @@ fn a_day_without_programme_past_the_grace_period_is_recorded_once_and_never_aske
     // racing those days). Each is a final marker, counted as no content, not as a failure.
     let api = FakeApi::serve_days(&["14032025"]);
     api.route(&programme_path("15032025"), vec![Reply::Empty(204)]);
-    let tmp = Temp::new("noprogfinal");
+    let tmp = Temp::new("extract-noprogfinal");
     let report = tmp.0.join("report.json");
     let range = ["--start", "14032025", "--end", "16032025"];
     let out = extract(
@@ -1120,7 +1095,7 @@ fn a_day_without_programme_past_the_grace_period_is_recorded_once_and_never_aske
 fn a_programme_gone_past_the_grace_period_keeps_the_races_already_held() {
     // Fetched while young (a long grace period): the programme is not final, R1C2 not run yet.
     let api = FakeApi::serve_days(&[D2]);
-    let tmp = Temp::new("proggone");
+    let tmp = Temp::new("extract-proggone");
     assert_ok(&extract(
         &api,
         &tmp.lake(),
@@ -1175,7 +1150,7 @@ fn a_second_extract_on_a_lake_in_use_stops_at_once_and_writes_nothing() {
     // back by the API; a second run on the same lake must not start.
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
     let (gate, held_back) = hold_back_programme(&api);
-    let tmp = Temp::new("lock");
+    let tmp = Temp::new("extract-lock");
     std::fs::create_dir(tmp.lake()).unwrap();
     let first = Background::spawn(extract_cmd(
         &api.base_url(),
@@ -1216,7 +1191,7 @@ fn a_lake_locked_before_the_first_write_is_left_untouched() {
     // answer comes, another process has created it and holds `<lake>/.lock`.
     let api = FakeApi::serve_days(&[D2]);
     let (gate, held_back) = hold_back_programme(&api);
-    let tmp = Temp::new("locklate");
+    let tmp = Temp::new("extract-locklate");
     let run = Background::spawn(extract_cmd(
         &api.base_url(),
         &tmp.lake(),
@@ -1245,7 +1220,7 @@ fn a_lake_locked_before_the_first_write_is_left_untouched() {
 #[test]
 fn kill_9_in_the_middle_then_rerun_gives_the_same_lake() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let calm = Temp::new("calm");
+    let calm = Temp::new("extract-calm");
     assert_ok(&extract(&api, &calm.lake(), &both_days()));
     let expected = snapshot(&calm.lake());
 
@@ -1262,7 +1237,7 @@ fn kill_9_in_the_middle_then_rerun_gives_the_same_lake() {
     );
     api.set_latency(Duration::from_millis(50));
     api.clear_requests();
-    let killed = Temp::new("killed");
+    let killed = Temp::new("extract-killed");
     let mut child = extract_cmd(
         &api.base_url(),
         &killed.lake(),
@@ -1319,7 +1294,7 @@ fn bad_input_exits_2_and_writes_nothing() {
         &[],
     ];
     for args in cases {
-        let tmp = Temp::new("bad");
+        let tmp = Temp::new("extract-bad");
         let out = extract(&api, &tmp.lake(), args);
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
@@ -1339,7 +1314,7 @@ fn unreachable_api_exits_1_with_one_clear_line_and_writes_nothing() {
         .local_addr()
         .unwrap()
         .port();
-    let tmp = Temp::new("unreachable");
+    let tmp = Temp::new("extract-unreachable");
     let out = extract_cmd(
         &format!("http://127.0.0.1:{port}"),
         &tmp.lake(),
@@ -1361,7 +1336,7 @@ fn unreachable_api_exits_1_with_one_clear_line_and_writes_nothing() {
 #[test]
 fn dry_run_asks_the_api_nothing_and_estimates_the_races_it_cannot_count() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
-    let tmp = Temp::new("dry");
+    let tmp = Temp::new("extract-dry");
     let out = extract(
         &api,
         &tmp.lake(),
@@ -1520,7 +1495,7 @@ fn races_discovered_in_every_real_programme_sample_match_the_file() {
 fn ctrl_c_stops_with_one_line_and_exit_130_and_a_rerun_resumes() {
     let api = FakeApi::serve_days(&FIXTURE_DAYS);
     let (gate, held_back) = hold_back_programme(&api);
-    let tmp = Temp::new("sigint");
+    let tmp = Temp::new("extract-sigint");
     let run = Background::spawn(extract_cmd(
         &api.base_url(),
         &tmp.lake(),
@@ -1683,7 +1658,7 @@ fn assert_read_like_the_plain_programme(quirks: &[Quirk]) -> BTreeSet<String> {
         &programme_path(&quirky_day),
         vec![Reply::json(body.clone())],
     );
-    let tmp = Temp::new("quirks");
+    let tmp = Temp::new("extract-quirks");
     let run = |day: &str| {
         let out = extract(
             &api,
@@ -1789,7 +1764,7 @@ fn a_programme_without_its_root_object_is_not_stored() {
             &programme_path("14032025"),
             vec![Reply::json(serde_json::to_vec(&body).unwrap())],
         );
-        let tmp = Temp::new("root");
+        let tmp = Temp::new("extract-root");
         let out = extract(&api, &tmp.lake(), &["--date", "14032025"]);
         assert_eq!(code(&out), 3, "{name}: {}", stdout(&out));
         assert!(
@@ -1861,7 +1836,7 @@ fn a_full_disk_stops_the_crawl_at_once_and_keeps_the_lake_consistent() {
         "01032025", "02032025", "03032025", "04032025", "05032025", "06032025", "07032025",
         "08032025",
     ];
-    let tmp = Temp::new("enospc");
+    let tmp = Temp::new("extract-enospc");
     let fs = Tmpfs::mount(&tmp.0.join("disk"), "3m");
     let lake = fs.0.join("lake");
     let api = FakeApi::start();

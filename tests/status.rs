@@ -11,33 +11,10 @@ use serde_json::Value;
 
 use crate::support::fake_api::{FIXTURE_DAYS, FakeApi};
 use crate::support::pg;
+use crate::support::temp::Temp;
 
 /// Far past the fixture days: everything extracted is final.
 const TODAY: &str = "30112026";
-
-struct Temp(PathBuf);
-
-impl Temp {
-    fn new(name: &str) -> Temp {
-        let dir = std::env::temp_dir().join(format!(
-            "pmu-lake-status-{name}-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Temp(dir)
-    }
-
-    fn lake(&self) -> PathBuf {
-        self.0.join("lake")
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The binary with no database configured (no URL, no PG*, no local cluster), unless `db`.
 fn cmd(tmp: &Temp, args: &[&str], db: Option<&str>) -> Command {
@@ -290,7 +267,7 @@ fn damage(lake: &Lake) -> BTreeSet<(String, String)> {
 
 #[test]
 fn verify_reports_each_damage_exactly_and_nothing_on_a_clean_lake() {
-    let tmp = Temp::new("verify");
+    let tmp = Temp::new("status-verify");
     let _api = fixture_lake(&tmp);
     let clean = verify(&tmp, &[], None);
     assert_eq!(code(&clean), 0, "{}", show(&clean));
@@ -326,7 +303,7 @@ fn verify_reports_each_damage_exactly_and_nothing_on_a_clean_lake() {
 
 #[test]
 fn verify_deep_reads_bodies_with_their_stage_model() {
-    let tmp = Temp::new("deep");
+    let tmp = Temp::new("status-deep");
     let _api = fixture_lake(&tmp);
     let lake = Lake::new(tmp.lake());
     // Valid JSON, its manifest line matching, but not rapports (an array): only the model sees.
@@ -365,7 +342,7 @@ fn verify_deep_reads_bodies_with_their_stage_model() {
 
 #[test]
 fn repair_then_extract_restores_an_identical_lake() {
-    let tmp = Temp::new("repair");
+    let tmp = Temp::new("status-repair");
     let api = fixture_lake(&tmp);
     let lake = Lake::new(tmp.lake());
     let before = contents(&tmp.lake());
@@ -454,7 +431,7 @@ fn edit_for_status(lake: &Lake) {
 
 #[test]
 fn status_counts_what_the_lake_holds_without_a_database() {
-    let tmp = Temp::new("status");
+    let tmp = Temp::new("status-status");
     let api = fixture_lake(&tmp);
     let lake = Lake::new(tmp.lake());
     let races = [races_on_disk(&lake, 0), races_on_disk(&lake, 1)];
@@ -516,7 +493,7 @@ fn status_counts_what_the_lake_holds_without_a_database() {
 
 #[test]
 fn status_with_a_database_counts_loaded_changed_rejected_and_not_loaded() {
-    let tmp = Temp::new("status-db");
+    let tmp = Temp::new("status-status-db");
     let _api = fixture_lake(&tmp);
     let lake = Lake::new(tmp.lake());
     let db = pg::fresh_db("status");

@@ -4,3 +4,4 @@
 pub mod fake_api;
 pub mod pg;
 pub mod synth;
+pub mod temp;
