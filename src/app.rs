@@ -99,6 +99,13 @@ fn verify_settings(a: crate::cli::VerifyArgs) -> Result<check::verify::Settings>
 /// partial extract, or one that stopped, still leaves a consistent lake); the exit code is
 /// the worse of the two (1 over 3 over 0). Bad settings of either stop it before any work.
 fn update(extract: extract::Settings, load: &load::Settings, db: &db::Settings) -> Result<Outcome> {
+    // The database's settings are checked before the crawl, not found bad at its end.
+    if let Some(Err(e)) = db.configured() {
+        return Err(e);
+    }
+    if let Some(path) = &load.report {
+        load::check_report_path(path)?;
+    }
     let extracted = extract::run(extract);
     if let Err(e) = &extracted
         && exit::code_for(e) == exit::USAGE

@@ -995,6 +995,11 @@ fn update_loads_a_partial_extract_and_exits_with_the_worse_code() {
     let out = update(&["--workers", "0"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(api.requests().len(), asked);
+    // So does a bad database URL: found before the crawl, not after it.
+    let out = update(&["--database-url", "postgres://u@h/pmu?sslmode=sometimes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown sslmode"), "{}", stderr(&out));
+    assert_eq!(api.requests().len(), asked);
 }
 
 #[test]
@@ -1748,5 +1753,35 @@ fn a_database_of_the_previous_mapping_gets_the_new_fields_on_the_next_load() {
     assert_eq!(
         db.count("SELECT count(*) FROM race_meeting WHERE num_officiel_reunion_suivante = 3"),
         1
+    );
+}
+
+#[test]
+fn a_batch_whose_newest_report_is_newer_than_the_row_wins_even_if_its_first_is_older() {
+    // Days 0, 1, 2 report the same runner's past race: day 1 says place P2, days 0 and 2 say
+    // P. Day 1 is loaded first; then days 0 and 2 in one batch: day 2 is the newest report,
+    // so P wins, although the batch's first day reporting P (day 0) is older than day 1.
+    let (dir, spec) = lake_with(3, 1);
+    let lake = Lake::new(&dir);
+    let performances = same_runners_again(&lake, &spec, 1);
+    same_runners_again(&lake, &spec, 2);
+    let (place, _) = {
+        let db = pg::migrated_db("newest_probe");
+        load(&db, &dir, &["--date", &spec.day(0).iso()]);
+        first_past_place(&db, &performances)
+    };
+    let other = place.map_or(1, |p| p % 7 + 1);
+    set_first_past_place(&lake, &spec, 1, &performances, other, false);
+
+    let db = pg::migrated_db("newest_wins");
+    let (out, _) = load(&db, &dir, &["--date", &spec.day(1).iso()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(first_past_place(&db, &performances).0, Some(other));
+    let (out, _) = load(&db, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        first_past_place(&db, &performances).0,
+        place,
+        "day 2, the newest report, says {place:?}"
     );
 }

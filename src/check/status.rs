@@ -46,6 +46,8 @@ pub struct Settings {
 pub struct Loaded {
     pub loaded: u64,
     pub changed: u64,
+    /// Loaded unchanged, by an older mapping: the next load re-derives them (reprocessed).
+    pub reprocess: u64,
     pub rejected: u64,
     pub not_loaded: u64,
     /// Ledger rows whose object is no longer in the lake.
@@ -56,15 +58,16 @@ impl Loaded {
     fn add(&mut self, o: &Loaded) {
         self.loaded += o.loaded;
         self.changed += o.changed;
+        self.reprocess += o.reprocess;
         self.rejected += o.rejected;
         self.not_loaded += o.not_loaded;
         self.ledger_gone += o.ledger_gone;
     }
 
-    /// What the next load reads: new, changed and rejected objects (a rejected one is tried
-    /// again).
+    /// What the next load reads: new, changed, rejected (tried again) and older-mapping
+    /// objects.
     pub fn to_load(&self) -> u64 {
-        self.changed + self.rejected + self.not_loaded
+        self.changed + self.reprocess + self.rejected + self.not_loaded
     }
 }
 
@@ -118,6 +121,7 @@ impl DayStatus {
             for (n, what) in [
                 (d.not_loaded, "not loaded"),
                 (d.changed, "changed"),
+                (d.reprocess, "of an older mapping"),
                 (d.rejected, "rejected"),
             ] {
                 if n > 0 {
@@ -320,10 +324,12 @@ fn compare(
             }
             Status::Loaded => {
                 let size = std::fs::metadata(path).map(|m| m.len()).ok();
-                if size == Some(row.stored_bytes) {
-                    l.loaded += 1;
-                } else {
+                if size != Some(row.stored_bytes) {
                     l.changed += 1;
+                } else if row.mapping_version < ledger::mapping_version(key.stage) {
+                    l.reprocess += 1;
+                } else {
+                    l.loaded += 1;
                 }
             }
         }
@@ -521,8 +527,9 @@ fn summary(r: &Report) -> String {
     );
     match (&r.database, &t.db) {
         (Some(_), Some(l)) => line.push_str(&format!(
-            "database: {} loaded, {} changed since their load, {} rejected, {} not loaded; ",
-            l.loaded, l.changed, l.rejected, l.not_loaded
+            "database: {} loaded, {} changed since their load, {} of an older mapping (the next \
+             load re-derives them), {} rejected, {} not loaded; ",
+            l.loaded, l.changed, l.reprocess, l.rejected, l.not_loaded
         )),
         _ => line.push_str(
             "database: none configured (DATABASE_URL, PG*, or a running local cluster); ",

@@ -107,17 +107,12 @@ impl Kind {
         }
     }
 
-    /// Objects `--repair` moves into the quarantine (the next extract fetches them again).
+    /// Objects `--repair` moves into the quarantine (the next extract fetches them again). An
+    /// intact object without a manifest line is not damaged: it stays, and gets a line.
     fn quarantined(self) -> bool {
         matches!(
             self,
-            Kind::Unreadable
-                | Kind::Frame
-                | Kind::Hash
-                | Kind::Json
-                | Kind::NoEntry
-                | Kind::Marker
-                | Kind::Temp
+            Kind::Unreadable | Kind::Frame | Kind::Hash | Kind::Json | Kind::Marker | Kind::Temp
         )
     }
 }
@@ -154,6 +149,12 @@ pub fn run(settings: &Settings) -> Result<Outcome> {
             "the lake {} does not exist (run `pmu-lake extract` first, or pass --lake DIR)",
             lake.root().display()
         );
+    }
+    // A repair holds the lake against extract from before the listing, so that an object
+    // being written is never taken for a damaged one.
+    let lock = LakeLock::new(lake.root());
+    if settings.repair {
+        lock.acquire()?;
     }
     let started = Instant::now();
     let mut problems = Vec::new();
@@ -534,13 +535,25 @@ fn parse(stage: Stage, body: &[u8]) -> Result<(), serde_json::Error> {
 
 /// Moves the damaged objects into the quarantine and records them in their day's manifest as
 /// not final, under the lake's writer lock; returns what was done, in words.
+/// Moves damaged objects into the quarantine and records them (and intact objects that had
+/// no manifest line) so that the next extract fetches them again. The caller holds the lake's
+/// lock, taken before the lake was listed.
 fn repair(lake: &Lake, problems: &[Problem]) -> Result<String> {
-    let lock = LakeLock::new(lake.root());
-    lock.acquire()?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
     let folder = lake.root().join(QUARANTINE).join(&stamp);
     let mut moved = HashSet::new();
     let mut recorded = 0;
+    let damaged: HashSet<&str> = problems
+        .iter()
+        .filter(|p| p.kind.quarantined())
+        .map(|p| p.path.as_str())
+        .collect();
+    for p in problems.iter().filter(|p| p.kind == Kind::NoEntry) {
+        if !damaged.contains(p.path.as_str()) {
+            record_unlisted(lake, &p.path)?;
+            recorded += 1;
+        }
+    }
     for p in problems {
         let refetch = p.kind == Kind::NoObject;
         if !(p.kind.quarantined() || refetch) {
@@ -583,6 +596,33 @@ fn repair(lake: &Lake, problems: &[Problem]) -> Result<String> {
         moved.len(),
         folder.display()
     ))
+}
+
+/// A manifest line, not final, for an intact object that had none (a crash between its write
+/// and its line, or a lake copied in): it stays in the lake, and the next extract asks again.
+fn record_unlisted(lake: &Lake, path: &str) -> Result<()> {
+    let (day, inside) = split_rel(path)?;
+    let file = lake.root().join(path);
+    let body = lake::read_body(&file).with_context(|| format!("reading {path}"))?;
+    let stored = fs::metadata(&file)
+        .with_context(|| format!("reading {path}"))?
+        .len();
+    let entry = ManifestEntry {
+        path: inside.to_string(),
+        url: String::new(),
+        status: 200,
+        fetched_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        raw_bytes: body.len() as u64,
+        stored_bytes: stored,
+        sha256: lake::sha256_hex(&body),
+        is_final: false,
+        finality: Some(
+            "recorded by verify --repair: an object without manifest entry, kept; its line is \
+             made from its stored bytes"
+                .to_string(),
+        ),
+    };
+    lake.append_manifest(day, &entry)
 }
 
 /// `date=2025-11-05/R1C1/x` → (the day, `R1C1/x`).

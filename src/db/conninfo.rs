@@ -81,9 +81,11 @@ const KEYWORDS: &[(&str, Option<&str>, Use)] = &[
 /// The environment variables that name a database: any of them set means the user's own
 /// database, not the local cluster.
 pub fn env_vars() -> impl Iterator<Item = &'static str> {
+    // Refused ones too: `PGSERVICE` set is a database pmu-lake cannot reach (exit 2), never a
+    // reason to fall back to the local cluster.
     KEYWORDS
         .iter()
-        .filter(|(_, _, u)| *u == Use::Yes)
+        .filter(|(_, _, u)| *u != Use::Ignored)
         .filter_map(|(_, var, _)| *var)
 }
 
@@ -165,11 +167,14 @@ fn strip_scheme(conn: &str) -> Option<&str> {
 /// URI parser: the first `@` ends the user part, a host in `[…]` is an IPv6 address, and a
 /// host that decodes to an absolute path is a unix-socket directory.
 fn parse_url(rest: &str) -> Result<Vec<(String, String)>> {
+    // As libpq: the user part ends at the first `@` before any `/` (a `?` in a password is
+    // the password's); the host list then ends at `/` or `?`.
+    let (userinfo, rest) = split_userinfo(rest);
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (netloc, dbname) = rest.split_once('/').unwrap_or((rest, ""));
     let mut pairs = Vec::new();
-    let hostlist = match netloc.split_once('@') {
-        Some((userinfo, hosts)) => {
+    let hostlist = match userinfo {
+        Some(userinfo) => {
             let (user, password) = match userinfo.split_once(':') {
                 Some((u, p)) => (u, Some(p)),
                 None => (userinfo, None),
@@ -180,7 +185,7 @@ fn parse_url(rest: &str) -> Result<Vec<(String, String)>> {
             if let Some(p) = password {
                 pairs.push(("password".to_string(), percent_decode(p)?));
             }
-            hosts
+            netloc
         }
         None => netloc,
     };
@@ -209,6 +214,15 @@ fn parse_url(rest: &str) -> Result<Vec<(String, String)>> {
         pairs.push((percent_decode(key)?, percent_decode(value)?));
     }
     Ok(pairs)
+}
+
+/// The user part of a URL after its scheme (up to the first `@` before any `/`), and the rest.
+fn split_userinfo(rest: &str) -> (Option<&str>, &str) {
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].find('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    }
 }
 
 /// `host`, `host:port`, `[v6]`, `[v6]:port` (still percent-encoded).
@@ -301,8 +315,10 @@ pub fn password_spellings(conn: &str) -> Vec<String> {
     let conn = conn.trim();
     let mut found = Vec::new();
     if let Some(rest) = strip_scheme(conn) {
-        let netloc = rest.split(['/', '?']).next().unwrap_or("");
-        if let Some((userinfo, _)) = netloc.split_once('@')
+        // Everything between the first `:` and the last `@` before any `/`, whether or not
+        // the URL parses.
+        let authority = rest.split('/').next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
             && let Some((_, pass)) = userinfo.split_once(':')
         {
             found.push(pass.to_string());
@@ -386,6 +402,20 @@ mod tests {
             ])
         );
         assert_eq!(params("postgresql://"), kv(&[]));
+        // A `?` in a password is the password's, as libpq reads it.
+        assert_eq!(
+            params("postgresql://app:pa?ss@db/pmu"),
+            kv(&[
+                ("dbname", "pmu"),
+                ("host", "db"),
+                ("password", "pa?ss"),
+                ("user", "app")
+            ])
+        );
+        assert_eq!(
+            params("postgresql://db?sslmode=disable"),
+            kv(&[("host", "db"), ("sslmode", "disable")])
+        );
         assert_eq!(
             params("postgresql://a:1,[::1]:2,c/x?ssl=true"),
             kv(&[
@@ -464,6 +494,7 @@ mod tests {
         );
         assert_eq!(password_spellings("postgres://u@h/d?password=x1"), ["x1"]);
         assert_eq!(password_spellings("host=h password='a b'"), ["a b"]);
+        assert_eq!(password_spellings("postgres://u:p@ss@h/d"), ["p@ss"]);
         assert_eq!(password_spellings("host=h password='hunter2"), ["'hunter2"]);
     }
 }

@@ -50,7 +50,7 @@ const DEFAULT_PORT: u16 = 5432;
 /// upstream's.
 const DEFAULT_SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
 
-/// libpq's `sslmode`, all of them (`allow` is taken as `disable`).
+/// libpq's `sslmode`, all of them (`allow` is taken as `prefer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
     /// Plain text.
@@ -70,8 +70,10 @@ impl FromStr for SslMode {
 
     fn from_str(s: &str) -> Result<SslMode> {
         Ok(match s {
-            "disable" | "allow" => SslMode::Disable,
-            "prefer" => SslMode::Prefer,
+            "disable" => SslMode::Disable,
+            // libpq's `allow` tries plain text then TLS; `prefer` tries them the other way
+            // round, which also reaches a server that takes TLS only.
+            "allow" | "prefer" => SslMode::Prefer,
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
@@ -137,6 +139,10 @@ impl Endpoint {
     fn passfile_host(&self) -> String {
         match &self.host {
             _ if self.default_socket => "localhost".to_string(),
+            // libpq: a host that names the default socket directory is `localhost` there too.
+            Host::Unix(dir) if DEFAULT_SOCKET_DIRS.iter().any(|d| dir == Path::new(d)) => {
+                "localhost".to_string()
+            }
             Host::Unix(dir) => dir.display().to_string(),
             Host::Tcp(name) => name.clone(),
         }
@@ -226,10 +232,15 @@ impl Target {
             .map(str::parse)
             .transpose()?
             .or_else(|| (p.get("requiressl") == Some("1")).then_some(SslMode::Require));
-        let root_cert = p
-            .get("sslrootcert")
-            .filter(|c| *c != "system")
-            .map(PathBuf::from);
+        // libpq: `sslrootcert=system` means the system's roots and, unless said otherwise,
+        // `verify-full`; without `sslrootcert`, `~/.postgresql/root.crt` when it exists.
+        let system_roots = p.get("sslrootcert") == Some("system");
+        let ssl = ssl.or(system_roots.then_some(SslMode::VerifyFull));
+        let root_cert = match p.get("sslrootcert") {
+            Some("system") => None,
+            Some(file) => Some(PathBuf::from(file)),
+            None => default_root_cert(),
+        };
         Ok(Target {
             endpoints: endpoints(p)?,
             user,
@@ -413,6 +424,13 @@ fn default_socket_dir(port: u16) -> PathBuf {
         .to_path_buf()
 }
 
+/// libpq's default root certificate, `~/.postgresql/root.crt`, when it exists.
+fn default_root_cert() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    let file = PathBuf::from(home).join(".postgresql/root.crt");
+    file.is_file().then_some(file)
+}
+
 /// The settings that do not depend on the server: timeouts, options, application name…
 fn base_config(p: &Params) -> Result<Config> {
     let mut config = Config::new();
@@ -547,15 +565,24 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The user's own database, when the URL or any `PG*` variable names one: parsed and
+    /// validated (a usage error when bad), not connected to. `None`: the local cluster's turn.
+    pub fn configured(&self) -> Option<Result<Target>> {
+        let var = |name: &str| std::env::var(name).ok();
+        if let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) {
+            return Some(Target::resolve(Some(url), &var));
+        }
+        if conninfo::env_vars().any(|name| var(name).is_some_and(|v| !v.is_empty())) {
+            return Some(Target::resolve(None, &var));
+        }
+        None
+    }
+
     /// The target: the URL with `PG*` variables filling what it leaves out; else the `PG*`
     /// variables alone when any is set; else the local cluster (created and started on demand).
     pub fn resolve(&self) -> Result<Target> {
-        let var = |name: &str| std::env::var(name).ok();
-        if let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) {
-            return Target::resolve(Some(url), &var);
-        }
-        if conninfo::env_vars().any(|name| var(name).is_some_and(|v| !v.is_empty())) {
-            return Target::resolve(None, &var);
+        if let Some(target) = self.configured() {
+            return target;
         }
         let dir = self.local_dir.clone().unwrap_or_else(local_dir);
         let cluster = local::Cluster::new(&dir, local::DEFAULT_PORT)?;
@@ -574,12 +601,8 @@ impl Settings {
     /// when it is already running; `None` otherwise. Nothing is created or started (for
     /// commands that only look, such as `status` and `verify`).
     pub fn resolve_configured(&self) -> Result<Option<Target>> {
-        let var = |name: &str| std::env::var(name).ok();
-        if let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) {
-            return Target::resolve(Some(url), &var).map(Some);
-        }
-        if conninfo::env_vars().any(|name| var(name).is_some_and(|v| !v.is_empty())) {
-            return Target::resolve(None, &var).map(Some);
+        if let Some(target) = self.configured() {
+            return target.map(Some);
         }
         let dir = self.local_dir.clone().unwrap_or_else(local_dir);
         if !dir.join("postmaster.pid").is_file() {
@@ -696,6 +719,11 @@ mod tests {
         assert!(t.endpoints[0].default_socket);
         assert_eq!(t.endpoints[0].port, 5432);
         assert_eq!(t.endpoints[0].passfile_host(), "localhost");
+        let t = resolve(None, &[("PGHOST", "/var/run/postgresql")]);
+        assert_eq!(t.endpoints[0].passfile_host(), "localhost");
+        let t = Target::parse("host=db.example sslrootcert=system").unwrap();
+        assert_eq!(t.ssl, Some(SslMode::VerifyFull));
+        assert_eq!(t.root_cert, None);
 
         let t = resolve(
             None,

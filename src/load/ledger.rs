@@ -150,6 +150,8 @@ pub struct Row {
     pub stored_bytes: u64,
     pub status: Status,
     pub reason: Option<String>,
+    /// The mapping version that produced the object's rows (see [`mapping_version`]).
+    pub mapping_version: i32,
 }
 
 /// Whether the ledger exists (a database `load` never ran on has none).
@@ -164,7 +166,8 @@ pub fn exists(client: &mut Client) -> Result<bool> {
 pub fn rows_between(client: &mut Client, first: Day, last: Day) -> Result<Vec<Row>> {
     let rows = client
         .query(
-            "SELECT path, day::text, content_sha256, stored_bytes, status, reason FROM load_ledger
+            "SELECT path, day::text, content_sha256, stored_bytes, status, reason, mapping_version
+             FROM load_ledger
              WHERE day BETWEEN $1::text::date AND $2::text::date ORDER BY day, path",
             &[&first.iso(), &last.iso()],
         )
@@ -185,6 +188,7 @@ pub fn rows_between(client: &mut Client, first: Day, last: Day) -> Result<Vec<Ro
                     Status::Rejected
                 },
                 reason: r.get(5),
+                mapping_version: r.get(6),
             })
         })
         .collect()

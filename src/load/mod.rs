@@ -479,12 +479,15 @@ fn prepare_day(
         let same_bytes = known
             .get(&ledger::path_of(&object.key))
             .filter(|k| k.sha256 == sha256);
+        // Loaded before with these very bytes, by an older mapping: re-derived, and counted
+        // as reprocessed once its rows are in the batch.
+        let mut reprocess = false;
         if let Some(k) = same_bytes.filter(|_| !upstream_dirty) {
             if k.mapping_version >= ledger::mapping_version(object.key.stage) {
                 counts.skipped += 1;
                 continue;
             }
-            counts.reprocessed += 1;
+            reprocess = true;
         }
         mark_dirty();
         let stored_bytes = bytes.len() as u64;
@@ -495,6 +498,7 @@ fn prepare_day(
         });
         match added {
             Ok(()) => {
+                counts.reprocessed += u64::from(reprocess);
                 let entry = Entry {
                     key: object.key,
                     sha256,
@@ -790,9 +794,13 @@ impl Refused {
 
 /// Whether `e` is PostgreSQL refusing some object's data (see [`Refused`]).
 fn is_data_error(e: &anyhow::Error) -> bool {
+    let data = |code: &str| code.starts_with("22") || code.starts_with("23");
     e.chain().any(|c| {
         c.downcast_ref::<Refused>()
             .is_some_and(Refused::is_data_error)
+            || c.downcast_ref::<postgres::Error>()
+                .and_then(postgres::Error::code)
+                .is_some_and(|code| data(code.code()))
     })
 }
 

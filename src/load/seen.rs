@@ -10,7 +10,8 @@
 //! A row is dropped when it has the same key (horse, date, hippodrome, race name) and the same
 //! values, byte for byte in CSV, as:
 //! - the last row staged for that key in the batch being prepared (the merge groups them
-//!   anyway), or
+//!   anyway), when the key's first row in the batch is of a day after every day the ledger had
+//!   (else the newer copy may be what makes the report win over a stored row), or
 //! - the last row staged for that key by the newest batch still in flight that stages it (the
 //!   batch being prepared then depends on that one: should it not be committed whole, the
 //!   loader loads the dependent batch again from the lake, in full), or
@@ -184,7 +185,10 @@ impl SeenPastRaces {
                 return true;
             }
             if seen.values == v {
-                return false;
+                // The merge takes a group's values when its newest day is at least the row's
+                // `reported_on`: a newer copy matters unless the group's first day is after
+                // every day the ledger had (then no stored row can be newer).
+                return self.after.is_some_and(|after| seen.first_day <= after);
             }
             let tied = seen.day == d && seen.race == race;
             *seen = InBatch {

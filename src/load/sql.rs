@@ -48,7 +48,8 @@
 //! stored one (equal: a re-fetched object of that race, a correction), never when it is older;
 //! `id_cheval_computed` stays the AND of every payload seen. The horse lookup before the upsert
 //! is safe under the load lock, as for `horse_race_history` below. `horse_race_history` takes a
-//! report only if it comes from a day at least as recent as the one that last set the row.
+//! report only if it comes from a day at least as recent as the one that last set the row
+//! (compared with the newest day of the batch that reported those values, not the first).
 //! `past_race_runner` follows the same rule, keyed by the past race and the runner's name
 //! (every runner a report lists, shared by the reports of every horse that ran that past race,
 //! with no parent to orphan it); between two reports of one race that disagree, the one of the

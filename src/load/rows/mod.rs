@@ -253,11 +253,15 @@ impl Row<'_> {
         self.buf.push(b'"');
     }
 
-    /// An integer; NULL, and reported, where its column is an `integer` too small for it.
+    /// An integer; NULL, and reported, where its value column is an `integer` too small for
+    /// it. A key (a `Named` column: numPmu, R, C…) is written as sent: NULL there would lose
+    /// the row anyway, and PostgreSQL's refusal names the real cause.
     fn int(&mut self, name: &str, v: Option<i64>) {
         let column = self.field(name, &[Ty::Int, Ty::BigInt]);
         let Some(v) = v else { return };
-        if let Some(c) = column.filter(|c| c.ty == Ty::Int && i32::try_from(v).is_err()) {
+        if let Some(c) = column.filter(|c| {
+            c.ty == Ty::Int && c.role == crate::load::sql::Role::Value && i32::try_from(v).is_err()
+        }) {
             self.out_of_range.push(OutOfRange {
                 path: self.path.to_string(),
                 column: format!("{}.{}", self.table.name, c.name),

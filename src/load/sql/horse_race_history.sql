@@ -28,7 +28,7 @@ src AS (
     SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix) *
     FROM (
         SELECT horse_id, race_date, hippodrome, nom_prix, {values},
-               min(day) AS day,
+               min(day) AS day, max(day) AS last_day,
                max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest
         FROM res WHERE horse_id IS NOT NULL
         GROUP BY horse_id, race_date, hippodrome, nom_prix, {values}
@@ -38,7 +38,7 @@ src AS (
 probe AS (
     SELECT s.*,
            t.id AS target_id,
-           t.reported_on <= s.day AND ({t.values}) IS DISTINCT FROM ({s.values}) AS changed
+           t.reported_on <= s.last_day AND ({t.values}) IS DISTINCT FROM ({s.values}) AS changed
     FROM src s
     LEFT JOIN horse_race_history t
            ON t.horse_id = s.horse_id AND t.race_date = s.race_date

@@ -2,7 +2,7 @@ WITH src AS (
     SELECT DISTINCT ON (race_date, hippodrome, nom_prix, nom_cheval) *
     FROM (
         SELECT race_date, hippodrome, nom_prix, nom_cheval, {values},
-               min(day) AS day,
+               min(day) AS day, max(day) AS last_day,
                max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest,
                bool_or(its_him) AS its_him
         FROM stg_past_runner
@@ -13,7 +13,7 @@ WITH src AS (
 probe AS (
     SELECT s.*,
            t.id AS target_id,
-           t.reported_on <= s.day AND ({t.values}) IS DISTINCT FROM ({s.values}) AS changed
+           t.reported_on <= s.last_day AND ({t.values}) IS DISTINCT FROM ({s.values}) AS changed
     FROM src s
     LEFT JOIN past_race_runner t
            ON t.race_date = s.race_date AND t.hippodrome = s.hippodrome
