@@ -690,6 +690,27 @@ fn same_runners_again(lake: &Lake, spec: &Spec, to: u32) -> Value {
     performances
 }
 
+/// A lake of one race a day over `days` days (the copied runners run nowhere else those days)
+/// where R1C1's runners of day 0 race again on each day of `again`; with day 0's performances
+/// and the place its first runner's first past race has once loaded (into a probe database
+/// named `probe`).
+fn runners_again(
+    days: u32,
+    again: &[u32],
+    probe: &str,
+) -> (PathBuf, Spec, Lake, Value, Option<i64>) {
+    let (dir, spec) = lake_with(days, 1);
+    let lake = Lake::new(&dir);
+    let mut performances = Value::Null;
+    for day in again {
+        performances = same_runners_again(&lake, &spec, *day);
+    }
+    let db = pg::migrated_db(probe);
+    load(&db, &dir, &["--date", &spec.day(0).iso()]);
+    let (place, _) = first_past_place(&db, &performances);
+    (dir, spec, lake, performances, place)
+}
+
 /// Sets the place of the first runner's first past race in R1C1's performances of day `on`;
 /// `unnumbered`: also drops the runner's `numPmu` (the merge then finds the horse by name).
 fn set_first_past_place(
@@ -758,15 +779,8 @@ fn a_past_race_reported_for_a_runner_without_numpmu_is_not_taken_as_known() {
 /// tables must be those of one run per day, and day 3's report the one kept.
 fn changed_then_changed_back(label: &str, unnumbered: bool) {
     // One race a day: the copied runners run nowhere else that day.
-    let (dir, spec) = lake_with(4, 1);
-    let lake = Lake::new(&dir);
-    let performances = same_runners_again(&lake, &spec, 2);
-    same_runners_again(&lake, &spec, 3);
-    let (place, _) = {
-        let db = pg::migrated_db(&format!("{label}_probe"));
-        load(&db, &dir, &["--date", &spec.day(0).iso()]);
-        first_past_place(&db, &performances)
-    };
+    let (dir, spec, lake, performances, place) =
+        runners_again(4, &[2, 3], &format!("{label}_probe"));
     let other = place.map_or(1, |p| p % 7 + 1);
     set_first_past_place(&lake, &spec, 2, &performances, other, unnumbered);
     let days: Vec<_> = (0..spec.days).map(|i| spec.day(i)).collect();
@@ -795,15 +809,7 @@ fn changed_then_changed_back(label: &str, unnumbered: bool) {
 #[test]
 fn older_days_loaded_after_newer_ones_still_take_the_newest_report() {
     // One race a day: the copied runners run nowhere else that day.
-    let (dir, spec) = lake_with(3, 1);
-    let lake = Lake::new(&dir);
-    let performances = same_runners_again(&lake, &spec, 1);
-    same_runners_again(&lake, &spec, 2);
-    let (place, _) = {
-        let db = pg::migrated_db("older_probe");
-        load(&db, &dir, &["--date", &spec.day(0).iso()]);
-        first_past_place(&db, &performances)
-    };
+    let (dir, spec, lake, performances, place) = runners_again(3, &[1, 2], "older_probe");
     set_first_past_place(
         &lake,
         &spec,
@@ -1761,15 +1767,7 @@ fn a_batch_whose_newest_report_is_newer_than_the_row_wins_even_if_its_first_is_o
     // Days 0, 1, 2 report the same runner's past race: day 1 says place P2, days 0 and 2 say
     // P. Day 1 is loaded first; then days 0 and 2 in one batch: day 2 is the newest report,
     // so P wins, although the batch's first day reporting P (day 0) is older than day 1.
-    let (dir, spec) = lake_with(3, 1);
-    let lake = Lake::new(&dir);
-    let performances = same_runners_again(&lake, &spec, 1);
-    same_runners_again(&lake, &spec, 2);
-    let (place, _) = {
-        let db = pg::migrated_db("newest_probe");
-        load(&db, &dir, &["--date", &spec.day(0).iso()]);
-        first_past_place(&db, &performances)
-    };
+    let (dir, spec, lake, performances, place) = runners_again(3, &[1, 2], "newest_probe");
     let other = place.map_or(1, |p| p % 7 + 1);
     set_first_past_place(&lake, &spec, 1, &performances, other, false);
 
