@@ -104,7 +104,7 @@ fn update(extract: extract::Settings, load: &load::Settings, db: &db::Settings) 
         return Err(e);
     }
     if let Some(path) = &load.report {
-        load::check_report_path(path)?;
+        exit::check_report_path(path)?;
     }
     let extracted = extract::run(extract);
     if let Err(e) = &extracted

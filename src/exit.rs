@@ -43,6 +43,26 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
+/// `--report FILE`: a file in a directory that exists, checked before any work (a report found
+/// impossible to write at the end of a long run would turn it into a failure).
+pub fn check_report_path(path: &std::path::Path) -> anyhow::Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if path.is_dir() {
+        return Err(usage(format!("--report {} is a directory", path.display())));
+    }
+    if !parent.is_dir() {
+        return Err(usage(format!(
+            "--report {}: no such directory {}",
+            path.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
+}
+
 /// The exit code for an error that stopped a command: 2 when the cause is the user's input.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     if err.chain().any(|cause| cause.is::<UsageError>()) {

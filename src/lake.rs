@@ -263,6 +263,25 @@ impl Lake {
         &self.root
     }
 
+    /// The lake a reader (`load`, `status`, `verify`) needs: a file there is a usage error
+    /// (exit 2), a missing directory says to run `extract` first.
+    pub fn existing(root: impl Into<PathBuf>) -> Result<Lake> {
+        let lake = Lake::new(root);
+        if lake.root.exists() && !lake.root.is_dir() {
+            return Err(crate::exit::usage(format!(
+                "--lake {} is not a directory",
+                lake.root.display()
+            )));
+        }
+        if !lake.root.is_dir() {
+            bail!(
+                "the lake {} does not exist (run `pmu-lake extract` first, or pass --lake DIR)",
+                lake.root.display()
+            );
+        }
+        Ok(lake)
+    }
+
     pub fn day_dir(&self, day: Day) -> PathBuf {
         self.root.join(day_dir_name(day))
     }

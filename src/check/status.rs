@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::survey::{self, DaySurvey, Plan, ProgrammeState, Rules, StageCounts};
@@ -169,18 +169,12 @@ struct Report {
 }
 
 pub fn run(settings: &Settings) -> Result<Outcome> {
-    let lake = Lake::new(&settings.lake);
-    if !lake.root().is_dir() {
-        bail!(
-            "the lake {} does not exist (run `pmu-lake extract` first, or pass --lake DIR)",
-            lake.root().display()
-        );
-    }
+    let lake = Lake::existing(&settings.lake)?;
     let range = match settings.range {
         Some(r) => r,
-        None => match (lake.days()?.first(), lake.days()?.last()) {
-            (Some(first), Some(last)) => DayRange::new(*first, *last)?,
-            _ => {
+        None => match lake.days()?.as_slice() {
+            [first, .., last] | [first @ last] => DayRange::new(*first, *last)?,
+            [] => {
                 eprintln!("pmu-lake: the lake {} holds no day", lake.root().display());
                 return Ok(Outcome::Partial);
             }

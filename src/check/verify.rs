@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::day::{Day, DayRange};
 use crate::db;
@@ -143,13 +143,7 @@ struct Job {
 }
 
 pub fn run(settings: &Settings) -> Result<Outcome> {
-    let lake = Lake::new(&settings.lake);
-    if !lake.root().is_dir() {
-        bail!(
-            "the lake {} does not exist (run `pmu-lake extract` first, or pass --lake DIR)",
-            lake.root().display()
-        );
-    }
+    let lake = Lake::existing(&settings.lake)?;
     // A repair holds the lake against extract from before the listing, so that an object
     // being written is never taken for a damaged one.
     let lock = LakeLock::new(lake.root());

@@ -376,16 +376,27 @@ pub(crate) fn effective_uid() -> Result<u32> {
         .ok_or_else(|| anyhow!("no effective uid in /proc/self/status"))
 }
 
+/// The accounts of `/etc/passwd`: (name, uid, gid).
+pub(crate) fn passwd_users() -> Result<Vec<(String, u32, u32)>> {
+    let passwd = fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    Ok(passwd
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            let (uid, gid) = (fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?);
+            Some((fields[0].to_string(), uid, gid))
+        })
+        .collect())
+}
+
 /// The `postgres` user (from the server package), else `nobody`.
 fn unprivileged_user() -> Result<(u32, u32)> {
-    let passwd = fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    let users = passwd_users()?;
     let lookup = |name: &str| {
-        passwd.lines().find_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            (fields.len() > 3 && fields[0] == name)
-                .then(|| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
-                .flatten()
-        })
+        users
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, uid, gid)| (*uid, *gid))
     };
     lookup("postgres")
         .or_else(|| lookup("nobody"))

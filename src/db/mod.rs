@@ -509,13 +509,10 @@ fn base_config(p: &Params) -> Result<Config> {
 fn login_name() -> Result<String> {
     let uid = local::effective_uid().ok();
     let from_passwd = uid.and_then(|uid| {
-        std::fs::read_to_string("/etc/passwd")
+        local::passwd_users()
             .ok()?
-            .lines()
-            .find_map(|line| {
-                let fields: Vec<&str> = line.split(':').collect();
-                (fields.len() > 2 && fields[2].parse() == Ok(uid)).then(|| fields[0].to_string())
-            })
+            .into_iter()
+            .find_map(|(name, u, _)| (u == uid).then_some(name))
     });
     from_passwd
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))

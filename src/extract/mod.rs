@@ -130,17 +130,7 @@ impl Config {
             )));
         }
         if let Some(report) = &a.report {
-            let parent = report
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            if !parent.is_dir() {
-                return Err(usage(format!(
-                    "--report {}: no such directory {}",
-                    report.display(),
-                    parent.display()
-                )));
-            }
+            crate::exit::check_report_path(report)?;
         }
         Ok(Config {
             range,

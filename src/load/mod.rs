@@ -29,7 +29,7 @@ pub mod sql;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -39,7 +39,7 @@ use postgres::{Client, Transaction};
 
 use crate::day::{Day, DayRange};
 use crate::db;
-use crate::exit::{Outcome, usage};
+use crate::exit::Outcome;
 use crate::lake::{Lake, LakeObject, sha256_hex};
 use ledger::{Entry, Status};
 use report::{BatchReport, DayObjects, Objects, Phases, Rejection, Report, TableCounts, Tables};
@@ -96,22 +96,9 @@ pub struct Settings {
 /// loads, prints the summary on stdout. Days of the range the lake does not hold are named
 /// and make the run partial.
 pub fn run(settings: &Settings, db: &db::Settings) -> Result<Outcome> {
-    let lake = Lake::new(&settings.lake);
-    let root = lake.root();
-    if root.exists() && !root.is_dir() {
-        return Err(usage(format!(
-            "--lake {} is not a directory",
-            root.display()
-        )));
-    }
-    if !root.is_dir() {
-        bail!(
-            "the lake {} does not exist (run `pmu-lake extract` first, or pass --lake DIR)",
-            root.display()
-        );
-    }
+    let lake = Lake::existing(&settings.lake)?;
     if let Some(path) = &settings.report {
-        check_report_path(path)?;
+        crate::exit::check_report_path(path)?;
     }
     let target = db.resolve()?;
     let mut client = target.connect()?;
@@ -123,21 +110,6 @@ pub fn run(settings: &Settings, db: &db::Settings) -> Result<Outcome> {
         report.write_json(path)?;
     }
     Ok(report.outcome())
-}
-
-/// A report's directory must exist before the load starts, not be found missing at its end.
-pub fn check_report_path(path: &Path) -> Result<()> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if path.is_dir() || !parent.is_dir() {
-        return Err(usage(format!(
-            "--report {}: not a file in an existing directory",
-            path.display()
-        )));
-    }
-    Ok(())
 }
 
 /// The days of `range` the lake holds nothing for (with no range: none, unless the lake is empty).
@@ -786,22 +758,24 @@ impl Refused {
 
     /// SQLSTATE class 22 or 23.
     pub fn is_data_error(&self) -> bool {
-        self.sqlstate
-            .as_deref()
-            .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+        self.sqlstate.as_deref().is_some_and(is_data_sqlstate)
     }
 }
 
 /// Whether `e` is PostgreSQL refusing some object's data (see [`Refused`]).
 fn is_data_error(e: &anyhow::Error) -> bool {
-    let data = |code: &str| code.starts_with("22") || code.starts_with("23");
     e.chain().any(|c| {
         c.downcast_ref::<Refused>()
             .is_some_and(Refused::is_data_error)
             || c.downcast_ref::<postgres::Error>()
                 .and_then(postgres::Error::code)
-                .is_some_and(|code| data(code.code()))
+                .is_some_and(|code| is_data_sqlstate(code.code()))
     })
+}
+
+/// SQLSTATE class 22 (data exception) or 23 (integrity constraint violation).
+fn is_data_sqlstate(code: &str) -> bool {
+    code.starts_with("22") || code.starts_with("23")
 }
 
 /// A PostgreSQL error as one readable line: message, detail and where (the COPY line).

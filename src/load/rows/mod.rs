@@ -253,6 +253,15 @@ impl Row<'_> {
         self.buf.push(b'"');
     }
 
+    /// Records `value`, which `column` cannot hold (the field is left NULL).
+    fn too_large(&mut self, column: &str, value: i64) {
+        self.out_of_range.push(OutOfRange {
+            path: self.path.to_string(),
+            column: format!("{}.{column}", self.table.name),
+            value,
+        });
+    }
+
     /// An integer; NULL, and reported, where its value column is an `integer` too small for
     /// it. A key (a `Named` column: numPmu, R, C…) is written as sent: NULL there would lose
     /// the row anyway, and PostgreSQL's refusal names the real cause.
@@ -262,11 +271,7 @@ impl Row<'_> {
         if let Some(c) = column.filter(|c| {
             c.ty == Ty::Int && c.role == crate::load::sql::Role::Value && i32::try_from(v).is_err()
         }) {
-            self.out_of_range.push(OutOfRange {
-                path: self.path.to_string(),
-                column: format!("{}.{}", self.table.name, c.name),
-                value: v,
-            });
+            self.too_large(c.name, v);
             return;
         }
         write!(self.buf, "{v}").expect("writing to a Vec");
@@ -346,11 +351,7 @@ impl Row<'_> {
     fn int_array(&mut self, name: &str, items: &[i64]) {
         let column = self.field(name, &[Ty::IntArray]);
         if let Some(&v) = items.iter().find(|v| i32::try_from(**v).is_err()) {
-            self.out_of_range.push(OutOfRange {
-                path: self.path.to_string(),
-                column: format!("{}.{}", self.table.name, column.map_or(name, |c| c.name)),
-                value: v,
-            });
+            self.too_large(column.map_or(name, |c| c.name), v);
             return;
         }
         let items: Vec<String> = items.iter().map(i64::to_string).collect();
