@@ -1146,10 +1146,14 @@ mod merges {
         );
         assert_eq!(
             load(&mut client, &older)["horse_race_history"],
-            [1, 0, 0, 0],
-            "an older report does not overwrite"
+            [1, 0, 1, 0],
+            "an older report does not overwrite the values; it moves reported_on back"
         );
         assert_eq!(db.count("SELECT place::bigint FROM horse_race_history"), 4);
+        assert_eq!(
+            db.count("SELECT count(*) FROM horse_race_history WHERE reported_on = '2025-11-05'"),
+            1
+        );
         let db2 = pg::migrated_db("fixtures_history_order2");
         let mut client2 = db2.client();
         load(&mut client2, &older);

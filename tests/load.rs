@@ -801,8 +801,8 @@ fn changed_then_changed_back(label: &str, unnumbered: bool) {
     assert_eq!(db.contents(), reference.contents());
     assert_eq!(
         first_past_place(&db, &performances),
-        (place, spec.day(3).iso()),
-        "day 3's report is the newest"
+        (place, spec.day(0).iso()),
+        "day 3's report is the newest; day 0's the first"
     );
 }
 
@@ -829,7 +829,8 @@ fn older_days_loaded_after_newer_ones_still_take_the_newest_report() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         first_past_place(&db, &performances),
-        (place, spec.day(2).iso())
+        (place, spec.day(0).iso()),
+        "day 2's values, first reported on day 0"
     );
 }
 
@@ -1182,41 +1183,6 @@ fn ordre_row(db: &TestDb) -> (String, Option<String>, String, String) {
 /// (table, rows, content checksum) of every table.
 type Contents = Vec<(String, i64, String)>;
 
-/// [`TestDb::contents`], with `horse_race_history` and `past_race_runner` checksummed without
-/// `reported_on`: the first day that reported a past race's values when days come in order, but
-/// a later day when a later report is loaded first (a remaining order dependence of issue 8 §2, outside `horse`).
-fn contents_but_reported_on(db: &TestDb) -> Contents {
-    let history: String = db
-        .client()
-        .query_one(
-            "SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (
-                 SELECT (to_jsonb(t) - ARRAY['id', 'horse_id', 'updated_at', 'reported_on'])::text
-                        || h.id_cheval AS r
-                 FROM horse_race_history t JOIN horse h ON h.id = t.horse_id) s",
-            &[],
-        )
-        .expect("checksumming horse_race_history")
-        .get(0);
-    let runners: String = db
-        .client()
-        .query_one(
-            "SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (
-                 SELECT (to_jsonb(t) - ARRAY['id', 'updated_at', 'reported_on'])::text AS r
-                 FROM past_race_runner t) s",
-            &[],
-        )
-        .expect("checksumming past_race_runner")
-        .get(0);
-    db.contents()
-        .into_iter()
-        .map(|(t, n, c)| match t.as_str() {
-            "horse_race_history" => (t, n, history.clone()),
-            "past_race_runner" => (t, n, runners.clone()),
-            _ => (t, n, c),
-        })
-        .collect()
-}
-
 #[test]
 fn every_table_is_the_same_whatever_the_order_of_loading_and_the_batch_size() {
     let (dir, spec) = lake_with(4, 3);
@@ -1238,7 +1204,7 @@ fn every_table_is_the_same_whatever_the_order_of_loading_and_the_batch_size() {
             "{name}: the latest race's row, whole"
         );
         eprintln!("{name}: {:?}", db.contents());
-        loads.push((name, contents_but_reported_on(&db)));
+        loads.push((name, db.contents()));
     }
     for (name, order) in [
         ("day by day", [0, 1, 2, 3]),
@@ -1254,7 +1220,7 @@ fn every_table_is_the_same_whatever_the_order_of_loading_and_the_batch_size() {
             "{name}: the latest race's row, whole"
         );
         eprintln!("{name}: {:?}", db.contents());
-        loads.push((name, contents_but_reported_on(&db)));
+        loads.push((name, db.contents()));
     }
     for (name, contents) in &loads {
         eprintln!("{name}:");
@@ -1697,18 +1663,18 @@ fn a_past_race_runner_takes_the_newest_report_whatever_the_load_order() {
         let db = pg::migrated_db("past_runner_order");
         let codes = load_day_by_day(&db, &dir, &order.map(|i| day(days[i])));
         assert!(codes.iter().all(|c| *c == Some(0)), "{name}: {codes:?}");
-        assert_eq!(texts(&db, winner), ["NEW JOCKEY 2026-02-21"], "{name}");
+        assert_eq!(texts(&db, winner), ["NEW JOCKEY 2026-02-14"], "{name}");
         assert_eq!(
             db.count("SELECT count(*) FROM past_race_runner"),
             7,
             "{name}"
         );
     }
-    // Both days at once: the newest day's values, dated from it.
+    // Both days at once: the newest day's values, first reported on the first day.
     let db = pg::migrated_db("past_runner_once");
     let (out, _) = load(&db, &dir, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(texts(&db, winner), ["NEW JOCKEY 2026-02-21"]);
+    assert_eq!(texts(&db, winner), ["NEW JOCKEY 2026-02-14"]);
 }
 
 #[test]
@@ -1782,4 +1748,55 @@ fn a_batch_whose_newest_report_is_newer_than_the_row_wins_even_if_its_first_is_o
         place,
         "day 2, the newest report, says {place:?}"
     );
+}
+
+/// The place and `reported_on` of the `past_race_runner` row of the first runner's own row in
+/// its first past race of `performances`.
+fn first_past_runner_place(db: &TestDb, performances: &Value) -> (Option<i64>, String) {
+    let past = &performances["participants"][0]["coursesCourues"][0];
+    let him = past["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["itsHim"] == true)
+        .unwrap();
+    let (nom_prix, nom) = (
+        past["nomPrix"].as_str().unwrap(),
+        him["nomCheval"].as_str().unwrap(),
+    );
+    let sql = "SELECT place::bigint, reported_on::text FROM past_race_runner
+               WHERE nom_prix = $1 AND nom_cheval = $2";
+    let row = db.client().query_one(sql, &[&nom_prix, &nom]).unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[test]
+fn a_day_filled_in_between_two_loaded_ones_does_not_override_the_newer_report() {
+    // Days 0, 1 and 2 report the same past race of one runner: days 0 and 2 say place P, day 1
+    // (a day the extract had missed, filled in later) says P2. Day 2 is the newest report
+    // whatever the order the days are loaded in, so P stays; the row was first reported on day
+    // 0. Loading 0, 2 then 1 used to store P2 (the row was dated from day 0, the first to give
+    // its values, and day 1 is after that).
+    let (dir, spec, lake, performances, place) = runners_again(3, &[1, 2], "gap_probe");
+    let other = place.map_or(1, |p| p % 7 + 1);
+    set_first_past_place(&lake, &spec, 1, &performances, other, false);
+    let mut loads: Vec<(String, Contents)> = Vec::new();
+    for order in [[0, 2, 1], [0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let name = format!("{order:?}");
+        let db = pg::migrated_db("gap");
+        let codes = load_day_by_day(&db, &dir, &order.map(|i| spec.day(i)));
+        assert!(codes.iter().all(|c| *c == Some(0)), "{name}: {codes:?}");
+        let expected = (place, spec.day(0).iso());
+        assert_eq!(first_past_place(&db, &performances), expected, "{name}");
+        assert_eq!(
+            first_past_runner_place(&db, &performances),
+            expected,
+            "{name}: past_race_runner"
+        );
+        loads.push((name, db.contents()));
+    }
+    let (first, expected) = &loads[0];
+    for (name, contents) in &loads[1..] {
+        assert_eq!(contents, expected, "{name} differs from {first}");
+    }
 }

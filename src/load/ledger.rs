@@ -23,12 +23,13 @@ use crate::lake::{ObjectKey, Stage};
 /// participants 3, `race_participant.cote_reference_tendance` (migration 0007); programme 2,
 /// participants 4 and performances 2, the fields of migration 0008 (enquiries, event bets, meeting
 /// links and offer details; the reference trend's number, the full gap, the weight change, the
-/// silks; `horse_race_history.allure` and `past_race_runner`).
+/// silks; `horse_race_history.allure` and `past_race_runner`); performances 3, `performance_report`
+/// and the order-free rules of `horse_race_history` and `past_race_runner` (migration 0009).
 pub const fn mapping_version(stage: Stage) -> i32 {
     match stage {
         Stage::Programme => 2,
         Stage::Participants => 4,
-        Stage::Performances => 2,
+        Stage::Performances => 3,
         Stage::Rapports => 1,
     }
 }

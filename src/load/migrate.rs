@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "mapping_version", "0006_mapping_version.sql"),
     migration!(7, "reference_odds_trend", "0007_reference_odds_trend.sql"),
     migration!(8, "more_fields", "0008_more_fields.sql"),
+    migration!(9, "performance_report", "0009_performance_report.sql"),
 ];
 
 /// Key of the advisory lock held while migrating ("pmu-lake" in ASCII, as an i64).

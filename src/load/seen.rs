@@ -27,10 +27,9 @@
 //!
 //! What a batch staged is PostgreSQL's state once it commits only if the merge took it. It does,
 //! except:
-//! - when the table already held a report from a later day than the one the merge dates the
-//!   values from (their first day in the batch): a load of older days after newer ones. So a key
-//!   is only relied on if its first row in the batch is of a day after every day the ledger had
-//!   when the load started;
+//! - when a report loaded before (`performance_report`) is newer than the batch's newest copy of
+//!   the values: a load of older days after newer ones. So a key is only relied on if its first
+//!   row in the batch is of a day after every day the ledger had when the load started;
 //! - when one race gave the key two different values (the merge keeps either): such a key's rows
 //!   are all staged, and it is not relied on;
 //! - when PostgreSQL refused an object of the batch: the batch is forgotten, with every key it
@@ -64,8 +63,8 @@ struct InBatch {
     /// Day and race of the row that set `values`; days since the common era.
     day: i32,
     race: RaceId,
-    /// The first day of the batch with a row of this key: the merge dates the winning values
-    /// from their first day in the batch, so this is the day the `after` rule must look at.
+    /// The first day of the batch with a row of this key: the day the `after` rule looks at (no
+    /// report loaded before the load is newer than it when it is after every ledger day).
     first_day: i32,
     /// A row of this key was staged (otherwise every row of the key was dropped as known).
     staged: bool,
@@ -185,9 +184,9 @@ impl SeenPastRaces {
                 return true;
             }
             if seen.values == v {
-                // The merge takes a group's values when its newest day is at least the row's
-                // `reported_on`: a newer copy matters unless the group's first day is after
-                // every day the ledger had (then no stored row can be newer).
+                // The merge takes a group's values unless a report loaded before the batch is
+                // newer than the group's newest: a newer copy matters unless the group's first
+                // day is after every day the ledger had (then no loaded report can be newer).
                 return self.after.is_some_and(|after| seen.first_day <= after);
             }
             let tied = seen.day == d && seen.race == race;

@@ -47,22 +47,24 @@
 //! `horse.source_*`; a staged row replaces the stored attributes when its key is at least the
 //! stored one (equal: a re-fetched object of that race, a correction), never when it is older;
 //! `id_cheval_computed` stays the AND of every payload seen. The horse lookup before the upsert
-//! is safe under the load lock, as for `horse_race_history` below. `horse_race_history` takes a
-//! report only if it comes from a day at least as recent as the one that last set the row
-//! (compared with the newest day of the batch that reported those values, not the first).
-//! `past_race_runner` follows the same rule, keyed by the past race and the runner's name
-//! (every runner a report lists, shared by the reports of every horse that ran that past race,
-//! with no parent to orphan it); between two reports of one race that disagree, the one of the
-//! report's own horse (`itsHim`) wins. Its rows are always staged (`load::seen` only leaves
-//! out `stg_history` rows), and its merge groups the copies of a batch. Each
-//! rule makes the rows a function of the objects loaded, whatever their order or batches.
+//! is safe under the load lock, as for `horse_race_history` below.
 //!
-//! A batch may hold several days, and its rows must not depend on where batches start and end.
-//! When several days of a batch report the same past race, the newest report's values win and
-//! `reported_on` is the first of the batch's days that reported those values: what loading the
-//! days one at a time gives, since a report that changes nothing does not set the row. (Values
-//! that change and change back within one batch are the exception: `reported_on` is then the
-//! first day with the final values, not the first day after the last change.)
+//! `horse_race_history` and `past_race_runner` hold what the newest loaded report says: a past
+//! race's row (a runner's row) takes the values of the report with the greatest (day,
+//! num_reunion, num_ordre) among the loaded reports that list it, and its `reported_on` is the
+//! first day a loaded report listed it, whatever the values. Both are functions of the set of
+//! objects loaded, whatever their order or batches. Within a batch the merges group the staged
+//! copies and keep the newest report's values (for `past_race_runner`, between reports of one
+//! race that disagree, the one of the report's own horse, `itsHim`). Against the stored row,
+//! the batch's values win unless a report loaded before the batch and newer than the batch's is
+//! known to list the row: `performance_report` keeps, for each runner's report loaded, 32-bit
+//! hashes of the keys of the rows it gave (see `load::rows::performances::key_hash`), so the
+//! merges look that up, only for a row whose stored values differ, among the reports of the
+//! row's horse (`horse_race_history`), or of the horses that ran the past race
+//! (`past_race_runner`, found through their `horse_race_history` rows by `race_date`). So a day
+//! filled in later between two loaded days that disagree with it does not override the newer
+//! one. A report of a runner without `numPmu` is not recorded, and so never counts as newer.
+//! `past_race_runner` rows are always staged (`load::seen` only leaves out `stg_history` rows).
 //!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
@@ -248,7 +250,7 @@ pub const MERGES: Merges = Merges;
 
 /// Each merge: its target, the staging table whose declaration fills its `{values}`, its file.
 /// The order is the order they run in (parents before children).
-const MERGE_FILES: [(&str, &Table, &str); 11] = [
+const MERGE_FILES: [(&str, &Table, &str); 12] = [
     (
         "daily_program",
         &tables::DAILY_PROGRAM,
@@ -275,6 +277,11 @@ const MERGE_FILES: [(&str, &Table, &str); 11] = [
         "race_participant",
         &tables::PARTICIPANT,
         include_str!("sql/race_participant.sql"),
+    ),
+    (
+        "performance_report",
+        &tables::PERF_REPORT,
+        include_str!("sql/performance_report.sql"),
     ),
     (
         "horse_race_history",

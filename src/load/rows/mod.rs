@@ -46,6 +46,7 @@ pub const BET_REPORT: usize = 6;
 pub const RACE_BET_OFFER: usize = 7;
 pub const MEETING_JACKPOT: usize = 8;
 pub const PAST_RUNNER: usize = 9;
+pub const PERF_REPORT: usize = 10;
 
 #[derive(Debug, Default)]
 struct Table {
@@ -631,7 +632,8 @@ mod tests {
                 "stg_bet_report",
                 "stg_race_bet_offer",
                 "stg_meeting_jackpot",
-                "stg_past_runner"
+                "stg_past_runner",
+                "stg_perf_report"
             ]
         );
         assert_eq!(
@@ -645,9 +647,10 @@ mod tests {
                 BET_REPORT,
                 RACE_BET_OFFER,
                 MEETING_JACKPOT,
-                PAST_RUNNER
+                PAST_RUNNER,
+                PERF_REPORT
             ],
-            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
         );
     }
 

@@ -1,10 +1,12 @@
 //! A race's performances → `stg_history`: for each runner, each past race with its `itsHim`
-//! row, in ms and tenths of kg; and `stg_past_runner`: every runner listed for each past race.
+//! row, in ms and tenths of kg; `stg_past_runner`: every runner listed for each past race; and
+//! `stg_perf_report`: for each runner with a `numPmu`, the keys of the rows its report gave
+//! (hashed), which the merges read to tell whether a report is the newest listing a row.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
-use super::{Batch, HISTORY, PAST_RUNNER};
+use super::{Batch, HISTORY, PAST_RUNNER, PERF_REPORT};
 use crate::lake::RaceId;
 use crate::load::seen::SeenPastRaces;
 use crate::pmu::performances::{PastRace, PerformancesResponse, Runner};
@@ -18,21 +20,44 @@ impl Batch {
         mut seen: Option<&mut SeenPastRaces>,
     ) {
         let allure = p.allure.as_deref();
+        let (mut races, mut runners) = (Vec::new(), Vec::new());
         for runner in &p.participants {
+            races.clear();
+            runners.clear();
             for past in &runner.courses_courues {
                 let seen = seen.as_deref_mut();
-                self.history(day, race, runner, past, allure, seen);
-                self.past_runners(day, race, past);
+                races.extend(self.history(day, race, runner, past, allure, seen));
+                self.past_runners(day, race, past, &mut runners);
+            }
+            if runner.num_pmu.is_some() {
+                races.sort_unstable();
+                races.dedup();
+                runners.sort_unstable();
+                runners.dedup();
+                let mut r = self.row(PERF_REPORT);
+                r.race_key(day, race);
+                r.int("num_pmu", runner.num_pmu);
+                r.int_array("past_races", &races);
+                r.int_array("past_runners", &runners);
+                r.end();
             }
         }
     }
 
     /// Every runner the report lists for a past race (its own horse's row too) with a name: the
     /// past race's key and the name are the row's key, shared by every report that lists it.
-    fn past_runners(&mut self, day: NaiveDate, race: RaceId, past: &PastRace) {
+    /// Adds the key hash of each row to `listed`.
+    fn past_runners(
+        &mut self,
+        day: NaiveDate,
+        race: RaceId,
+        past: &PastRace,
+        listed: &mut Vec<i64>,
+    ) {
         let Some(race_date) = past.date.and_then(paris_date) else {
             return;
         };
+        let (hippodrome, nom_prix) = past_race_key(past);
         for p in &past.participants {
             let Some(nom) = p.nom_cheval.as_deref().filter(|n| !n.trim().is_empty()) else {
                 continue;
@@ -41,9 +66,12 @@ impl Batch {
             r.race_key(day, race);
             r.boolean("its_him", Some(p.its_him == Some(true)));
             r.date("race_date", race_date);
-            r.text("hippodrome", Some(past.hippodrome.as_deref().unwrap_or("")));
-            r.text("nom_prix", Some(past.nom_prix.as_deref().unwrap_or("")));
+            r.text("hippodrome", Some(hippodrome));
+            r.text("nom_prix", Some(nom_prix));
             r.text("nom_cheval", Some(nom));
+            let hash = key_hash(race_date, &[hippodrome, nom_prix, nom]);
+            r.int("key_hash", Some(hash));
+            listed.push(hash);
             r.int("num_pmu", p.num_pmu);
             r.int("place", p.place.place);
             r.text("place_raw", p.place.raw_value.as_deref());
@@ -70,7 +98,8 @@ impl Batch {
     }
 
     /// One past race; left out when `seen` knows PostgreSQL holds it unchanged (it compares the
-    /// CSV bytes of the past race's key, `race_date`..`nom_prix`, and of its values, the rest).
+    /// CSV bytes of the past race's key, `race_date`..`key_hash`, and of its values, the rest).
+    /// Returns the key's hash when the report gives the row (staged or left out).
     fn history(
         &mut self,
         day: NaiveDate,
@@ -79,12 +108,12 @@ impl Batch {
         past: &PastRace,
         allure: Option<&str>,
         seen: Option<&mut SeenPastRaces>,
-    ) {
+    ) -> Option<i64> {
         let (num_pmu, nom) = (runner.num_pmu, runner.nom_cheval.as_deref());
-        let Some(him) = past.subject() else { return };
-        let Some(race_date) = past.date.and_then(paris_date) else {
-            return;
-        };
+        let him = past.subject()?;
+        let race_date = past.date.and_then(paris_date)?;
+        let (hippodrome, nom_prix) = past_race_key(past);
+        let hash = key_hash(race_date, &[hippodrome, nom_prix]);
         let winner = past.participants.iter().find(|p| p.place.place == Some(1));
         let start = self.tables[HISTORY].csv.len();
         let mut r = self.row(HISTORY);
@@ -93,8 +122,9 @@ impl Batch {
         r.text("nom_cheval", nom.or(him.nom_cheval.as_deref()));
         let key_start = r.buf.len();
         r.date("race_date", race_date);
-        r.text("hippodrome", Some(past.hippodrome.as_deref().unwrap_or("")));
-        r.text("nom_prix", Some(past.nom_prix.as_deref().unwrap_or("")));
+        r.text("hippodrome", Some(hippodrome));
+        r.text("nom_prix", Some(nom_prix));
+        r.int("key_hash", Some(hash));
         let values_start = r.buf.len();
         r.text("discipline", past.discipline.as_deref());
         r.int("allocation_eur", past.allocation);
@@ -128,7 +158,37 @@ impl Batch {
                 t.rows -= 1;
             }
         }
+        Some(hash)
     }
+}
+
+/// A past race's hippodrome and race name as its rows key them ('' when absent).
+fn past_race_key(past: &PastRace) -> (&str, &str) {
+    (
+        past.hippodrome.as_deref().unwrap_or(""),
+        past.nom_prix.as_deref().unwrap_or(""),
+    )
+}
+
+/// The 32-bit FNV-1a hash of a row's natural key as PostgreSQL stores it: the date in ISO form,
+/// then each text without its NUL bytes (which the staging text drops), a NUL before each.
+/// Stable across releases and platforms (`performance_report` keeps these numbers); as an
+/// `integer`, two's complement. Two keys of one horse's reports, or of the reports of one past
+/// race's horses, share a hash with odds of about one in a million.
+pub(crate) fn key_hash(race_date: NaiveDate, texts: &[&str]) -> i64 {
+    const OFFSET: u32 = 0x811c_9dc5;
+    const PRIME: u32 = 0x0100_0193;
+    let step = |h: u32, b: u8| (h ^ u32::from(b)).wrapping_mul(PRIME);
+    let mut h = race_date
+        .format("%Y-%m-%d")
+        .to_string()
+        .bytes()
+        .fold(OFFSET, step);
+    for text in texts {
+        h = step(h, 0);
+        h = text.bytes().filter(|b| *b != 0).fold(h, step);
+    }
+    i64::from(h as i32)
 }
 
 /// The Paris calendar day of an epoch-ms instant (the API's dates are Paris midnights).
@@ -145,4 +205,23 @@ fn centis_to_ms(cs: i64) -> Option<i64> {
 fn kg_to_hg(kg: f64) -> Option<i64> {
     let hg = (kg * 10.0).round();
     (hg.is_finite() && hg.abs() < 1e9).then_some(hg as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_hashes_are_fnv_1a_of_the_stored_key_and_stable() {
+        let d = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+        // FNV-1a 32 of b"2026-01-02\0ab\0", a figure computed outside this code.
+        assert_eq!(key_hash(d, &["ab", ""]), 1_370_079_859);
+        // NUL bytes are dropped as the staging text drops them; the separator is not.
+        assert_eq!(key_hash(d, &["a\0b", ""]), key_hash(d, &["ab", ""]));
+        assert_ne!(key_hash(d, &["ab", ""]), key_hash(d, &["a", "b"]));
+        let next = NaiveDate::from_ymd_opt(2026, 1, 3).unwrap();
+        assert_ne!(key_hash(d, &["ab"]), key_hash(next, &["ab"]));
+        // As an `integer`: two's complement, within i32.
+        assert!(i32::try_from(key_hash(next, &["ab", "x"])).is_ok());
+    }
 }

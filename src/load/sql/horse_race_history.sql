@@ -27,18 +27,31 @@ orphans AS (
 src AS (
     SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix) *
     FROM (
-        SELECT horse_id, race_date, hippodrome, nom_prix, {values},
-               min(day) AS day, max(day) AS last_day,
+        SELECT horse_id, race_date, hippodrome, nom_prix, key_hash, {values},
+               min(min(day)) OVER (PARTITION BY horse_id, race_date, hippodrome, nom_prix) AS first_day,
                max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest
         FROM res WHERE horse_id IS NOT NULL
-        GROUP BY horse_id, race_date, hippodrome, nom_prix, {values}
+        GROUP BY horse_id, race_date, hippodrome, nom_prix, key_hash, {values}
     ) g
     ORDER BY horse_id, race_date, hippodrome, nom_prix, newest DESC
 ),
 probe AS (
     SELECT s.*,
            t.id AS target_id,
-           t.reported_on <= s.last_day AND ({t.values}) IS DISTINCT FROM ({s.values}) AS changed
+           s.first_day < t.reported_on AS earlier,
+           CASE WHEN t.id IS NOT NULL AND ({t.values}) IS DISTINCT FROM ({s.values}) THEN NOT EXISTS (
+               SELECT 1
+               FROM race_participant p
+               JOIN race r ON r.id = p.race_id
+               JOIN performance_report l ON l.race_id = p.race_id AND l.num_pmu = p.num_pmu
+               WHERE p.horse_id = s.horse_id AND r.day > s.race_date
+                 AND (r.day - DATE '2000-01-01') * 1000000::bigint + r.num_reunion * 1000 + r.num_ordre
+                     > s.newest
+                 AND l.past_races @> ARRAY[s.key_hash]
+                 AND NOT EXISTS (
+                     SELECT 1 FROM stg_perf_report b
+                     WHERE b.day = r.day AND b.num_reunion = r.num_reunion AND b.num_ordre = r.num_ordre)
+           ) ELSE false END AS newest_report
     FROM src s
     LEFT JOIN horse_race_history t
            ON t.horse_id = s.horse_id AND t.race_date = s.race_date
@@ -46,18 +59,25 @@ probe AS (
 ),
 ins AS (
     INSERT INTO horse_race_history (horse_id, race_date, hippodrome, nom_prix, reported_on, {values})
-    SELECT horse_id, race_date, hippodrome, nom_prix, day, {values}
+    SELECT horse_id, race_date, hippodrome, nom_prix, first_day, {values}
     FROM probe WHERE target_id IS NULL
     RETURNING 1
 ),
 upd AS (
     UPDATE horse_race_history t
-    SET ({values}) = ({p.values}), reported_on = p.day, updated_at = now()
+    SET ({values}) = ({p.values}), reported_on = least(t.reported_on, p.first_day), updated_at = now()
     FROM probe p
-    WHERE p.changed AND t.id = p.target_id
+    WHERE p.newest_report AND t.id = p.target_id
+    RETURNING 1
+),
+upd_day AS (
+    UPDATE horse_race_history t
+    SET reported_on = p.first_day, updated_at = now()
+    FROM probe p
+    WHERE p.earlier AND NOT p.newest_report AND t.id = p.target_id
     RETURNING 1
 )
 SELECT ((SELECT count(*) FROM src) + (SELECT n FROM orphans))::bigint AS read,
        (SELECT count(*) FROM ins)::bigint AS inserted,
-       (SELECT count(*) FROM upd)::bigint AS updated,
+       ((SELECT count(*) FROM upd) + (SELECT count(*) FROM upd_day))::bigint AS updated,
        (SELECT n FROM orphans)::bigint AS orphaned

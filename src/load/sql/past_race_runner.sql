@@ -1,19 +1,34 @@
 WITH src AS (
     SELECT DISTINCT ON (race_date, hippodrome, nom_prix, nom_cheval) *
     FROM (
-        SELECT race_date, hippodrome, nom_prix, nom_cheval, {values},
-               min(day) AS day, max(day) AS last_day,
+        SELECT race_date, hippodrome, nom_prix, nom_cheval, key_hash, {values},
+               min(min(day)) OVER (PARTITION BY race_date, hippodrome, nom_prix, nom_cheval) AS first_day,
                max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest,
                bool_or(its_him) AS its_him
         FROM stg_past_runner
-        GROUP BY race_date, hippodrome, nom_prix, nom_cheval, {values}
+        GROUP BY race_date, hippodrome, nom_prix, nom_cheval, key_hash, {values}
     ) g
     ORDER BY race_date, hippodrome, nom_prix, nom_cheval, newest DESC, its_him DESC, g::text
 ),
 probe AS (
     SELECT s.*,
            t.id AS target_id,
-           t.reported_on <= s.last_day AND ({t.values}) IS DISTINCT FROM ({s.values}) AS changed
+           s.first_day < t.reported_on AS earlier,
+           CASE WHEN t.id IS NOT NULL AND ({t.values}) IS DISTINCT FROM ({s.values}) THEN NOT EXISTS (
+               SELECT 1
+               FROM horse_race_history h
+               JOIN race_participant p ON p.horse_id = h.horse_id
+               JOIN race r ON r.id = p.race_id
+               JOIN performance_report l ON l.race_id = p.race_id AND l.num_pmu = p.num_pmu
+               WHERE h.race_date = s.race_date AND h.hippodrome = s.hippodrome
+                 AND h.nom_prix = s.nom_prix AND r.day > s.race_date
+                 AND (r.day - DATE '2000-01-01') * 1000000::bigint + r.num_reunion * 1000 + r.num_ordre
+                     > s.newest
+                 AND l.past_runners @> ARRAY[s.key_hash]
+                 AND NOT EXISTS (
+                     SELECT 1 FROM stg_perf_report b
+                     WHERE b.day = r.day AND b.num_reunion = r.num_reunion AND b.num_ordre = r.num_ordre)
+           ) ELSE false END AS newest_report
     FROM src s
     LEFT JOIN past_race_runner t
            ON t.race_date = s.race_date AND t.hippodrome = s.hippodrome
@@ -21,18 +36,25 @@ probe AS (
 ),
 ins AS (
     INSERT INTO past_race_runner (race_date, hippodrome, nom_prix, nom_cheval, reported_on, {values})
-    SELECT race_date, hippodrome, nom_prix, nom_cheval, day, {values}
+    SELECT race_date, hippodrome, nom_prix, nom_cheval, first_day, {values}
     FROM probe WHERE target_id IS NULL
     RETURNING 1
 ),
 upd AS (
     UPDATE past_race_runner t
-    SET ({values}) = ({p.values}), reported_on = p.day, updated_at = now()
+    SET ({values}) = ({p.values}), reported_on = least(t.reported_on, p.first_day), updated_at = now()
     FROM probe p
-    WHERE p.changed AND t.id = p.target_id
+    WHERE p.newest_report AND t.id = p.target_id
+    RETURNING 1
+),
+upd_day AS (
+    UPDATE past_race_runner t
+    SET reported_on = p.first_day, updated_at = now()
+    FROM probe p
+    WHERE p.earlier AND NOT p.newest_report AND t.id = p.target_id
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM src)::bigint AS read,
        (SELECT count(*) FROM ins)::bigint AS inserted,
-       (SELECT count(*) FROM upd)::bigint AS updated,
+       ((SELECT count(*) FROM upd) + (SELECT count(*) FROM upd_day))::bigint AS updated,
        0::bigint AS orphaned

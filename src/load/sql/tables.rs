@@ -208,6 +208,7 @@ pub const HISTORY: Table = Table {
         named("race_date", Date, "date (epoch ms of a Paris midnight)"),
         named("hippodrome", Text, "hippodrome; '' when absent"),
         named("nom_prix", Text, "nomPrix; '' when absent"),
+        named("key_hash", Int, "FNV-1a of (race_date, hippodrome, nom_prix): see PERF_REPORT"),
         value("discipline", Text, "discipline"),
         value("allocation_eur", BigInt, "allocation (€)"),
         value("distance_m", Int, "distance (m)"),
@@ -242,6 +243,7 @@ pub const PAST_RUNNER: Table = Table {
         named("hippodrome", Text, "hippodrome; '' when absent"),
         named("nom_prix", Text, "nomPrix; '' when absent"),
         named("nom_cheval", Text, "nomCheval"),
+        named("key_hash", Int, "FNV-1a of (race_date, hippodrome, nom_prix, nom_cheval)"),
         value("num_pmu", Int, "numPmu (galop; null in trot)"),
         value("place", Int, "place.place"),
         value("place_raw", Text, "place.rawValue"),
@@ -351,10 +353,25 @@ pub const MEETING_JACKPOT: Table = Table {
     ],
 };
 
+/// `participants[]` of a performances object with a `numPmu`: what each runner's report lists,
+/// as FNV-1a hashes of the natural keys of the rows it gives (see `load::rows::key_hash`).
+#[rustfmt::skip]
+pub const PERF_REPORT: Table = Table {
+    name: "stg_perf_report",
+    columns: &[
+        named("day", Date, "the lake path's day"),
+        named("num_reunion", Int, "the lake path's R"),
+        named("num_ordre", Int, "the lake path's C"),
+        named("num_pmu", Int, "participants[].numPmu"),
+        value("past_races", IntArray, "key_hash of each stg_history row of the runner"),
+        value("past_runners", IntArray, "key_hash of each stg_past_runner row of the runner"),
+    ],
+};
+
 /// Every staging table, in the order of [`crate::load::sql::STAGING`] (and of the indexes of
 /// `load::rows`).
 #[rustfmt::skip]
-pub const ALL: [&Table; 10] = [
+pub const ALL: [&Table; 11] = [
     &DAILY_PROGRAM,
     &RACE_MEETING,
     &RACE,
@@ -365,4 +382,5 @@ pub const ALL: [&Table; 10] = [
     &RACE_BET_OFFER,
     &MEETING_JACKPOT,
     &PAST_RUNNER,
+    &PERF_REPORT,
 ];
