@@ -130,6 +130,8 @@ struct Run {
     seconds: f64,
     peak_rss_kb: Option<u64>,
     phases: Option<Phases>,
+    /// Seconds in each target table's merges, slowest first (loads only).
+    merges: Vec<(String, f64)>,
 }
 
 impl Run {
@@ -267,6 +269,7 @@ impl Bench<'_> {
                 rows,
                 peak_rss_kb: None,
                 phases: None,
+                merges: Vec::new(),
                 ..replay.run
             });
             if days == spec.days {
@@ -320,6 +323,13 @@ impl Bench<'_> {
         let report: Report = serde_json::from_slice(&bytes)
             .with_context(|| format!("parsing {}", report_path.display()))?;
         let total = report.tables.total();
+        let mut merges: Vec<(String, f64)> = report
+            .tables
+            .0
+            .iter()
+            .map(|t| (t.table.clone(), t.counts.merge_us as f64 / 1e6))
+            .collect();
+        merges.sort_by(|a, b| b.1.total_cmp(&a.1));
         Ok(ChildLoad {
             run: Run {
                 label: String::new(),
@@ -328,6 +338,7 @@ impl Bench<'_> {
                 seconds: report.seconds,
                 peak_rss_kb: report.peak_rss_kb,
                 phases: Some(report.phases),
+                merges,
             },
             rejected: report.objects.rejected,
             tables: report.tables.0.into_iter().map(|t| t.table).collect(),
@@ -384,6 +395,7 @@ impl Bench<'_> {
                 seconds,
                 peak_rss_kb: None,
                 phases: None,
+                merges: Vec::new(),
             });
         }
         Ok(measured)
@@ -472,6 +484,14 @@ fn print_table(spec: &Spec, runs: &[Run]) {
             "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit",
             p.read_parse, p.copy, p.merge, p.ledger_commit
         );
+    }
+    if let Some(r) = median_run(&firsts) {
+        let merges: Vec<String> = r
+            .merges
+            .iter()
+            .map(|(t, s)| format!("{t} {s:.2}"))
+            .collect();
+        println!("merges of that run, seconds: {}", merges.join(", "));
     }
     if let (Some(first), Some(replay), Some(ceiling)) = (
         median_run(&firsts),

@@ -215,6 +215,7 @@ fn load_locked(
                     continue;
                 }
                 if let Some(mut input) = current.take() {
+                    input.batch.finish();
                     seq += 1;
                     input.seq = seq;
                     input.handed = seen.hand_over(seq);
@@ -639,7 +640,8 @@ impl Loader<'_> {
             let added = std::fs::read(&g.object.path)
                 .map_err(anyhow::Error::from)
                 .and_then(|bytes| decode(&bytes))
-                .and_then(|body| self.batch.add_object(&g.object.key, &body));
+                .and_then(|body| self.batch.add_object(&g.object.key, &body))
+                .map(|()| self.batch.finish());
             if let Err(e) = added {
                 refused.push(Entry {
                     status: Status::Rejected,
@@ -716,10 +718,12 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
     let merge_started = Instant::now();
     let mut tables = Tables::default();
     for merge in sql::MERGES {
+        let started = Instant::now();
         let row = tx
             .query_one(merge.sql, &[])
             .map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
-        let counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
+        let mut counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
+        counts.merge_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         tables.add(merge.target, &counts);
     }
     phases.merge += merge_started.elapsed().as_secs_f64();

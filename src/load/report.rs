@@ -25,6 +25,9 @@ pub struct TableCounts {
     /// Of `unchanged`, rows the load did not even send to PostgreSQL: past races that an
     /// earlier batch of the same load had sent with the same values (see `load::seen`).
     pub not_sent: u64,
+    /// Time spent in the table's merge statements, in microseconds (`make bench` lists them).
+    #[serde(default)]
+    pub merge_us: u64,
 }
 
 impl TableCounts {
@@ -40,6 +43,7 @@ impl TableCounts {
             unchanged,
             orphaned,
             not_sent: 0,
+            merge_us: 0,
         }
     }
 
@@ -60,6 +64,7 @@ impl TableCounts {
         self.unchanged += other.unchanged;
         self.orphaned += other.orphaned;
         self.not_sent += other.not_sent;
+        self.merge_us += other.merge_us;
     }
 }
 

@@ -17,6 +17,7 @@
 //! always-quoted text; the csv crate reads the output back in the tests.
 
 mod participants;
+mod past_runners;
 mod performances;
 mod programme;
 mod rapports;
@@ -75,6 +76,12 @@ pub struct Batch {
     out_of_range: Vec<OutOfRange>,
     /// The object being added (its lake path), for [`OutOfRange::path`].
     current: String,
+    /// The `stg_past_runner` rows written, until [`Batch::finish`] keeps one per key.
+    past_copies: Vec<past_runners::Copy>,
+    /// A buffer [`Batch::finish`] writes into, kept for its capacity.
+    spare: Vec<u8>,
+    /// [`Batch::finish`] ran since the last object was added.
+    finished: bool,
 }
 
 impl Default for Batch {
@@ -83,6 +90,9 @@ impl Default for Batch {
             tables: tables::ALL.iter().map(|_| Table::default()).collect(),
             out_of_range: Vec::new(),
             current: String::new(),
+            past_copies: Vec::new(),
+            spare: Vec::new(),
+            finished: false,
         }
     }
 }
@@ -99,6 +109,8 @@ impl Batch {
             t.rows = 0;
         }
         self.out_of_range.clear();
+        self.past_copies.clear();
+        self.finished = false;
     }
 
     /// The values of this batch stored as NULL because their column cannot hold them.
@@ -121,8 +133,9 @@ impl Batch {
         body: &[u8],
         seen: Option<&mut SeenPastRaces>,
     ) -> Result<()> {
+        assert!(!self.finished, "an object added to a finished batch");
         let marks: Vec<(usize, u64)> = self.tables.iter().map(|t| (t.csv.len(), t.rows)).collect();
-        let overflows = self.out_of_range.len();
+        let (overflows, copies) = (self.out_of_range.len(), self.past_copies.len());
         self.current = key.display_path();
         let result = self
             .add_rows(key, body, seen)
@@ -133,12 +146,15 @@ impl Batch {
                 t.rows = rows;
             }
             self.out_of_range.truncate(overflows);
+            self.past_copies.truncate(copies);
         }
         result
     }
 
-    /// CSV bytes and row count of staging table `i` (index into [`tables::ALL`]).
+    /// CSV bytes and row count of staging table `i` (index into [`tables::ALL`]), once the
+    /// batch is [finished](Batch::finish).
     pub fn table(&self, i: usize) -> (&[u8], u64) {
+        assert!(self.finished, "staging rows read before Batch::finish");
         let t = &self.tables[i];
         (&t.csv, t.rows)
     }
@@ -513,6 +529,7 @@ mod tests {
                 .add_object(key, &fixture(rel))
                 .unwrap_or_else(|e| panic!("{rel}: {e:#}"));
         }
+        batch.finish();
         batch
     }
 
@@ -601,6 +618,7 @@ mod tests {
         batch
             .add_object(&key, &serde_json::to_vec(&body).unwrap())
             .unwrap();
+        batch.finish();
         let runners = rows(&batch, PARTICIPANT);
         assert_eq!(runners.len(), 6, "every runner kept");
         let num_pmu = body["participants"][0]["numPmu"].to_string();
@@ -804,6 +822,7 @@ mod tests {
         let mut b = Batch::new();
         b.add_object(&key("2025-11-05", None, Stage::Programme), body)
             .unwrap();
+        b.finish();
         let offers = rows(&b, RACE_BET_OFFER);
         assert_eq!(offers.len(), 1, "an offer without typePari has no key");
         let shop = &offers[0];
@@ -1054,11 +1073,20 @@ mod tests {
 
     #[test]
     fn a_rejected_object_leaves_nothing_in_the_batch() {
-        let good = key("2025-11-05", Some((1, 1)), Stage::Participants);
-        let mut b = loaded(&[(good, "2025-11-05/R1C1/participants.json")]);
-        let before: Vec<Vec<u8>> = (0..tables::ALL.len())
-            .map(|i| b.table(i).0.to_vec())
-            .collect();
+        let mut b = Batch::new();
+        for (k, rel) in [
+            (Stage::Participants, "2025-11-05/R1C1/participants.json"),
+            (Stage::Performances, "2025-11-05/R1C1/performances.json"),
+        ] {
+            b.add_object(&key("2025-11-05", Some((1, 1)), k), &fixture(rel))
+                .unwrap();
+        }
+        let snapshot = |b: &Batch| -> (Vec<Vec<u8>>, usize) {
+            let csv = b.tables.iter().map(|t| t.csv.clone()).collect();
+            (csv, b.past_copies.len())
+        };
+        let before = snapshot(&b);
+        assert!(before.1 > 0, "the performances gave past runners");
         let cases = [
             (
                 key("2025-11-05", Some((1, 1)), Stage::Rapports),
@@ -1089,10 +1117,8 @@ mod tests {
                 "{rel}: {msg}"
             );
         }
-        let after: Vec<Vec<u8>> = (0..tables::ALL.len())
-            .map(|i| b.table(i).0.to_vec())
-            .collect();
-        assert_eq!(before, after);
+        assert_eq!(before, snapshot(&b));
+        b.finish();
         assert_eq!(b.table(PARTICIPANT).1, 6);
         b.clear();
         assert_eq!(b.rows(), 0);
@@ -1264,6 +1290,7 @@ mod tests {
         let k = key("2026-02-14", None, Stage::Programme);
         let mut b = Batch::new();
         b.add_object(&k, body).unwrap();
+        b.finish();
         let offers = rows(&b, RACE_BET_OFFER);
         assert_eq!(get(&offers[0], "valeurs_flexi_autorisees"), None);
         assert_eq!(
@@ -1288,21 +1315,14 @@ mod tests {
         let runners = rows(&b, PAST_RUNNER);
         assert_eq!(
             runners.len(),
-            4 + 2 + 3,
-            "ALPHA's two past races (a runner without a name left out) and BRAVO's one"
+            4 + 2,
+            "ALPHA's two past races (a runner without a name left out); BRAVO's one is the first \
+             of them, listed again: one row per runner of a past race"
         );
-        let subjects: Vec<_> = runners
-            .iter()
-            .filter(|r| get(r, "its_him") == Some("t"))
-            .map(|r| get(r, "nom_cheval"))
-            .collect();
-        assert_eq!(
-            subjects,
-            [
-                Some("ALPHA GALOP"),
-                Some("ALPHA GALOP"),
-                Some("BRAVO GALOP")
-            ]
+        assert!(
+            runners
+                .iter()
+                .all(|r| get(r, "first_day") == Some("2026-02-14"))
         );
         let bravo = runners
             .iter()
@@ -1343,7 +1363,10 @@ mod tests {
         assert_eq!(get(third, "poids_jockey_hg"), Some("580"), "kg as a string");
         let alpha = runners
             .iter()
-            .find(|r| get(r, "nom_cheval") == Some("ALPHA GALOP"))
+            .find(|r| {
+                get(r, "nom_cheval") == Some("ALPHA GALOP")
+                    && get(r, "nom_prix") == Some("PRIX DE DEAUVILLE")
+            })
             .unwrap();
         assert_eq!(
             (
@@ -1363,11 +1386,25 @@ mod tests {
             "2025-11-05/R1C1/performances.json",
         )]);
         let runners = rows(&b, PAST_RUNNER);
-        assert_eq!(runners.len(), 7, "every named row, with or without itsHim");
+        assert_eq!(
+            runners.len(),
+            5,
+            "every named runner of each past race, once, with or without itsHim"
+        );
         let charlie = runners
             .iter()
-            .find(|r| get(r, "nom_cheval") == Some("CHARLIE") && get(r, "its_him") == Some("f"))
+            .find(|r| {
+                get(r, "nom_cheval") == Some("CHARLIE")
+                    && get(r, "nom_prix") == Some("PRIX JEAN (Grp A)")
+            })
             .unwrap();
+        // ALPHA DU TEST in that race: its own report (itsHim, 7730 cs a km) wins over CHARLIE's
+        // report of the same race, which has no time for it.
+        let alpha = runners
+            .iter()
+            .find(|r| get(r, "nom_cheval") == Some("ALPHA DU TEST"))
+            .unwrap();
+        assert_eq!(get(alpha, "reduction_km_ms"), Some("77300"));
         assert_eq!(get(charlie, "reduction_km_ms"), Some("77000"));
         assert_eq!(
             (get(charlie, "num_pmu"), get(charlie, "corde")),

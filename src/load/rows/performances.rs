@@ -3,9 +3,10 @@
 //! `stg_perf_report`: for each runner with a `numPmu`, the keys of the rows its report gave
 //! (hashed), which the merges read to tell whether a report is the newest listing a row.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
+use super::past_runners::Copy;
 use super::{Batch, HISTORY, PAST_RUNNER, PERF_REPORT};
 use crate::lake::RaceId;
 use crate::load::seen::SeenPastRaces;
@@ -58,19 +59,24 @@ impl Batch {
             return;
         };
         let (hippodrome, nom_prix) = past_race_key(past);
+        let report = (day.num_days_from_ce(), race.reunion, race.course);
         for p in &past.participants {
             let Some(nom) = p.nom_cheval.as_deref().filter(|n| !n.trim().is_empty()) else {
                 continue;
             };
+            let start = self.tables[PAST_RUNNER].csv.len();
             let mut r = self.row(PAST_RUNNER);
             r.race_key(day, race);
-            r.boolean("its_him", Some(p.its_him == Some(true)));
+            let first_day = r.buf.len() + 1; // after the comma the field starts with
+            r.date("first_day", day);
+            let key_start = r.buf.len() + 1;
             r.date("race_date", race_date);
             r.text("hippodrome", Some(hippodrome));
             r.text("nom_prix", Some(nom_prix));
             r.text("nom_cheval", Some(nom));
             let hash = key_hash(race_date, &[hippodrome, nom_prix, nom]);
             r.int("key_hash", Some(hash));
+            let key_end = r.buf.len();
             listed.push(hash);
             r.int("num_pmu", p.num_pmu);
             r.int("place", p.place.place);
@@ -94,6 +100,15 @@ impl Batch {
                 gap.identifiant.as_deref(),
             );
             r.end();
+            let end = self.tables[PAST_RUNNER].csv.len();
+            self.past_copies.push(Copy {
+                row: start..end,
+                first_day,
+                key: key_start..key_end,
+                values: key_end + 1..end - 1,
+                report,
+                its_him: p.its_him == Some(true),
+            });
         }
     }
 

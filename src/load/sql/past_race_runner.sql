@@ -1,14 +1,6 @@
 WITH src AS (
-    SELECT DISTINCT ON (race_date, hippodrome, nom_prix, nom_cheval) *
-    FROM (
-        SELECT race_date, hippodrome, nom_prix, nom_cheval, key_hash, {values},
-               min(min(day)) OVER (PARTITION BY race_date, hippodrome, nom_prix, nom_cheval) AS first_day,
-               max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest,
-               bool_or(its_him) AS its_him
-        FROM stg_past_runner
-        GROUP BY race_date, hippodrome, nom_prix, nom_cheval, key_hash, {values}
-    ) g
-    ORDER BY race_date, hippodrome, nom_prix, nom_cheval, newest DESC, its_him DESC, g::text
+    SELECT s.*, (day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre AS newest
+    FROM stg_past_runner s
 ),
 probe AS (
     SELECT s.*,

@@ -230,15 +230,16 @@ pub const HISTORY: Table = Table {
 };
 
 /// `participants[].coursesCourues[].participants[]` of a performances object with a
-/// `nomCheval`: every runner a report lists for a past race, its own horse's included.
+/// `nomCheval`: every runner a report lists for a past race, its own horse's included; one row
+/// per runner of a past race per batch, the copy that wins (see `load::rows::past_runners`).
 #[rustfmt::skip]
 pub const PAST_RUNNER: Table = Table {
     name: "stg_past_runner",
     columns: &[
-        named("day", Date, "the lake path's day"),
-        named("num_reunion", Int, "the lake path's R"),
-        named("num_ordre", Int, "the lake path's C"),
-        named("its_him", Boolean, "itsHim: the report's own horse"),
+        named("day", Date, "the lake path's day of the report whose values win in the batch"),
+        named("num_reunion", Int, "its R"),
+        named("num_ordre", Int, "its C"),
+        named("first_day", Date, "the batch's first day listing this runner of this past race"),
         named("race_date", Date, "date (epoch ms of a Paris midnight)"),
         named("hippodrome", Text, "hippodrome; '' when absent"),
         named("nom_prix", Text, "nomPrix; '' when absent"),

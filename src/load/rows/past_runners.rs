@@ -1,0 +1,92 @@
+//! One `stg_past_runner` row per runner of a past race per batch.
+//!
+//! Every report that lists a past race lists its first finishers again, so a batch holds many
+//! copies of one runner's row (the reports of every horse that ran that race, on every day of the
+//! batch). PostgreSQL used to group them in the merge, which cost about as much as inserting the
+//! rows; the reader thread does it instead, while the previous batch is in PostgreSQL, and stages
+//! only the copy that wins, the rule the merge applied:
+//! - the copies are grouped by their values (the CSV bytes after the key);
+//! - a group's rank is its newest report (greatest day, R, C), then whether one of its copies is
+//!   the report's own horse (`itsHim`), then its values' bytes (any fixed order would do: two
+//!   reports of one race that disagree about a runner, neither of them its own);
+//! - the best group wins, staged from its newest copy (whose day, R and C say which report that
+//!   is), with `first_day` the first day of the batch that listed the runner, whatever its values.
+
+use std::ops::Range;
+
+use super::{Batch, PAST_RUNNER};
+
+/// Where one copy's row sits in the table's CSV buffer, and how it ranks.
+#[derive(Debug, Clone)]
+pub(super) struct Copy {
+    /// The whole row, its newline included.
+    pub row: Range<usize>,
+    /// The `first_day` field (10 bytes, `YYYY-MM-DD`), the copy's own day until [`Batch::finish`].
+    pub first_day: usize,
+    /// `race_date` to `key_hash`: the row's natural key.
+    pub key: Range<usize>,
+    /// The values, after the key (without the newline).
+    pub values: Range<usize>,
+    /// (day, R, C) of the report, comparable.
+    pub report: (i32, u16, u16),
+    pub its_him: bool,
+}
+
+const DATE_LEN: usize = "2025-01-01".len();
+
+impl Batch {
+    /// Replaces the copies of `stg_past_runner` rows with one row per runner of a past race,
+    /// the winning copy with the batch's first day (see the module's documentation). Called
+    /// once the batch holds all its objects; adding an object afterwards starts a new round.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let table = &mut self.tables[PAST_RUNNER];
+        let csv = &table.csv;
+        let copies = &self.past_copies;
+        let mut order: Vec<usize> = (0..copies.len()).collect();
+        order.sort_by(|&a, &b| csv[copies[a].key.clone()].cmp(&csv[copies[b].key.clone()]));
+        let out = &mut self.spare;
+        out.clear();
+        let mut rows = 0;
+        for group in
+            order.chunk_by(|&a, &b| csv[copies[a].key.clone()] == csv[copies[b].key.clone()])
+        {
+            let values = |i: usize| &csv[copies[i].values.clone()];
+            // A copy's group: the copies of the same values. Its rank: the group's newest report,
+            // whether one of its copies is itsHim, then the values.
+            let rank = |i: usize| {
+                let same = group.iter().filter(|&&j| values(j) == values(i));
+                let newest = same.clone().map(|&j| copies[j].report).max();
+                let its_him = same.clone().any(|&j| copies[j].its_him);
+                (newest, its_him, values(i))
+            };
+            let best = group
+                .iter()
+                .copied()
+                .max_by(|&a, &b| rank(a).cmp(&rank(b)))
+                .expect("chunks are never empty");
+            let (newest, _, _) = rank(best);
+            let winner = group
+                .iter()
+                .copied()
+                .find(|&j| values(j) == values(best) && Some(copies[j].report) == newest)
+                .expect("the newest copy of the best group is in the group");
+            let first = group
+                .iter()
+                .map(|&j| &csv[copies[j].first_day..copies[j].first_day + DATE_LEN])
+                .min()
+                .expect("chunks are never empty");
+            let c = &copies[winner];
+            out.extend_from_slice(&csv[c.row.start..c.first_day]);
+            out.extend_from_slice(first);
+            out.extend_from_slice(&csv[c.first_day + DATE_LEN..c.row.end]);
+            rows += 1;
+        }
+        std::mem::swap(&mut table.csv, out);
+        table.rows = rows;
+        self.past_copies.clear();
+    }
+}
