@@ -53,9 +53,14 @@ probe AS (
                      WHERE b.day = r.day AND b.num_reunion = r.num_reunion AND b.num_ordre = r.num_ordre)
            ) ELSE false END AS newest_report
     FROM src s
-    LEFT JOIN horse_race_history t
-           ON t.horse_id = s.horse_id AND t.race_date = s.race_date
+    -- One index probe per staged row (LIMIT 1: never a scan of the whole table, whatever the
+    -- planner estimates for the staging table).
+    LEFT JOIN LATERAL (
+        SELECT * FROM horse_race_history t
+        WHERE t.horse_id = s.horse_id AND t.race_date = s.race_date
           AND t.hippodrome = s.hippodrome AND t.nom_prix = s.nom_prix
+        LIMIT 1
+    ) t ON true
 ),
 ins AS (
     INSERT INTO horse_race_history (horse_id, race_date, hippodrome, nom_prix, reported_on, {values})

@@ -22,9 +22,14 @@ probe AS (
                      WHERE b.day = r.day AND b.num_reunion = r.num_reunion AND b.num_ordre = r.num_ordre)
            ) ELSE false END AS newest_report
     FROM src s
-    LEFT JOIN past_race_runner t
-           ON t.race_date = s.race_date AND t.hippodrome = s.hippodrome
+    -- One index probe per staged row (LIMIT 1: never a scan of the whole table, whatever the
+    -- planner estimates for the staging table).
+    LEFT JOIN LATERAL (
+        SELECT * FROM past_race_runner t
+        WHERE t.race_date = s.race_date AND t.hippodrome = s.hippodrome
           AND t.nom_prix = s.nom_prix AND t.nom_cheval = s.nom_cheval
+        LIMIT 1
+    ) t ON true
 ),
 ins AS (
     INSERT INTO past_race_runner (race_date, hippodrome, nom_prix, nom_cheval, reported_on, {values})
