@@ -1800,3 +1800,70 @@ fn a_day_filled_in_between_two_loaded_ones_does_not_override_the_newer_report() 
         assert_eq!(contents, expected, "{name} differs from {first}");
     }
 }
+
+#[test]
+fn an_unchanged_file_is_known_by_its_identity_and_one_rewritten_in_place_is_read_again() {
+    let (dir, spec) = lake_with(1, 1);
+    let lake = Lake::new(&dir);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Participants);
+    let file = lake.body_path(&key);
+    let db = pg::migrated_db("file_identity");
+    let (out, first) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let objects_in_lake = objects(&first, "loaded");
+    let identity = |db: &TestDb| -> Vec<String> {
+        let sql = format!(
+            "SELECT coalesce(stored_stat, 'NULL') FROM load_ledger WHERE path = '{}'",
+            key.display_path()
+        );
+        texts(db, &sql)
+    };
+    let recorded = identity(&db);
+    assert!(
+        recorded.len() == 1 && recorded[0].split(':').count() == 3,
+        "{recorded:?}"
+    );
+
+    // Same bytes, new identity (touch): skipped by its hash, and the new identity recorded.
+    std::thread::sleep(Duration::from_millis(20));
+    let status = Command::new("touch").arg(&file).status().unwrap();
+    assert!(status.success());
+    let (out, report) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        (objects(&report, "loaded"), objects(&report, "skipped")),
+        (0, objects_in_lake)
+    );
+    let touched = identity(&db);
+    assert_ne!(touched, recorded, "the ledger has the file's new identity");
+
+    // Other bytes of the same size written in place, the modification time put back: the
+    // inode and mtime are the same, the ctime is not, so the file is read (and, no longer a
+    // valid frame, rejected).
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+        .unwrap();
+    let since_epoch = mtime.duration_since(std::time::UNIX_EPOCH).unwrap();
+    let at = format!(
+        "@{}.{:09}",
+        since_epoch.as_secs(),
+        since_epoch.subsec_nanos()
+    );
+    let status = Command::new("touch")
+        .args(["-m", "-d", &at])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), mtime);
+    let (out, report) = load(&db, &dir, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(objects(&report, "rejected"), 1, "{report}");
+}

@@ -34,11 +34,42 @@ pub const fn mapping_version(stage: Stage) -> i32 {
     }
 }
 
-/// What the ledger holds of a loaded object: its stored bytes' hash and its mapping version.
+/// What the ledger holds of a loaded object: its stored bytes' hash and size, its mapping
+/// version, and the file's identity when it was read ([`file_stat`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
     pub sha256: String,
     pub mapping_version: i32,
+    pub stored_bytes: u64,
+    pub stat: Option<String>,
+}
+
+/// A file's size and identity, `inode:mtime_ns:ctime_ns`: what a replay compares instead of
+/// reading and hashing the file. Writing a file changes its mtime and ctime, and replacing it
+/// (as extract does, by renaming a temp file) its inode too; a copy of the lake (`cp -a`, rsync)
+/// keeps the mtime but not the inode or ctime, so its files are hashed once and then known
+/// again. `None` where the platform has no such identity, or the file cannot be read.
+pub fn file_stat(path: &std::path::Path) -> Option<(u64, String)> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Some((
+            meta.len(),
+            format!(
+                "{}:{}:{}",
+                meta.ino(),
+                ns(meta.mtime(), meta.mtime_nsec()),
+                ns(meta.ctime(), meta.ctime_nsec())
+            ),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
 }
 
 /// How an object's last load ended.
@@ -63,6 +94,8 @@ pub struct Entry {
     pub key: ObjectKey,
     pub sha256: String,
     pub stored_bytes: u64,
+    /// [`file_stat`]'s identity of the file read, taken before reading it.
+    pub stat: Option<String>,
     pub status: Status,
     pub reason: Option<String>,
 }
@@ -72,25 +105,42 @@ pub fn path_of(key: &ObjectKey) -> String {
     key.display_path()
 }
 
-/// path → what the ledger holds of the objects of `day` whose last load succeeded.
-pub fn loaded_hashes(client: &mut Client, day: Day) -> Result<HashMap<String, Loaded>> {
+/// For each of `days` (in ascending order), path → what the ledger holds of its objects whose
+/// last load succeeded; in one query. A day the ledger lacks maps to an empty map.
+pub fn loaded_by_day(
+    client: &mut Client,
+    days: &[Day],
+) -> Result<HashMap<Day, HashMap<String, Loaded>>> {
+    let mut by_day: HashMap<Day, HashMap<String, Loaded>> =
+        days.iter().map(|d| (*d, HashMap::new())).collect();
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Ok(by_day);
+    };
     let rows = client
         .query(
-            "SELECT path, content_sha256, mapping_version FROM load_ledger
-              WHERE day = $1::text::date AND status = 'loaded'",
-            &[&day.iso()],
+            "SELECT day::text, path, content_sha256, mapping_version, stored_bytes, stored_stat
+             FROM load_ledger
+             WHERE day BETWEEN $1::text::date AND $2::text::date AND status = 'loaded'",
+            &[&first.iso(), &last.iso()],
         )
-        .with_context(|| format!("reading the ledger of {day}"))?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let loaded = Loaded {
-                sha256: r.get(1),
-                mapping_version: r.get(2),
-            };
-            (r.get(0), loaded)
-        })
-        .collect())
+        .with_context(|| format!("reading the ledger of {first}..{last}"))?;
+    for r in &rows {
+        let day: Day = r
+            .get::<_, &str>(0)
+            .parse()
+            .with_context(|| format!("the ledger's day {:?}", r.get::<_, &str>(0)))?;
+        let Some(known) = by_day.get_mut(&day) else {
+            continue;
+        };
+        let loaded = Loaded {
+            sha256: r.get(2),
+            mapping_version: r.get(3),
+            stored_bytes: u64::try_from(r.get::<_, i64>(4)).unwrap_or(u64::MAX),
+            stat: r.get(5),
+        };
+        known.insert(r.get(1), loaded);
+    }
+    Ok(by_day)
 }
 
 /// Inserts or replaces the rows of `entries`, in one statement.
@@ -108,7 +158,9 @@ pub fn upsert(tx: &mut Transaction<'_>, entries: &[Entry]) -> Result<()> {
     let mut statuses = Vec::with_capacity(entries.len());
     let mut reasons: Vec<Option<String>> = Vec::with_capacity(entries.len());
     let mut versions = Vec::with_capacity(entries.len());
+    let mut stats: Vec<Option<&str>> = Vec::with_capacity(entries.len());
     for e in entries {
+        stats.push(e.stat.as_deref());
         versions.push(mapping_version(e.key.stage));
         paths.push(path_of(&e.key));
         days.push(e.key.day.iso());
@@ -122,23 +174,41 @@ pub fn upsert(tx: &mut Transaction<'_>, entries: &[Entry]) -> Result<()> {
     }
     tx.execute(
         "INSERT INTO load_ledger (path, day, stage, reunion, course, content_sha256, stored_bytes,
-                                  status, reason, mapping_version, loaded_at)
-         SELECT p, d::date, s, r::smallint, c::smallint, h, b, st, re, v, now()
+                                  status, reason, mapping_version, stored_stat, loaded_at)
+         SELECT p, d::date, s, r::smallint, c::smallint, h, b, st, re, v, fs, now()
          FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::int4[], $6::text[],
-                     $7::int8[], $8::text[], $9::text[], $10::int4[])
-              AS u(p, d, s, r, c, h, b, st, re, v)
+                     $7::int8[], $8::text[], $9::text[], $10::int4[], $11::text[])
+              AS u(p, d, s, r, c, h, b, st, re, v, fs)
          ON CONFLICT (path) DO UPDATE SET
              day = EXCLUDED.day, stage = EXCLUDED.stage, reunion = EXCLUDED.reunion,
              course = EXCLUDED.course, content_sha256 = EXCLUDED.content_sha256,
              stored_bytes = EXCLUDED.stored_bytes, status = EXCLUDED.status,
              reason = EXCLUDED.reason, mapping_version = EXCLUDED.mapping_version,
-             loaded_at = EXCLUDED.loaded_at",
+             stored_stat = EXCLUDED.stored_stat, loaded_at = EXCLUDED.loaded_at",
         &[
             &paths, &days, &stages, &reunions, &courses, &hashes, &sizes, &statuses, &reasons,
-            &versions,
+            &versions, &stats,
         ],
     )
     .context("writing the ledger")?;
+    Ok(())
+}
+
+/// Records the file identity of objects a load found unchanged by their hash (a copied lake,
+/// a `touch`): the next load skips them on sight. A cache: losing it costs a hash, never a row.
+pub fn restat(client: &mut Client, known: &[(String, String)]) -> Result<()> {
+    if known.is_empty() {
+        return Ok(());
+    }
+    let (paths, stats): (Vec<&str>, Vec<&str>) =
+        known.iter().map(|(p, s)| (p.as_str(), s.as_str())).unzip();
+    client
+        .execute(
+            "UPDATE load_ledger l SET stored_stat = u.fs
+             FROM unnest($1::text[], $2::text[]) AS u(p, fs) WHERE l.path = u.p",
+            &[&paths, &stats],
+        )
+        .context("recording the identity of unchanged files in the ledger")?;
     Ok(())
 }
 

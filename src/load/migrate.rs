@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "reference_odds_trend", "0007_reference_odds_trend.sql"),
     migration!(8, "more_fields", "0008_more_fields.sql"),
     migration!(9, "performance_report", "0009_performance_report.sql"),
+    migration!(10, "ledger_stat", "0010_ledger_stat.sql"),
 ];
 
 /// Key of the advisory lock held while migrating ("pmu-lake" in ASCII, as an i64).
