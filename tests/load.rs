@@ -1228,6 +1228,11 @@ fn every_table_is_the_same_whatever_the_order_of_loading_and_the_batch_size() {
             eprintln!("  {table:<20} {rows:>6} {sum}");
         }
     }
+    assert_all_the_same(&loads);
+}
+
+/// Every load's contents equal the first's.
+fn assert_all_the_same<N: std::fmt::Display>(loads: &[(N, Contents)]) {
     let (first, expected) = &loads[0];
     for (name, contents) in &loads[1..] {
         assert_eq!(contents, expected, "{name} differs from {first}");
@@ -1795,10 +1800,7 @@ fn a_day_filled_in_between_two_loaded_ones_does_not_override_the_newer_report() 
         );
         loads.push((name, db.contents()));
     }
-    let (first, expected) = &loads[0];
-    for (name, contents) in &loads[1..] {
-        assert_eq!(contents, expected, "{name} differs from {first}");
-    }
+    assert_all_the_same(&loads);
 }
 
 #[test]
