@@ -792,6 +792,11 @@ fn changed_then_changed_back(label: &str, unnumbered: bool) {
     let (out, report) = load(&db, &dir, &["--batch-rows", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(not_sent(&report) > 0, "nothing was left out: {report}");
+    let runners_not_sent = table_counts(&report, "past_race_runner")["not_sent"].as_u64();
+    assert!(
+        runners_not_sent.is_some_and(|n| n > 0),
+        "no past runner was left out: {report}"
+    );
     let (read, inserted, updated, unchanged) = table(&report, "horse_race_history");
     assert_eq!(read, inserted + updated + unchanged, "{report}");
     assert!(

@@ -66,7 +66,9 @@
 //! (`past_race_runner`, found through their `horse_race_history` rows by `race_date`). So a day
 //! filled in later between two loaded days that disagree with it does not override the newer
 //! one. A report of a runner without `numPmu` is not recorded, and so never counts as newer.
-//! `past_race_runner` rows are always staged (`load::seen` only leaves out `stg_history` rows).
+//! `load::seen` leaves out `stg_history` rows PostgreSQL holds unchanged, and
+//! `load::rows::SeenRunners` the `stg_past_runner` rows an earlier batch of the load committed
+//! with the same values.
 //!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted

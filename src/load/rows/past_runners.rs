@@ -12,6 +12,8 @@
 //! - the best group wins, staged from its newest copy (whose day, R and C say which report that
 //!   is), with `first_day` the first day of the batch that listed the runner, whatever its values.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Range;
 
 use super::{Batch, PAST_RUNNER};
@@ -37,11 +39,19 @@ const DATE_LEN: usize = "2025-01-01".len();
 impl Batch {
     /// Replaces the copies of `stg_past_runner` rows with one row per runner of a past race,
     /// the winning copy with the batch's first day (see the module's documentation). Called
-    /// once the batch holds all its objects; adding an object afterwards starts a new round.
+    /// once the batch holds all its objects; no object may be added afterwards until
+    /// [`Batch::clear`].
     pub fn finish(&mut self) {
+        self.finish_filtered(None);
+    }
+
+    /// [`Batch::finish`], leaving out the rows `seen` knows PostgreSQL holds with the same
+    /// values (see [`SeenRunners`]); returns how many.
+    pub fn finish_filtered(&mut self, mut seen: Option<&mut SeenRunners>) -> u64 {
         if self.finished {
-            return;
+            return 0;
         }
+        let mut not_sent = 0;
         self.finished = true;
         let table = &mut self.tables[PAST_RUNNER];
         let csv = &table.csv;
@@ -80,6 +90,12 @@ impl Batch {
                 .min()
                 .expect("chunks are never empty");
             let c = &copies[winner];
+            if let Some(seen) = seen.as_deref_mut()
+                && !seen.stage(&csv[c.key.clone()], values(winner), first)
+            {
+                not_sent += 1;
+                continue;
+            }
             out.extend_from_slice(&csv[c.row.start..c.first_day]);
             out.extend_from_slice(first);
             out.extend_from_slice(&csv[c.first_day + DATE_LEN..c.row.end]);
@@ -88,5 +104,133 @@ impl Batch {
         std::mem::swap(&mut table.csv, out);
         table.rows = rows;
         self.past_copies.clear();
+        not_sent
+    }
+}
+
+/// Runners of past races remembered across the batches of one load: at most this many.
+/// Past that the memory starts again empty (forgetting only means a row is staged again).
+pub const MAX_RUNNERS_REMEMBERED: usize = 400_000;
+
+/// The `past_race_runner` rows a load need not stage again, owned by the thread that prepares
+/// batches. A batch's row for a runner of a past race is left out when its values are, byte for
+/// byte, those an earlier batch of the same load staged for that key and PostgreSQL committed
+/// whole, with no batch in flight staging that key, and that earlier batch's first day for the
+/// key is after every day the ledger had when the load started. The merge would then change
+/// nothing: the earlier batch's values were taken (no report loaded before it can be newer,
+/// since days load in order), nothing since changed them, and `reported_on`, the first day,
+/// is already older. Unlike [`crate::load::seen::SeenPastRaces`] it never relies on a batch in
+/// flight, so a batch never depends on another's outcome.
+#[derive(Debug, Default)]
+pub struct SeenRunners {
+    /// Keys whose first day in a batch is up to this day (`YYYY-MM-DD`) are never remembered
+    /// (`None`: any day is after the ledger's).
+    after: Option<String>,
+    /// key → values of the rows of batches PostgreSQL committed whole.
+    committed: HashMap<u64, u64>,
+    /// Batches handed to the loader whose outcome is not known yet: key → values, `None` for a
+    /// key that must not be remembered.
+    pending: Vec<(u64, HashMap<u64, Option<u64>>)>,
+    /// The batch being finished.
+    current: HashMap<u64, Option<u64>>,
+}
+
+impl SeenRunners {
+    /// A memory for a load that starts with the ledger's last day `after` (`None`: an empty
+    /// database).
+    pub fn new(after: Option<chrono::NaiveDate>) -> SeenRunners {
+        SeenRunners {
+            after: after.map(|d| d.format("%Y-%m-%d").to_string()),
+            ..SeenRunners::default()
+        }
+    }
+
+    /// Whether the current batch must stage the row of `key` with `values`, first listed in the
+    /// batch on `first_day` (ISO bytes).
+    fn stage(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> bool {
+        let (k, v) = (hash(key), hash(values));
+        let in_flight = self.pending.iter().any(|(_, keys)| keys.contains_key(&k));
+        if !in_flight && self.committed.get(&k) == Some(&v) {
+            return false;
+        }
+        let reliable = self.after.as_ref().is_none_or(|a| first_day > a.as_bytes());
+        self.current.insert(k, reliable.then_some(v));
+        true
+    }
+
+    /// The current batch is handed to the loader as batch `seq`.
+    pub fn hand_over(&mut self, seq: u64) {
+        let keys = std::mem::take(&mut self.current);
+        self.pending.push((seq, keys));
+    }
+
+    /// The loader's word on batch `seq`: `committed` when PostgreSQL took it whole.
+    pub fn outcome(&mut self, seq: u64, committed: bool) {
+        let Some(i) = self.pending.iter().position(|(s, _)| *s == seq) else {
+            return;
+        };
+        let (_, keys) = self.pending.remove(i);
+        if committed && self.committed.len() + keys.len() > MAX_RUNNERS_REMEMBERED {
+            self.committed.clear();
+        }
+        for (k, v) in keys {
+            match v.filter(|_| committed) {
+                Some(v) => {
+                    self.committed.insert(k, v);
+                }
+                None => {
+                    self.committed.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Option<chrono::NaiveDate> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn only_values_a_whole_committed_batch_staged_after_the_ledger_are_left_out() {
+        let mut seen = SeenRunners::new(day("2025-01-01"));
+        // Batch 1 stages k1 (after the ledger) and k2 (first listed on the ledger's last day).
+        assert!(seen.stage(b"k1", b"v", b"2025-01-02"));
+        assert!(seen.stage(b"k2", b"v", b"2025-01-01"));
+        seen.hand_over(1);
+        // In flight: nothing is relied on yet.
+        assert!(seen.stage(b"k1", b"v", b"2025-01-03"));
+        seen.hand_over(2);
+        seen.outcome(1, true);
+        // Batch 2, which staged k1 too, is still in flight.
+        assert!(seen.stage(b"k1", b"v", b"2025-01-04"));
+        seen.hand_over(3);
+        seen.outcome(2, true);
+        seen.outcome(3, true);
+        assert!(
+            !seen.stage(b"k1", b"v", b"2025-01-05"),
+            "committed, same values"
+        );
+        assert!(seen.stage(b"k1", b"w", b"2025-01-05"), "other values");
+        assert!(
+            seen.stage(b"k2", b"v", b"2025-01-05"),
+            "dated on a ledger day"
+        );
+        seen.hand_over(4);
+        // Batch 4 was not committed whole: what it staged is forgotten, k1's old values too.
+        seen.outcome(4, false);
+        assert!(seen.stage(b"k1", b"v", b"2025-01-06"), "forgotten");
+        seen.hand_over(5);
+        seen.outcome(5, true);
+        assert!(!seen.stage(b"k1", b"v", b"2025-01-07"));
     }
 }
