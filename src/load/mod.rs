@@ -220,9 +220,14 @@ fn load_locked(
                 if let Some(mut input) = current.take() {
                     seq += 1;
                     input.runners_not_sent = input.batch.finish_filtered(Some(&mut seen_runners));
-                    seen_runners.hand_over(seq);
+                    let runners_depend_on = seen_runners.hand_over(seq);
                     input.seq = seq;
                     input.handed = seen.hand_over(seq);
+                    for s in runners_depend_on {
+                        if !input.handed.depends_on.contains(&s) {
+                            input.handed.depends_on.push(s);
+                        }
+                    }
                     if prepared_tx.send(Ok(input)).is_err() {
                         break;
                     }

@@ -114,13 +114,14 @@ pub const MAX_RUNNERS_REMEMBERED: usize = 400_000;
 
 /// The `past_race_runner` rows a load need not stage again, owned by the thread that prepares
 /// batches. A batch's row for a runner of a past race is left out when its values are, byte for
-/// byte, those an earlier batch of the same load staged for that key and PostgreSQL committed
-/// whole, with no batch in flight staging that key, and that earlier batch's first day for the
+/// byte, those the last earlier batch of the same load that staged that key staged (committed
+/// whole, or still in flight), and that earlier batch's first day for the
 /// key is after every day the ledger had when the load started. The merge would then change
 /// nothing: the earlier batch's values were taken (no report loaded before it can be newer,
 /// since days load in order), nothing since changed them, and `reported_on`, the first day,
-/// is already older. Unlike [`crate::load::seen::SeenPastRaces`] it never relies on a batch in
-/// flight, so a batch never depends on another's outcome.
+/// is already older. The earlier batch may still be in flight (the reader prepares a batch while
+/// PostgreSQL loads the one before): the batch then depends on it, and is loaded again from the
+/// lake in full should it not be committed whole.
 #[derive(Debug, Default)]
 pub struct SeenRunners {
     /// Keys whose first day in a batch is up to this day (`YYYY-MM-DD`) are never remembered
@@ -133,6 +134,8 @@ pub struct SeenRunners {
     pending: Vec<(u64, HashMap<u64, Option<u64>>)>,
     /// The batch being finished.
     current: HashMap<u64, Option<u64>>,
+    /// Batches in flight whose rows the batch being finished left out rows for.
+    depends_on: Vec<u64>,
 }
 
 impl SeenRunners {
@@ -149,19 +152,35 @@ impl SeenRunners {
     /// batch on `first_day` (ISO bytes).
     fn stage(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> bool {
         let (k, v) = (hash(key), hash(values));
-        let in_flight = self.pending.iter().any(|(_, keys)| keys.contains_key(&k));
-        if !in_flight && self.committed.get(&k) == Some(&v) {
-            return false;
+        // The newest batch in flight that staged the key, else what was committed.
+        let in_flight = self
+            .pending
+            .iter()
+            .rev()
+            .find_map(|(seq, keys)| keys.get(&k).map(|staged| (*seq, *staged)));
+        match in_flight {
+            Some((seq, staged)) if staged == Some(v) => {
+                if !self.depends_on.contains(&seq) {
+                    self.depends_on.push(seq);
+                }
+                return false;
+            }
+            Some(_) => {}
+            None if self.committed.get(&k) == Some(&v) => return false,
+            None => {}
         }
         let reliable = self.after.as_ref().is_none_or(|a| first_day > a.as_bytes());
         self.current.insert(k, reliable.then_some(v));
         true
     }
 
-    /// The current batch is handed to the loader as batch `seq`.
-    pub fn hand_over(&mut self, seq: u64) {
+    /// The current batch is handed to the loader as batch `seq`. Returns the batches in flight
+    /// it relies on: should one of them not be committed whole, the loader loads this one again
+    /// from the lake, in full (as for [`crate::load::seen::HandedOver::depends_on`]).
+    pub fn hand_over(&mut self, seq: u64) -> Vec<u64> {
         let keys = std::mem::take(&mut self.current);
         self.pending.push((seq, keys));
+        std::mem::take(&mut self.depends_on)
     }
 
     /// The loader's word on batch `seq`: `committed` when PostgreSQL took it whole.
@@ -201,34 +220,44 @@ mod tests {
     }
 
     #[test]
-    fn only_values_a_whole_committed_batch_staged_after_the_ledger_are_left_out() {
+    fn values_an_earlier_batch_staged_after_the_ledger_are_left_out_until_it_fails() {
         let mut seen = SeenRunners::new(day("2025-01-01"));
         // Batch 1 stages k1 (after the ledger) and k2 (first listed on the ledger's last day).
         assert!(seen.stage(b"k1", b"v", b"2025-01-02"));
         assert!(seen.stage(b"k2", b"v", b"2025-01-01"));
-        seen.hand_over(1);
-        // In flight: nothing is relied on yet.
-        assert!(seen.stage(b"k1", b"v", b"2025-01-03"));
-        seen.hand_over(2);
+        assert_eq!(seen.hand_over(1), Vec::<u64>::new());
+        // Batch 1 in flight: k1's same values are left out, and batch 2 depends on batch 1.
+        assert!(!seen.stage(b"k1", b"v", b"2025-01-03"));
+        assert!(
+            seen.stage(b"k2", b"v", b"2025-01-03"),
+            "dated on a ledger day"
+        );
+        assert!(seen.stage(b"k3", b"v", b"2025-01-03"));
+        assert_eq!(seen.hand_over(2), vec![1]);
         seen.outcome(1, true);
-        // Batch 2, which staged k1 too, is still in flight.
-        assert!(seen.stage(b"k1", b"v", b"2025-01-04"));
-        seen.hand_over(3);
+        // Batch 2 (in flight) staged k3 with v: another value is staged, without depending.
+        assert!(seen.stage(b"k3", b"w", b"2025-01-04"));
+        assert_eq!(seen.hand_over(3), Vec::<u64>::new());
         seen.outcome(2, true);
         seen.outcome(3, true);
         assert!(
             !seen.stage(b"k1", b"v", b"2025-01-05"),
             "committed, same values"
         );
-        assert!(seen.stage(b"k1", b"w", b"2025-01-05"), "other values");
         assert!(
-            seen.stage(b"k2", b"v", b"2025-01-05"),
-            "dated on a ledger day"
+            !seen.stage(b"k3", b"w", b"2025-01-05"),
+            "the last values staged"
         );
-        seen.hand_over(4);
-        // Batch 4 was not committed whole: what it staged is forgotten, k1's old values too.
+        assert!(
+            !seen.stage(b"k2", b"v", b"2025-01-05"),
+            "batch 2 staged it after the ledger"
+        );
+        assert!(seen.stage(b"k1", b"x", b"2025-01-05"), "other values");
+        assert_eq!(seen.hand_over(4), Vec::<u64>::new());
+        // Batch 4 was not committed whole: what it staged is forgotten, k1's older values too.
         seen.outcome(4, false);
         assert!(seen.stage(b"k1", b"v", b"2025-01-06"), "forgotten");
+        assert!(!seen.stage(b"k2", b"v", b"2025-01-06"), "still known");
         seen.hand_over(5);
         seen.outcome(5, true);
         assert!(!seen.stage(b"k1", b"v", b"2025-01-07"));
