@@ -176,9 +176,7 @@ fn load_locked(
     days: &[Day],
 ) -> Result<Report> {
     create_staging(client)?;
-    let ledger_last = ledger_last_day(client)?;
-    let mut seen = SeenPastRaces::new(ledger_last);
-    let mut seen_runners = rows::SeenRunners::new(ledger_last);
+    let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut loader = Loader {
         client,
@@ -203,7 +201,6 @@ fn load_locked(
             for ask in requests {
                 while let Ok((done, whole)) = outcomes.try_recv() {
                     seen.outcome(done, whole);
-                    seen_runners.outcome(done, whole);
                 }
                 let input = current
                     .get_or_insert_with(|| Prepared::new(recycled.try_recv().unwrap_or_default()));
@@ -219,15 +216,9 @@ fn load_locked(
                 }
                 if let Some(mut input) = current.take() {
                     seq += 1;
-                    input.runners_not_sent = input.batch.finish_filtered(Some(&mut seen_runners));
-                    let runners_depend_on = seen_runners.hand_over(seq);
+                    input.batch.finish_filtered(Some(&mut seen.past_runners));
                     input.seq = seq;
                     input.handed = seen.hand_over(seq);
-                    for s in runners_depend_on {
-                        if !input.handed.depends_on.contains(&s) {
-                            input.handed.depends_on.push(s);
-                        }
-                    }
                     if prepared_tx.send(Ok(input)).is_err() {
                         break;
                     }
@@ -400,8 +391,6 @@ struct Prepared {
     /// Objects found unchanged by their hash whose file identity the ledger lacks: (path,
     /// identity), recorded after the batch ([`ledger::restat`]).
     restat: Vec<(String, String)>,
-    /// `past_race_runner` rows left out as known unchanged ([`rows::SeenRunners`]).
-    runners_not_sent: u64,
 }
 
 impl Prepared {
@@ -416,7 +405,6 @@ impl Prepared {
             seq: 0,
             handed: HandedOver::default(),
             restat: Vec::new(),
-            runners_not_sent: 0,
         }
     }
 
@@ -560,7 +548,6 @@ impl Loader<'_> {
             seq,
             handed,
             restat,
-            runners_not_sent,
         } = input;
         let mut report = BatchReport {
             first_day: days.first().map(|(d, _)| d.iso()).unwrap_or_default(),
@@ -586,8 +573,8 @@ impl Loader<'_> {
                         let not_sent = TableCounts::not_sent(handed.not_sent);
                         tables.add("horse_race_history", &not_sent);
                     }
-                    if runners_not_sent > 0 {
-                        let not_sent = TableCounts::not_sent(runners_not_sent);
+                    if handed.runners_not_sent > 0 {
+                        let not_sent = TableCounts::not_sent(handed.runners_not_sent);
                         tables.add("past_race_runner", &not_sent);
                     }
                     report.tables = tables;

@@ -6,6 +6,8 @@
 //! reader thread drop such a row before it is staged, when it is sure that PostgreSQL holds that
 //! past race with the very same values. It only ever drops rows whose merge would change
 //! nothing; a row it is not sure about is staged, and the merge decides as before.
+//! [`SeenRunners`], which it owns and hands over with its own batches, does the same for the
+//! `stg_past_runner` rows (one per runner of a past race per batch, see `load::rows`).
 //!
 //! A row is dropped when it has the same key (horse, date, hippodrome, race name) and the same
 //! values, byte for byte in CSV, as:
@@ -76,6 +78,8 @@ struct InBatch {
 /// The filter, owned by the thread that prepares batches.
 #[derive(Debug, Default)]
 pub struct SeenPastRaces {
+    /// The filter of `stg_past_runner` rows, which hands its batches over with this one's.
+    pub past_runners: SeenRunners,
     /// Rows of days up to this one are never remembered across batches (`None`: any day).
     after: Option<i32>,
     /// key → (values, day last seen) of batches PostgreSQL committed whole.
@@ -106,6 +110,8 @@ pub struct SeenPastRaces {
 pub struct HandedOver {
     /// Past races the batch did not send at all (they count as read and unchanged).
     pub not_sent: u64,
+    /// `past_race_runner` rows the batch did not send ([`SeenRunners`]), unchanged likewise.
+    pub runners_not_sent: u64,
     /// Earlier batches, still in flight when this one was prepared, that must have been
     /// committed whole for this batch's rows to be complete. If one was not, the loader loads
     /// this batch again from the lake without the filter.
@@ -121,6 +127,7 @@ impl SeenPastRaces {
             // Allocated once at its bound: growing it would leave the old tables' pages to the
             // allocator, and peak memory would creep up with the lake.
             committed: HashMap::with_capacity(MAX_REMEMBERED),
+            past_runners: SeenRunners::new(ledger_max),
             ..SeenPastRaces::default()
         }
     }
@@ -248,14 +255,23 @@ impl SeenPastRaces {
         self.pending.push((seq, keys));
         self.races.clear();
         self.runners.clear();
+        let (runners_not_sent, runners_depend_on) = self.past_runners.hand_over(seq);
+        let mut depends_on = std::mem::take(&mut self.depends_on);
+        for s in runners_depend_on {
+            if !depends_on.contains(&s) {
+                depends_on.push(s);
+            }
+        }
         HandedOver {
             not_sent,
-            depends_on: std::mem::take(&mut self.depends_on),
+            runners_not_sent,
+            depends_on,
         }
     }
 
     /// The loader's word on batch `seq`: `committed` when PostgreSQL took it whole.
     pub fn outcome(&mut self, seq: u64, committed: bool) {
+        self.past_runners.outcome(seq, committed);
         let Some(i) = self.pending.iter().position(|(s, _)| *s == seq) else {
             return;
         };
@@ -301,6 +317,111 @@ impl SeenPastRaces {
     #[cfg(test)]
     fn remembered(&self) -> usize {
         self.committed.len()
+    }
+}
+
+/// Runners of past races remembered across the batches of one load: at most this many.
+/// Past that the memory starts again empty (forgetting only means a row is staged again).
+pub const MAX_RUNNERS_REMEMBERED: usize = 400_000;
+
+/// The `past_race_runner` rows a load need not stage again, owned by the thread that prepares
+/// batches. A batch's row for a runner of a past race is left out when its values are, byte for
+/// byte, those the last earlier batch of the same load that staged that key staged (committed
+/// whole, or still in flight), and that earlier batch's first day for the
+/// key is after every day the ledger had when the load started. The merge would then change
+/// nothing: the earlier batch's values were taken (no report loaded before it can be newer,
+/// since days load in order), nothing since changed them, and `reported_on`, the first day,
+/// is already older. The earlier batch may still be in flight (the reader prepares a batch while
+/// PostgreSQL loads the one before): the batch then depends on it, and is loaded again from the
+/// lake in full should it not be committed whole.
+#[derive(Debug, Default)]
+pub struct SeenRunners {
+    /// Keys whose first day in a batch is up to this day (`YYYY-MM-DD`) are never remembered
+    /// (`None`: any day is after the ledger's).
+    after: Option<String>,
+    /// key → values of the rows of batches PostgreSQL committed whole.
+    committed: HashMap<u64, u64>,
+    /// Batches handed to the loader whose outcome is not known yet: key → values, `None` for a
+    /// key that must not be remembered.
+    pending: Vec<(u64, HashMap<u64, Option<u64>>)>,
+    /// The batch being finished.
+    current: HashMap<u64, Option<u64>>,
+    /// Batches in flight whose rows the batch being finished left out rows for.
+    depends_on: Vec<u64>,
+    /// Rows the batch being finished left out.
+    not_sent: u64,
+}
+
+impl SeenRunners {
+    /// A memory for a load that starts with the ledger's last day `after` (`None`: an empty
+    /// database).
+    fn new(after: Option<NaiveDate>) -> SeenRunners {
+        SeenRunners {
+            after: after.map(|d| d.format("%Y-%m-%d").to_string()),
+            ..SeenRunners::default()
+        }
+    }
+
+    /// Whether the current batch must stage the row of `key` with `values`, first listed in the
+    /// batch on `first_day` (ISO bytes).
+    pub(crate) fn stage(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> bool {
+        let (k, v) = (hash(&[key]), hash(&[values]));
+        // The newest batch in flight that staged the key, else what was committed.
+        let in_flight = self
+            .pending
+            .iter()
+            .rev()
+            .find_map(|(seq, keys)| keys.get(&k).map(|staged| (*seq, *staged)));
+        match in_flight {
+            Some((seq, staged)) if staged == Some(v) => {
+                if !self.depends_on.contains(&seq) {
+                    self.depends_on.push(seq);
+                }
+                self.not_sent += 1;
+                return false;
+            }
+            Some(_) => {}
+            None if self.committed.get(&k) == Some(&v) => {
+                self.not_sent += 1;
+                return false;
+            }
+            None => {}
+        }
+        let reliable = self.after.as_ref().is_none_or(|a| first_day > a.as_bytes());
+        self.current.insert(k, reliable.then_some(v));
+        true
+    }
+
+    /// The current batch is handed to the loader as batch `seq`: returns the rows it left out
+    /// and the batches in flight it relies on (see [`HandedOver`]).
+    fn hand_over(&mut self, seq: u64) -> (u64, Vec<u64>) {
+        let keys = std::mem::take(&mut self.current);
+        self.pending.push((seq, keys));
+        (
+            std::mem::take(&mut self.not_sent),
+            std::mem::take(&mut self.depends_on),
+        )
+    }
+
+    /// The loader's word on batch `seq`: `committed` when PostgreSQL took it whole.
+    fn outcome(&mut self, seq: u64, committed: bool) {
+        let Some(i) = self.pending.iter().position(|(s, _)| *s == seq) else {
+            return;
+        };
+        let (_, keys) = self.pending.remove(i);
+        if committed && self.committed.len() + keys.len() > MAX_RUNNERS_REMEMBERED {
+            self.committed.clear();
+        }
+        for (k, v) in keys {
+            match v.filter(|_| committed) {
+                Some(v) => {
+                    self.committed.insert(k, v);
+                }
+                None => {
+                    self.committed.remove(&k);
+                }
+            }
+        }
     }
 }
 
@@ -549,5 +670,53 @@ mod tests {
             seen.keep(day(7), race(), Some(1), b",1,0", b"v"),
             "oldest: forgotten"
         );
+    }
+
+    fn iso_day(s: &str) -> Option<NaiveDate> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn values_an_earlier_batch_staged_after_the_ledger_are_left_out_until_it_fails() {
+        let mut seen = SeenRunners::new(iso_day("2025-01-01"));
+        // Batch 1 stages k1 (after the ledger) and k2 (first listed on the ledger's last day).
+        assert!(seen.stage(b"k1", b"v", b"2025-01-02"));
+        assert!(seen.stage(b"k2", b"v", b"2025-01-01"));
+        assert_eq!(seen.hand_over(1).1, Vec::<u64>::new());
+        // Batch 1 in flight: k1's same values are left out, and batch 2 depends on batch 1.
+        assert!(!seen.stage(b"k1", b"v", b"2025-01-03"));
+        assert!(
+            seen.stage(b"k2", b"v", b"2025-01-03"),
+            "dated on a ledger day"
+        );
+        assert!(seen.stage(b"k3", b"v", b"2025-01-03"));
+        assert_eq!(seen.hand_over(2).1, vec![1]);
+        seen.outcome(1, true);
+        // Batch 2 (in flight) staged k3 with v: another value is staged, without depending.
+        assert!(seen.stage(b"k3", b"w", b"2025-01-04"));
+        assert_eq!(seen.hand_over(3).1, Vec::<u64>::new());
+        seen.outcome(2, true);
+        seen.outcome(3, true);
+        assert!(
+            !seen.stage(b"k1", b"v", b"2025-01-05"),
+            "committed, same values"
+        );
+        assert!(
+            !seen.stage(b"k3", b"w", b"2025-01-05"),
+            "the last values staged"
+        );
+        assert!(
+            !seen.stage(b"k2", b"v", b"2025-01-05"),
+            "batch 2 staged it after the ledger"
+        );
+        assert!(seen.stage(b"k1", b"x", b"2025-01-05"), "other values");
+        assert_eq!(seen.hand_over(4).1, Vec::<u64>::new());
+        // Batch 4 was not committed whole: what it staged is forgotten, k1's older values too.
+        seen.outcome(4, false);
+        assert!(seen.stage(b"k1", b"v", b"2025-01-06"), "forgotten");
+        assert!(!seen.stage(b"k2", b"v", b"2025-01-06"), "still known");
+        seen.hand_over(5);
+        seen.outcome(5, true);
+        assert!(!seen.stage(b"k1", b"v", b"2025-01-07"));
     }
 }

@@ -67,7 +67,7 @@
 //! filled in later between two loaded days that disagree with it does not override the newer
 //! one. A report of a runner without `numPmu` is not recorded, and so never counts as newer.
 //! `load::seen` leaves out `stg_history` rows PostgreSQL holds unchanged, and
-//! `load::rows::SeenRunners` the `stg_past_runner` rows an earlier batch of the load committed
+//! `load::seen::SeenRunners` the `stg_past_runner` rows an earlier batch of the load committed
 //! with the same values.
 //!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer

@@ -18,7 +18,6 @@
 
 mod participants;
 mod past_runners;
-pub use past_runners::{MAX_RUNNERS_REMEMBERED, SeenRunners};
 mod performances;
 mod programme;
 mod rapports;
