@@ -62,6 +62,13 @@ struct Args {
     /// i.e. target/release/pmu-lake for a release build].
     #[arg(long, value_name = "PATH")]
     pmu_lake: Option<PathBuf>,
+    /// Only write the synthetic lake (or find it there), measure nothing: a full-history lake
+    /// takes a while to write, and can be written ahead.
+    #[arg(long)]
+    lake_only: bool,
+    /// No reprocessing run (a full-history reprocess takes as long as a first load).
+    #[arg(long)]
+    no_reprocess: bool,
 }
 
 fn main() -> ExitCode {
@@ -90,6 +97,9 @@ fn run(args: Args) -> Result<()> {
     let lake_dir = args.dir.join("lake");
     let generated = ensure_lake(&lake_dir, &spec)?;
     eprintln!("bench: lake {} ({generated})", lake_dir.display());
+    if args.lake_only {
+        return Ok(());
+    }
     eprintln!("bench: measuring {}", exe.display());
 
     let cluster = fresh_cluster(&args.dir.join("pg"))?;
@@ -99,7 +109,7 @@ fn run(args: Args) -> Result<()> {
         lake: &Lake::new(&lake_dir),
         scratch: &args.dir.join("csv"),
     };
-    let result = bench.measure(&spec, args.runs);
+    let result = bench.measure(&spec, args.runs, !args.no_reprocess);
     let stopped = cluster.stop();
     let runs = result?;
     stopped?;
@@ -242,16 +252,29 @@ impl Bench<'_> {
         Ok(url)
     }
 
-    fn measure(&self, spec: &Spec, runs: u32) -> Result<Vec<Run>> {
+    /// Drops database `name` of the cluster: a full-history database is several GB, and the
+    /// bench makes one per run.
+    fn drop_db(&self, name: &str) -> Result<()> {
+        let mut admin = Target::parse(&self.cluster.url("postgres"))?.connect()?;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .with_context(|| format!("dropping database {name}"))
+    }
+
+    fn measure(&self, spec: &Spec, runs: u32, reprocess: bool) -> Result<Vec<Run>> {
         let mut measured = Vec::new();
         let half = (spec.days / 2).max(1);
         // The half-size lake once, for peak memory; the full size `runs` times, as the ceiling.
         let mut sizes: Vec<u32> = if half < spec.days { vec![half] } else { vec![] };
         sizes.extend(std::iter::repeat_n(spec.days, runs.max(1) as usize));
-        let mut full = None;
+        let mut full: Option<(String, Vec<String>, String)> = None;
         for (i, days) in sizes.into_iter().enumerate() {
             let range = DayRange::new(spec.day(0), spec.day(days - 1))?;
-            let url = self.new_db(&format!("bench_{days}d_{i}"))?;
+            if let Some((_, _, name)) = full.take() {
+                self.drop_db(&name)?;
+            }
+            let name = format!("bench_{days}d_{i}");
+            let url = self.new_db(&name)?;
             let first = self.load_in_child(&url, range)?;
             if first.rejected > 0 {
                 bail!("the synthetic lake had {} rejected objects", first.rejected);
@@ -272,7 +295,7 @@ impl Bench<'_> {
                 merges: Vec::new(),
                 ..replay.run
             });
-            if days == spec.days {
+            if days == spec.days && reprocess {
                 // As after a release that raised every stage's mapping version: the next load
                 // re-derives every object from the lake (issue: at least as fast as a first load).
                 Target::parse(&url)?
@@ -286,10 +309,12 @@ impl Bench<'_> {
                     ..reprocess.run
                 });
             }
-            full = Some((url, tables));
+            full = Some((url, tables, name));
         }
-        let (url, tables) = full.expect("at least one run at the full size");
-        measured.extend(self.ceiling(&url, &tables, spec.days, runs)?);
+        let (url, tables, name) = full.expect("at least one run at the full size");
+        let files = self.export(&url, &tables)?;
+        self.drop_db(&name)?;
+        measured.extend(self.ceiling(&files, spec.days, runs)?);
         Ok(measured)
     }
 
@@ -345,19 +370,12 @@ impl Bench<'_> {
         })
     }
 
-    /// Exports the loaded rows to CSV, then times `psql \copy` of them into an empty
-    /// database, `runs` times (a fresh database each time).
-    fn ceiling(
-        &self,
-        loaded_url: &str,
-        tables: &[String],
-        days: u32,
-        runs: u32,
-    ) -> Result<Vec<Run>> {
+    /// Exports the loaded rows of `tables` to CSV files, in that order; their row count.
+    fn export(&self, loaded_url: &str, tables: &[String]) -> Result<Exported> {
         let csv_dir = self.scratch;
         fs::create_dir_all(csv_dir).with_context(|| format!("creating {}", csv_dir.display()))?;
         let mut source = Target::parse(loaded_url)?.connect()?;
-        let mut files: Vec<(&str, PathBuf)> = Vec::new();
+        let mut files: Vec<(String, PathBuf)> = Vec::new();
         for table in tables {
             let path = csv_dir.join(format!("{table}.csv"));
             let mut file =
@@ -365,15 +383,24 @@ impl Bench<'_> {
             let mut reader = source.copy_out(&format!("COPY {table} TO STDOUT (FORMAT csv)"))?;
             std::io::copy(&mut reader, &mut file).with_context(|| format!("exporting {table}"))?;
             drop(reader);
-            files.push((table, path));
+            files.push((table.clone(), path));
         }
         let rows = count_rows(&mut source, tables)?;
+        Ok(Exported { files, rows })
+    }
+
+    /// Times `psql \copy` of the exported rows into an empty database, `runs` times (a fresh
+    /// database each time, dropped after).
+    fn ceiling(&self, exported: &Exported, days: u32, runs: u32) -> Result<Vec<Run>> {
+        let Exported { files, rows } = exported;
+        let rows = *rows;
         let mut measured = Vec::new();
         for i in 0..runs.max(1) {
-            let url = self.new_db(&format!("bench_ceiling_{i}"))?;
+            let name = format!("bench_ceiling_{i}");
+            let url = self.new_db(&name)?;
             let mut psql = Command::new(self.cluster.bindir().join("psql"));
             psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
-            for (table, path) in &files {
+            for (table, path) in files {
                 psql.arg("-c").arg(format!(
                     "\\copy {table} FROM '{}' (FORMAT csv)",
                     path.display().to_string().replace('\'', "''")
@@ -388,6 +415,7 @@ impl Bench<'_> {
                     String::from_utf8_lossy(&out.stderr).trim()
                 );
             }
+            self.drop_db(&name)?;
             measured.push(Run {
                 label: format!("ceiling: psql \\copy, {days} days"),
                 rows,
@@ -400,6 +428,12 @@ impl Bench<'_> {
         }
         Ok(measured)
     }
+}
+
+/// The ceiling's input: one CSV file per target table, in foreign-key order.
+struct Exported {
+    files: Vec<(String, PathBuf)>,
+    rows: u64,
 }
 
 /// `tables` ordered so that a table comes after those its foreign keys reference (the

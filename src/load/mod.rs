@@ -25,6 +25,7 @@ pub mod migrate;
 pub mod report;
 pub mod rows;
 pub mod seen;
+pub mod sent;
 pub mod sql;
 
 use std::collections::{HashMap, HashSet};
@@ -177,6 +178,9 @@ fn load_locked(
 ) -> Result<Report> {
     create_staging(client)?;
     let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
+    if table_is_empty(client, "past_race_runner")? {
+        seen.past_runners.into_empty_table();
+    }
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut loader = Loader {
         client,
@@ -339,6 +343,15 @@ fn ledger_last_day(client: &mut Client) -> Result<Option<chrono::NaiveDate>> {
         None if any_history => Some(chrono::NaiveDate::MAX),
         None => None,
     })
+}
+
+/// Whether `table` (a constant of this module) has no row. Under the load lock, no other load
+/// adds any while this one runs.
+fn table_is_empty(client: &mut Client, table: &'static str) -> Result<bool> {
+    let row = client
+        .query_one(&format!("SELECT NOT EXISTS (SELECT FROM {table})"), &[])
+        .with_context(|| format!("looking for rows in {table}"))?;
+    Ok(row.get(0))
 }
 
 /// The session's settings ([`sql::SESSION`]) and temp staging tables (`ON COMMIT DELETE ROWS`).
@@ -754,6 +767,24 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
     phases.copy += copy_started.elapsed().as_secs_f64();
     let merge_started = Instant::now();
     let mut tables = Tables::default();
+    // Rows known new go straight into their table: the insert the merge would have done.
+    let (csv, rows) = batch.direct();
+    let mut direct = None;
+    if rows > 0 {
+        let started = Instant::now();
+        let what = "COPY into past_race_runner";
+        let mut writer = tx
+            .copy_in(sql::DIRECT_PAST_RUNNER.as_str())
+            .with_context(|| format!("starting {what}"))?;
+        writer
+            .write_all(csv)
+            .context("sending rows to past_race_runner")?;
+        writer
+            .finish()
+            .map_err(|e| Refused::new(what.to_string(), &e))?;
+        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        direct = Some(TableCounts::direct(rows, us));
+    }
     for merge in sql::MERGES {
         let started = Instant::now();
         let row = tx
@@ -762,6 +793,9 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
         let mut counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
         counts.merge_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         tables.add(merge.target, &counts);
+    }
+    if let Some(direct) = &direct {
+        tables.add("past_race_runner", direct);
     }
     phases.merge += merge_started.elapsed().as_secs_f64();
     Ok(tables)

@@ -28,6 +28,10 @@ pub struct TableCounts {
     /// Time spent in the table's merge statements, in microseconds (`make bench` lists them).
     #[serde(default)]
     pub merge_us: u64,
+    /// Of `inserted`, rows a first backfill knew were new and copied straight into the table,
+    /// without staging or merge (`past_race_runner`, see `load::sent`).
+    #[serde(default)]
+    pub direct: u64,
 }
 
 impl TableCounts {
@@ -44,6 +48,18 @@ impl TableCounts {
             orphaned,
             not_sent: 0,
             merge_us: 0,
+            direct: 0,
+        }
+    }
+
+    /// `n` rows copied straight into the table in `us` microseconds.
+    pub fn direct(n: u64, us: u64) -> TableCounts {
+        TableCounts {
+            read: n,
+            inserted: n,
+            direct: n,
+            merge_us: us,
+            ..TableCounts::default()
         }
     }
 
@@ -65,6 +81,7 @@ impl TableCounts {
         self.orphaned += other.orphaned;
         self.not_sent += other.not_sent;
         self.merge_us += other.merge_us;
+        self.direct += other.direct;
     }
 }
 

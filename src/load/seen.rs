@@ -48,6 +48,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use chrono::NaiveDate;
 
 use crate::lake::RaceId;
+use crate::load::sent::SentKeys;
 
 /// Past races remembered across batches, at most: 24 bytes each, about 6.5 MB allocated once.
 pub const MAX_REMEMBERED: usize = 200_000;
@@ -320,8 +321,10 @@ impl SeenPastRaces {
     }
 }
 
-/// Runners of past races remembered across the batches of one load: at most this many.
-/// Past that the memory starts again empty (forgetting only means a row is staged again).
+/// Runners of past races remembered across the batches of one load: at most this many, in two
+/// generations of half as many. When the newer one is full, the older one is forgotten and the
+/// newer one becomes the older: what the last batches committed is always remembered (forgetting
+/// only means a row is staged again).
 pub const MAX_RUNNERS_REMEMBERED: usize = 400_000;
 
 /// The `past_race_runner` rows a load need not stage again, owned by the thread that prepares
@@ -339,11 +342,16 @@ pub struct SeenRunners {
     /// Keys whose first day in a batch is up to this day (`YYYY-MM-DD`) are never remembered
     /// (`None`: any day is after the ledger's).
     after: Option<String>,
-    /// key → values of the rows of batches PostgreSQL committed whole.
+    /// key → values of the rows of batches PostgreSQL committed whole: the newer generation,
+    /// then the older one (see [`MAX_RUNNERS_REMEMBERED`]).
     committed: HashMap<u64, u64>,
+    older: HashMap<u64, u64>,
     /// Batches handed to the loader whose outcome is not known yet: key → values, `None` for a
     /// key that must not be remembered.
     pending: Vec<(u64, HashMap<u64, Option<u64>>)>,
+    /// Every key this load sent, when `past_race_runner` was empty as it began (`None`
+    /// otherwise): a key it never sent is a new row, which may skip staging ([`SentKeys`]).
+    sent: Option<SentKeys>,
     /// The batch being finished.
     current: HashMap<u64, Option<u64>>,
     /// Batches in flight whose rows the batch being finished left out rows for.
@@ -381,7 +389,7 @@ impl SeenRunners {
                 return false;
             }
             Some(_) => {}
-            None if self.committed.get(&k) == Some(&v) => {
+            None if self.committed.get(&k).or_else(|| self.older.get(&k)) == Some(&v) => {
                 self.not_sent += 1;
                 return false;
             }
@@ -390,6 +398,20 @@ impl SeenRunners {
         let reliable = self.after.as_ref().is_none_or(|a| first_day > a.as_bytes());
         self.current.insert(k, reliable.then_some(v));
         true
+    }
+
+    /// `past_race_runner` was empty when the load began: from now on, [`SeenRunners::direct`]
+    /// says which rows are new.
+    pub fn into_empty_table(&mut self) {
+        self.sent = Some(SentKeys::default());
+    }
+
+    /// Whether the row of `key`, which the current batch stages ([`SeenRunners::stage`]), is
+    /// sure to be new to `past_race_runner`: the table was empty as the load began and no batch
+    /// of the load sent the key (every key staged goes through here). Such a row may be copied
+    /// straight into the table.
+    pub(crate) fn direct(&mut self, key: &[u8]) -> bool {
+        self.sent.as_mut().is_some_and(|sent| sent.add(key))
     }
 
     /// The current batch is handed to the loader as batch `seq`: returns the rows it left out
@@ -409,10 +431,11 @@ impl SeenRunners {
             return;
         };
         let (_, keys) = self.pending.remove(i);
-        if committed && self.committed.len() + keys.len() > MAX_RUNNERS_REMEMBERED {
-            self.committed.clear();
+        if committed && self.committed.len() + keys.len() > MAX_RUNNERS_REMEMBERED / 2 {
+            self.older = std::mem::take(&mut self.committed);
         }
         for (k, v) in keys {
+            self.older.remove(&k);
             match v.filter(|_| committed) {
                 Some(v) => {
                     self.committed.insert(k, v);

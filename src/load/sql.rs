@@ -70,6 +70,12 @@
 //! `load::seen::SeenRunners` the `stg_past_runner` rows an earlier batch of the load committed
 //! with the same values.
 //!
+//! When `past_race_runner` was empty as the load began (a first backfill), a runner of a past
+//! race whose key the load never sent cannot conflict with anything: the reader copies it
+//! straight into the table ([`DIRECT_PAST_RUNNER`], before the merges, in the batch's
+//! transaction), with what the merge would have inserted. That skips staging and the merge's
+//! probe for most of the largest table (`load::sent`).
+//!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
 //! by the `race_participant` and `bet_report` merges (an empty rapports `[]` stages nothing and
@@ -308,6 +314,19 @@ const MERGE_FILES: [(&str, &Table, &str); 12] = [
         include_str!("sql/bet_report.sql"),
     ),
 ];
+
+/// `COPY past_race_runner (…) FROM STDIN`: the rows a first backfill knows new, in the CSV of
+/// `stg_past_runner` without its first four fields (day, R, C, first_day) and `key_hash`, and
+/// with `reported_on` (the row's first day) after the key: (race_date, hippodrome, nom_prix,
+/// nom_cheval, reported_on, then the values in declaration order).
+pub static DIRECT_PAST_RUNNER: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<&str> = tables::PAST_RUNNER.values().collect();
+    format!(
+        "COPY past_race_runner (race_date, hippodrome, nom_prix, nom_cheval, reported_on, {}) \
+         FROM STDIN (FORMAT csv)",
+        values.join(", ")
+    )
+});
 
 static STAGING_SQL: LazyLock<Vec<StagingTable>> = LazyLock::new(|| {
     tables::ALL

@@ -80,6 +80,9 @@ pub struct Batch {
     past_copies: Vec<past_runners::Copy>,
     /// A buffer [`Batch::finish`] writes into, kept for its capacity.
     spare: Vec<u8>,
+    /// `past_race_runner` rows sure to be new ([`crate::load::seen::SeenRunners::direct`]), in the
+    /// columns of [`crate::load::sql::DIRECT_PAST_RUNNER`]: copied straight into the table.
+    direct: Table,
     /// [`Batch::finish`] ran since the last object was added.
     finished: bool,
 }
@@ -92,6 +95,7 @@ impl Default for Batch {
             current: String::new(),
             past_copies: Vec::new(),
             spare: Vec::new(),
+            direct: Table::default(),
             finished: false,
         }
     }
@@ -110,6 +114,8 @@ impl Batch {
         }
         self.out_of_range.clear();
         self.past_copies.clear();
+        self.direct.csv.clear();
+        self.direct.rows = 0;
         self.finished = false;
     }
 
@@ -157,6 +163,13 @@ impl Batch {
         assert!(self.finished, "staging rows read before Batch::finish");
         let t = &self.tables[i];
         (&t.csv, t.rows)
+    }
+
+    /// CSV bytes and row count of the `past_race_runner` rows to copy straight into the table
+    /// ([`crate::load::sql::DIRECT_PAST_RUNNER`]), once the batch is [finished](Batch::finish).
+    pub fn direct(&self) -> (&[u8], u64) {
+        assert!(self.finished, "direct rows read before Batch::finish");
+        (&self.direct.csv, self.direct.rows)
     }
 
     /// Total rows staged, all tables.

@@ -11,6 +11,10 @@
 //!   reports of one race that disagree about a runner, neither of them its own);
 //! - the best group wins, staged from its newest copy (whose day, R and C say which report that
 //!   is), with `first_day` the first day of the batch that listed the runner, whatever its values.
+//!
+//! A winning row whose key the load never sent, into a table that was empty when the load began,
+//! goes into a buffer of its own instead ([`Batch::direct`]): PostgreSQL copies it straight into
+//! `past_race_runner`, as the merge would have inserted it (`reported_on` the first day).
 
 use std::ops::Range;
 
@@ -88,10 +92,27 @@ impl Batch {
                 .min()
                 .expect("chunks are never empty");
             let c = &copies[winner];
-            if let Some(seen) = seen.as_deref_mut()
-                && !seen.stage(&csv[c.key.clone()], values(winner), first)
-            {
-                continue;
+            let key = &csv[c.key.clone()];
+            if let Some(seen) = seen.as_deref_mut() {
+                if !seen.stage(key, values(winner), first) {
+                    continue;
+                }
+                if seen.direct(key) {
+                    // The key's fields without key_hash (an integer, the key's last field),
+                    // then reported_on and the values: the columns of DIRECT_PAST_RUNNER.
+                    let fields = key
+                        .iter()
+                        .rposition(|&b| b == b',')
+                        .expect("the key has several fields");
+                    let d = &mut self.direct;
+                    d.csv.extend_from_slice(&key[..fields + 1]);
+                    d.csv.extend_from_slice(first);
+                    d.csv.push(b',');
+                    d.csv.extend_from_slice(values(winner));
+                    d.csv.push(b'\n');
+                    d.rows += 1;
+                    continue;
+                }
             }
             out.extend_from_slice(&csv[c.row.start..c.first_day]);
             out.extend_from_slice(first);
