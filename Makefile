@@ -88,6 +88,9 @@ Variables (VAR=value on the command line; unset means the binary's default):
                                      2013 is about 4,700 days; 600 took ~3 min per load here)
   RACES=N                            races per day (--races-per-day, 67)
   RUNS=N                             full-size loads and ceilings to take the median of (--runs, 3)
+  BENCH_DIR=DIR                      where the lake, cluster and CSV files go (data/bench)
+  LAKE_ONLY=1                        only write the synthetic lake (a full-history one takes ~20 min)
+  NO_HALF=1 NO_REPROCESS=1           leave out the half-size load, the reprocessing runs
  fake-api:
   PORT=N                             its port on 127.0.0.1 (default 8765)
  test-corpus:
@@ -170,7 +173,9 @@ fmt:
 
 # The bench is a Cargo example (a dev binary, never installed): it measures the release binary
 # built just before, each load in a `pmu-lake load` process of its own.
-BENCH_FLAGS = $(call opt,DAYS,--days) $(call opt,RACES,--races-per-day) $(call opt,RUNS,--runs)
+BENCH_FLAGS = $(call opt,DAYS,--days) $(call opt,RACES,--races-per-day) $(call opt,RUNS,--runs) \
+  $(call opt,BENCH_DIR,--dir) $(call flag,NO_HALF,--no-half) $(call flag,NO_REPROCESS,--no-reprocess) \
+  $(call flag,LAKE_ONLY,--lake-only)
 bench: build
 	$(CARGO) run --release --locked --example bench -- --pmu-lake $(BIN) $(BENCH_FLAGS)
 

@@ -69,6 +69,10 @@ struct Args {
     /// No reprocessing run (a full-history reprocess takes as long as a first load).
     #[arg(long)]
     no_reprocess: bool,
+    /// No half-size load (it shows that peak memory does not grow with the lake; at the
+    /// full-history size it takes a quarter of an hour).
+    #[arg(long)]
+    no_half: bool,
 }
 
 fn main() -> ExitCode {
@@ -109,7 +113,7 @@ fn run(args: Args) -> Result<()> {
         lake: &Lake::new(&lake_dir),
         scratch: &args.dir.join("csv"),
     };
-    let result = bench.measure(&spec, args.runs, !args.no_reprocess);
+    let result = bench.measure(&spec, args.runs, !args.no_reprocess, !args.no_half);
     let stopped = cluster.stop();
     let runs = result?;
     stopped?;
@@ -140,7 +144,7 @@ struct Run {
     seconds: f64,
     peak_rss_kb: Option<u64>,
     phases: Option<Phases>,
-    /// Seconds in each target table's merges, slowest first (loads only).
+    /// Seconds in each target table's merges (loads), or its `\copy` (the ceiling), slowest first.
     merges: Vec<(String, f64)>,
 }
 
@@ -261,11 +265,16 @@ impl Bench<'_> {
             .with_context(|| format!("dropping database {name}"))
     }
 
-    fn measure(&self, spec: &Spec, runs: u32, reprocess: bool) -> Result<Vec<Run>> {
+    fn measure(&self, spec: &Spec, runs: u32, reprocess: bool, half: bool) -> Result<Vec<Run>> {
         let mut measured = Vec::new();
-        let half = (spec.days / 2).max(1);
         // The half-size lake once, for peak memory; the full size `runs` times, as the ceiling.
-        let mut sizes: Vec<u32> = if half < spec.days { vec![half] } else { vec![] };
+        let with_half = half;
+        let half = (spec.days / 2).max(1);
+        let mut sizes: Vec<u32> = if with_half && half < spec.days {
+            vec![half]
+        } else {
+            vec![]
+        };
         sizes.extend(std::iter::repeat_n(spec.days, runs.max(1) as usize));
         let mut full: Option<(String, Vec<String>, String)> = None;
         for (i, days) in sizes.into_iter().enumerate() {
@@ -400,6 +409,8 @@ impl Bench<'_> {
             let url = self.new_db(&name)?;
             let mut psql = Command::new(self.cluster.bindir().join("psql"));
             psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
+            // "Time: … ms" after each \copy: the ceiling of each table, beside its merge.
+            psql.args(["-c", "\\timing on"]);
             for (table, path) in files {
                 psql.arg("-c").arg(format!(
                     "\\copy {table} FROM '{}' (FORMAT csv)",
@@ -416,6 +427,18 @@ impl Bench<'_> {
                 );
             }
             self.drop_db(&name)?;
+            let times = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.strip_prefix("Time: "))
+                .filter_map(|t| t.split(' ').next()?.parse::<f64>().ok())
+                .map(|ms| ms / 1e3)
+                .collect::<Vec<f64>>();
+            let mut merges: Vec<(String, f64)> = files
+                .iter()
+                .map(|(table, _)| table.clone())
+                .zip(times)
+                .collect();
+            merges.sort_by(|a, b| b.1.total_cmp(&a.1));
             measured.push(Run {
                 label: format!("ceiling: psql \\copy, {days} days"),
                 rows,
@@ -423,7 +446,7 @@ impl Bench<'_> {
                 seconds,
                 peak_rss_kb: None,
                 phases: None,
-                merges: Vec::new(),
+                merges,
             });
         }
         Ok(measured)
@@ -526,6 +549,17 @@ fn print_table(spec: &Spec, runs: &[Run]) {
             .map(|(t, s)| format!("{t} {s:.2}"))
             .collect();
         println!("merges of that run, seconds: {}", merges.join(", "));
+    }
+    if let Some(r) = median_run(&ceilings) {
+        let copies: Vec<String> = r
+            .merges
+            .iter()
+            .map(|(t, s)| format!("{t} {s:.2}"))
+            .collect();
+        println!(
+            "\\copy of each table in the median ceiling, seconds: {}",
+            copies.join(", ")
+        );
     }
     if let (Some(first), Some(replay), Some(ceiling)) = (
         median_run(&firsts),
