@@ -543,22 +543,12 @@ fn print_table(spec: &Spec, runs: &[Run]) {
         );
     }
     if let Some(r) = median_run(&firsts) {
-        let merges: Vec<String> = r
-            .merges
-            .iter()
-            .map(|(t, s)| format!("{t} {s:.2}"))
-            .collect();
-        println!("merges of that run, seconds: {}", merges.join(", "));
+        println!("merges of that run, seconds: {}", per_table(r));
     }
     if let Some(r) = median_run(&ceilings) {
-        let copies: Vec<String> = r
-            .merges
-            .iter()
-            .map(|(t, s)| format!("{t} {s:.2}"))
-            .collect();
         println!(
             "\\copy of each table in the median ceiling, seconds: {}",
-            copies.join(", ")
+            per_table(r)
         );
     }
     if let (Some(first), Some(replay), Some(ceiling)) = (
@@ -580,6 +570,16 @@ fn print_table(spec: &Spec, runs: &[Run]) {
             reprocess.seconds / first.seconds.max(1e-9)
         );
     }
+}
+
+/// "table seconds, …" of a run's [`Run::merges`].
+fn per_table(run: &Run) -> String {
+    let tables: Vec<String> = run
+        .merges
+        .iter()
+        .map(|(t, s)| format!("{t} {s:.2}"))
+        .collect();
+    tables.join(", ")
 }
 
 /// The run of median time (the upper one of an even count).

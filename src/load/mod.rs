@@ -754,15 +754,7 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
         if rows == 0 {
             continue;
         }
-        let mut writer = tx
-            .copy_in(table.copy)
-            .with_context(|| format!("starting COPY into {}", table.name))?;
-        writer
-            .write_all(csv)
-            .with_context(|| format!("sending rows to {}", table.name))?;
-        writer
-            .finish()
-            .map_err(|e| Refused::new(format!("COPY into {}", table.name), &e))?;
+        copy_rows(tx, table.copy, table.name, csv)?;
     }
     phases.copy += copy_started.elapsed().as_secs_f64();
     let merge_started = Instant::now();
@@ -772,16 +764,7 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
     let mut direct = None;
     if rows > 0 {
         let started = Instant::now();
-        let what = "COPY into past_race_runner";
-        let mut writer = tx
-            .copy_in(sql::DIRECT_PAST_RUNNER.as_str())
-            .with_context(|| format!("starting {what}"))?;
-        writer
-            .write_all(csv)
-            .context("sending rows to past_race_runner")?;
-        writer
-            .finish()
-            .map_err(|e| Refused::new(what.to_string(), &e))?;
+        copy_rows(tx, &sql::DIRECT_PAST_RUNNER, "past_race_runner", csv)?;
         let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         direct = Some(TableCounts::direct(rows, us));
     }
@@ -799,6 +782,21 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
     }
     phases.merge += merge_started.elapsed().as_secs_f64();
     Ok(tables)
+}
+
+/// `COPY table … FROM STDIN` (the statement `copy`) of the CSV rows `csv`; PostgreSQL refusing
+/// them is a [`Refused`].
+fn copy_rows(tx: &mut Transaction<'_>, copy: &str, table: &str, csv: &[u8]) -> Result<()> {
+    let mut writer = tx
+        .copy_in(copy)
+        .with_context(|| format!("starting COPY into {table}"))?;
+    writer
+        .write_all(csv)
+        .with_context(|| format!("sending rows to {table}"))?;
+    writer
+        .finish()
+        .map_err(|e| Refused::new(format!("COPY into {table}"), &e))?;
+    Ok(())
 }
 
 fn truncate_staging(tx: &mut Transaction<'_>) -> Result<()> {
