@@ -265,10 +265,15 @@ impl Bench<'_> {
             .with_context(|| format!("dropping database {name}"))
     }
 
-    fn measure(&self, spec: &Spec, runs: u32, reprocess: bool, half: bool) -> Result<Vec<Run>> {
+    fn measure(
+        &self,
+        spec: &Spec,
+        runs: u32,
+        reprocess: bool,
+        with_half: bool,
+    ) -> Result<Vec<Run>> {
         let mut measured = Vec::new();
         // The half-size lake once, for peak memory; the full size `runs` times, as the ceiling.
-        let with_half = half;
         let half = (spec.days / 2).max(1);
         let mut sizes: Vec<u32> = if with_half && half < spec.days {
             vec![half]

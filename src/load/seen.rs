@@ -322,13 +322,25 @@ impl SeenPastRaces {
 }
 
 /// Runners of past races remembered across the batches of one load: about this many, in two
-/// generations of half as many, 9 MB each (a horse runs every two to four weeks, and a
+/// generations of half as many, 9 MB each. When the newer one is full, the older one is
+/// forgotten and the newer one becomes the older; a key found in the older one moves to the
+/// newer one. What the last batches committed, and what they found known, is always remembered
+/// (forgetting only means a row is staged again). A horse runs every two to four weeks, and a
 /// generation holds about 16 days of a backfill's listings: with 400,000 in all, 29 % of the
-/// runners listed again were staged again over 90 bench days; with 800,000, 6 %). When the newer one is full, the older one is forgotten and the
-/// newer one becomes the older; a key found in the older one moves to the newer one. What the
-/// last batches committed, and what they found known, is always remembered (forgetting only
-/// means a row is staged again).
+/// runners listed again were staged again over 90 bench days; with 800,000, 6 %.
 pub const MAX_RUNNERS_REMEMBERED: usize = 800_000;
+
+/// Where a batch sends a `stg_past_runner` row ([`SeenRunners::route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Left out: PostgreSQL holds these values, or will once the batch relied on commits.
+    Known,
+    /// Staged and merged.
+    Staged,
+    /// Sure to be new to `past_race_runner` (the table was empty as the load began and no batch
+    /// of the load sent the key): copied straight into the table.
+    Direct,
+}
 
 /// The `past_race_runner` rows a load need not stage again, owned by the thread that prepares
 /// batches. A batch's row for a runner of a past race is left out when its values are, byte for
@@ -373,9 +385,16 @@ impl SeenRunners {
         }
     }
 
-    /// Whether the current batch must stage the row of `key` with `values`, first listed in the
-    /// batch on `first_day` (ISO bytes).
-    pub(crate) fn stage(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> bool {
+    /// Whether the current batch must stage the row of `key` with `values` ([`Route::Known`]
+    /// when it need not), first listed in the batch on `first_day` (ISO bytes).
+    #[cfg(test)]
+    fn stage(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> bool {
+        self.route(key, values, first_day) != Route::Known
+    }
+
+    /// Where the current batch sends the row of `key` with `values`, first listed in the batch
+    /// on `first_day` (ISO bytes).
+    pub(crate) fn route(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> Route {
         let (k, v) = (hash(&[key]), hash(&[values]));
         // The newest batch in flight that staged the key, else what was committed.
         let in_flight = self
@@ -389,12 +408,12 @@ impl SeenRunners {
                     self.depends_on.push(seq);
                 }
                 self.not_sent += 1;
-                return false;
+                return Route::Known;
             }
             Some(_) => {}
             None if self.committed.get(&k) == Some(&v) => {
                 self.not_sent += 1;
-                return false;
+                return Route::Known;
             }
             // Known from the older generation: moved to the newer one, so that a runner listed
             // again and again (every run of its horses lists it) is not forgotten.
@@ -402,27 +421,24 @@ impl SeenRunners {
                 self.older.remove(&k);
                 self.committed.insert(k, v);
                 self.not_sent += 1;
-                return false;
+                return Route::Known;
             }
             None => {}
         }
         let reliable = self.after.as_ref().is_none_or(|a| first_day > a.as_bytes());
         self.current.insert(k, reliable.then_some(v));
-        true
+        // Every key staged goes through the filter of sent keys: one it never had is new.
+        if self.sent.as_mut().is_some_and(|sent| sent.add(k)) {
+            Route::Direct
+        } else {
+            Route::Staged
+        }
     }
 
-    /// `past_race_runner` was empty when the load began: from now on, [`SeenRunners::direct`]
-    /// says which rows are new.
+    /// `past_race_runner` was empty when the load began: from now on, [`SeenRunners::route`]
+    /// says which rows are new ([`Route::Direct`]).
     pub fn into_empty_table(&mut self) {
         self.sent = Some(SentKeys::default());
-    }
-
-    /// Whether the row of `key`, which the current batch stages ([`SeenRunners::stage`]), is
-    /// sure to be new to `past_race_runner`: the table was empty as the load began and no batch
-    /// of the load sent the key (every key staged goes through here). Such a row may be copied
-    /// straight into the table.
-    pub(crate) fn direct(&mut self, key: &[u8]) -> bool {
-        self.sent.as_mut().is_some_and(|sent| sent.add(key))
     }
 
     /// The current batch is handed to the loader as batch `seq`: returns the rows it left out
@@ -472,7 +488,7 @@ fn day_number(d: NaiveDate) -> i32 {
     d.num_days_from_ce()
 }
 
-fn hash(parts: &[&[u8]]) -> u64 {
+pub(crate) fn hash(parts: &[&[u8]]) -> u64 {
     let mut h = DefaultHasher::new();
     for p in parts {
         p.hash(&mut h);

@@ -80,7 +80,7 @@ pub struct Batch {
     past_copies: Vec<past_runners::Copy>,
     /// A buffer [`Batch::finish`] writes into, kept for its capacity.
     spare: Vec<u8>,
-    /// `past_race_runner` rows sure to be new ([`crate::load::seen::SeenRunners::direct`]), in the
+    /// `past_race_runner` rows sure to be new ([`crate::load::seen::Route::Direct`]), in the
     /// columns of [`crate::load::sql::DIRECT_PAST_RUNNER`]: copied straight into the table.
     direct: Table,
     /// [`Batch::finish`] ran since the last object was added.

@@ -19,7 +19,7 @@
 use std::ops::Range;
 
 use super::{Batch, PAST_RUNNER};
-use crate::load::seen::SeenRunners;
+use crate::load::seen::{Route, SeenRunners};
 
 /// Where one copy's row sits in the table's CSV buffer, and how it ranks.
 #[derive(Debug, Clone)]
@@ -94,10 +94,11 @@ impl Batch {
             let c = &copies[winner];
             let key = &csv[c.key.clone()];
             if let Some(seen) = seen.as_deref_mut() {
-                if !seen.stage(key, values(winner), first) {
+                let route = seen.route(key, values(winner), first);
+                if route == Route::Known {
                     continue;
                 }
-                if seen.direct(key) {
+                if route == Route::Direct {
                     // The key's fields without key_hash (an integer, the key's last field),
                     // then reported_on and the values: the columns of DIRECT_PAST_RUNNER.
                     let fields = key
