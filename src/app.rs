@@ -121,11 +121,12 @@ fn update(extract: extract::Settings, load: &load::Settings, db: &db::Settings) 
         Ok(Outcome::Partial) => "partial (exit 3)".to_string(),
         Err(e) => format!("failed (exit {})", exit::code_for(e)),
     };
-    println!(
+    // Its exit code says how the run went, whether or not this line can be written.
+    let _ = exit::say(format_args!(
         "update: extract {}, load {}",
         word(&extracted),
         word(&loaded)
-    );
+    ));
     match (extracted, loaded) {
         (Err(e), Ok(_)) => Err(e),
         (_, Err(e)) => Err(e),

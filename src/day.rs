@@ -41,7 +41,14 @@ impl Day {
 
     /// The ISO form used in the lake (`date=2025-11-05`) and in SQL.
     pub fn iso(self) -> String {
-        self.0.format("%Y-%m-%d").to_string()
+        use chrono::Datelike as _;
+        let (y, m, d) = (self.0.year(), self.0.month(), self.0.day());
+        // What %Y-%m-%d writes, without parsing the format for every object of a replay.
+        if (0..=9999).contains(&y) {
+            format!("{y:04}-{m:02}-{d:02}")
+        } else {
+            self.0.format("%Y-%m-%d").to_string()
+        }
     }
 
     /// Today in Paris: the day whose programme the API currently calls "today"; `PMU_TODAY`

@@ -63,6 +63,22 @@ pub fn check_report_path(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `text` and a newline to stdout. A reader that went away (`| head -1`) is not an error:
+/// what the command did still stands and its exit code still says how it went.
+pub fn say(text: impl std::fmt::Display) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    not_broken_pipe(writeln!(out, "{text}").and_then(|()| out.flush()))
+}
+
+/// `result`, with a broken pipe (the reader of stdout went away) taken as success.
+pub fn not_broken_pipe(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// The exit code for an error that stopped a command: 2 when the cause is the user's input.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     if err.chain().any(|cause| cause.is::<UsageError>()) {

@@ -187,6 +187,42 @@ pub struct LakeObject {
     pub path: PathBuf,
     /// `None` for a body, `Some(status)` for an empty marker.
     pub marker: Option<u16>,
+    /// The file's size and identity when it was listed; `None` where it could not be taken.
+    pub identity: Option<FileIdentity>,
+}
+
+/// A file's size and identity: what a replay compares instead of reading and hashing the file
+/// (see `load::ledger::file_stat`). Writing a file changes its mtime and ctime, and replacing it
+/// (as extract does, by renaming a temp file) its inode too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    pub len: u64,
+    pub inode: u64,
+    /// Nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+impl FileIdentity {
+    /// `None` where the platform has no such identity.
+    pub fn of(meta: &fs::Metadata) -> Option<FileIdentity> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            Some(FileIdentity {
+                len: meta.len(),
+                inode: meta.ino(),
+                mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+                ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            None
+        }
+    }
 }
 
 /// Sizes and hash of a stored body.
@@ -460,27 +496,13 @@ impl Lake {
     }
 
     /// Every object of a day, sorted in load order: the programme, then all participants, all
-    /// performances, all rapports, each by race. Temp files and unknown names are skipped.
+    /// performances, all rapports, each by race. Temp files, symbolic links and unknown names
+    /// are skipped. Each file's identity is taken as it is listed, relative to its directory
+    /// (`fstatat`, no walk of the whole path): a replay compares it and reads nothing more.
     pub fn objects(&self, day: Day) -> Result<Vec<LakeObject>> {
         let dir = self.day_dir(day);
         let mut found = Vec::new();
-        for entry in walkdir::WalkDir::new(&dir).min_depth(1).max_depth(2) {
-            let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let rel = entry
-                .path()
-                .strip_prefix(&dir)
-                .expect("walkdir stays under its root");
-            if let Some((key, marker)) = parse_rel_path(day, rel) {
-                found.push(LakeObject {
-                    key,
-                    path: entry.path().to_path_buf(),
-                    marker,
-                });
-            }
-        }
+        list_objects(&dir, day, None, &mut found)?;
         found.sort_by_key(|o| (o.key.stage, o.key.race, o.marker.is_some()));
         // A body wins over a marker of the same key (a marker left by an older run).
         found.dedup_by(|later, earlier| later.key == earlier.key);
@@ -536,6 +558,55 @@ fn ends_without_newline(file: &mut File) -> io::Result<bool> {
     Ok(last[0] != b'\n')
 }
 
+/// The objects of `dir` into `found`: a day directory (`race` is `None`; its race directories
+/// are listed in turn) or a race directory.
+fn list_objects(
+    dir: &Path,
+    day: Day,
+    race: Option<RaceId>,
+    found: &mut Vec<LakeObject>,
+) -> Result<()> {
+    let listing = || format!("listing {}", dir.display());
+    for entry in fs::read_dir(dir).with_context(listing)? {
+        let entry = entry.with_context(listing)?;
+        let kind = entry.file_type().with_context(listing)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if kind.is_dir() {
+            if race.is_none()
+                && let Some(race) = RaceId::parse(name)
+            {
+                list_objects(&entry.path(), day, Some(race), found)?;
+            }
+            continue;
+        }
+        if !kind.is_file() {
+            continue;
+        }
+        let Some((key, marker)) = object_key(day, race, name) else {
+            continue;
+        };
+        found.push(LakeObject {
+            key,
+            identity: entry.metadata().ok().as_ref().and_then(FileIdentity::of),
+            path: entry.path(),
+            marker,
+        });
+    }
+    Ok(())
+}
+
+/// The object a file `name` of a day directory (`race` `None`) or of a race directory names.
+fn object_key(day: Day, race: Option<RaceId>, name: &str) -> Option<(ObjectKey, Option<u16>)> {
+    let (stage, marker) = parse_file_name(name)?;
+    match race {
+        None => (stage == Stage::Programme).then_some((ObjectKey::programme(day), marker)),
+        Some(race) => {
+            (stage != Stage::Programme).then(|| (ObjectKey::race(day, race, stage), marker))
+        }
+    }
+}
+
 /// `participants.json.zst` → (Participants, None); `performances.204` → (Performances, Some(204)).
 fn parse_file_name(name: &str) -> Option<(Stage, Option<u16>)> {
     if let Some(stage) = name.strip_suffix(".json.zst") {
@@ -552,15 +623,8 @@ fn parse_file_name(name: &str) -> Option<(Stage, Option<u16>)> {
 pub fn parse_rel_path(day: Day, rel: &Path) -> Option<(ObjectKey, Option<u16>)> {
     let parts: Vec<&str> = rel.iter().map(|p| p.to_str()).collect::<Option<_>>()?;
     match parts.as_slice() {
-        [file] => {
-            let (stage, marker) = parse_file_name(file)?;
-            (stage == Stage::Programme).then_some((ObjectKey::programme(day), marker))
-        }
-        [race, file] => {
-            let race = RaceId::parse(race)?;
-            let (stage, marker) = parse_file_name(file)?;
-            (stage != Stage::Programme).then(|| (ObjectKey::race(day, race, stage), marker))
-        }
+        [file] => object_key(day, None, file),
+        [race, file] => object_key(day, Some(RaceId::parse(race)?), file),
         _ => None,
     }
 }
@@ -732,12 +796,17 @@ mod tests {
             b"partial",
         )
         .unwrap();
-        let order: Vec<_> = lake
-            .objects(day())
-            .unwrap()
-            .iter()
-            .map(|o| o.key.stage)
-            .collect();
+        // Neither a link to a body nor a race directory without a race's name is an object.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(
+            lake.day_dir(day()).join("R1C2/participants.json.zst"),
+            lake.day_dir(day()).join("R1C1/participants.json.zst"),
+        )
+        .unwrap();
+        fs::create_dir_all(lake.day_dir(day()).join("old")).unwrap();
+        fs::write(lake.day_dir(day()).join("old/rapports.json.zst"), b"x").unwrap();
+        let objects = lake.objects(day()).unwrap();
+        let order: Vec<_> = objects.iter().map(|o| o.key.stage).collect();
         assert_eq!(
             order,
             [
@@ -747,6 +816,12 @@ mod tests {
                 Stage::Rapports
             ]
         );
+        for o in &objects {
+            let listed = o.identity.expect("an identity on this platform");
+            let now = FileIdentity::of(&fs::metadata(&o.path).unwrap()).unwrap();
+            assert_eq!(listed, now, "{}", o.path.display());
+            assert!(listed.inode != 0 && listed.mtime_ns > 0, "{listed:?}");
+        }
         assert_eq!(lake.sweep_temp(day()).unwrap(), 1);
         assert_eq!(lake.days().unwrap(), [day()]);
         let _ = fs::remove_dir_all(&tmp);

@@ -1892,3 +1892,48 @@ fn an_unchanged_file_is_known_by_its_identity_and_one_rewritten_in_place_is_read
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert_eq!(objects(&report, "rejected"), 1, "{report}");
 }
+
+#[test]
+fn a_reader_that_goes_away_costs_neither_the_report_nor_the_exit_code() {
+    // `pmu-lake load --report r.json | head -0`: stdout is a pipe nobody reads.
+    let (dir, spec) = lake_with(3, 2);
+    let db = pg::migrated_db("closed_stdout");
+    let scratch = pg::server().scratch("closed-stdout");
+    let report = scratch.join("r.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args(["load", "--quiet", "--batch-rows", "1", "--lake"])
+        .arg(&dir)
+        .arg("--report")
+        .arg(&report)
+        .env("DATABASE_URL", &db.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running pmu-lake load");
+    // The only reading end closed before the load writes anything: its summary meets EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    // One batch a day (`--batch-rows 1`), each in the report's per_batch list, in order.
+    let batches = json["per_batch"].as_array().expect("per_batch");
+    assert_eq!(batches.len(), spec.days as usize, "{json}");
+    let firsts: Vec<&str> = batches
+        .iter()
+        .map(|b| b["first_day"].as_str().unwrap())
+        .collect();
+    let days: Vec<String> = (0..spec.days).map(|d| spec.day(d).iso()).collect();
+    assert_eq!(firsts, days, "{json}");
+    let per_day = 1 + 3 * spec.races_per_day;
+    assert_eq!(
+        objects(&json, "loaded"),
+        u64::from(spec.days * per_day),
+        "{json}"
+    );
+    // Nothing but the report is left beside it (no batch log, no temp file).
+    let left: Vec<_> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["r.json"], "{left:?}");
+}

@@ -224,15 +224,18 @@ pub fn run(settings: &Settings) -> Result<Outcome> {
     }
     plan.finish(known);
     let report = build_report(&lake, &range, target.as_ref(), days, plan, settings);
-    let out = std::io::stdout();
-    let mut out = out.lock();
-    if settings.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write_table(&mut out, &report)?;
-    }
-    out.flush()?;
+    let mut out = std::io::stdout().lock();
+    // A reader that went away (`| head`) only stops the listing: the exit code still says
+    // whether the archive is complete.
+    crate::exit::not_broken_pipe((|| {
+        if settings.json {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            write_table(&mut out, &report)?;
+        }
+        out.flush()
+    })())?;
     Ok(if report.complete {
         Outcome::Complete
     } else {
@@ -417,7 +420,7 @@ fn build_report(
 
 /// One line per day, or per month for a long range, then the incomplete days and one summary
 /// line.
-fn write_table(out: &mut impl Write, r: &Report) -> Result<()> {
+fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let with_db = r.database.is_some();
     write!(
         out,

@@ -198,7 +198,7 @@ pub fn run(settings: &Settings) -> Result<Outcome> {
     problems.extend(problem_rx.try_iter());
     problems.sort();
     for p in &problems {
-        println!("{}: {}: {}", p.path, p.kind, p.detail);
+        crate::exit::say(format_args!("{}: {}: {}", p.path, p.kind, p.detail))?;
     }
     let repaired = if settings.repair && !problems.is_empty() {
         Some(repair(&lake, &problems)?)
@@ -239,7 +239,7 @@ pub fn run(settings: &Settings) -> Result<Outcome> {
     if let Some(r) = repaired {
         line.push_str(&format!("; {r}"));
     }
-    println!("{line}");
+    crate::exit::say(line)?;
     Ok(Outcome::from_failures(problems.len() as u64))
 }
 

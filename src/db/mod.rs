@@ -638,7 +638,7 @@ pub fn local_command(action: LocalAction, dir: &Path) -> Result<Outcome> {
         LocalAction::Start => {
             cluster.ensure_running(&local::Settings::default())?;
             cluster.create_database(LOCAL_DBNAME)?;
-            println!("{}", cluster.url(LOCAL_DBNAME));
+            crate::exit::say(cluster.url(LOCAL_DBNAME))?;
         }
         LocalAction::Stop => {
             if cluster.is_running() {
@@ -654,7 +654,7 @@ pub fn local_command(action: LocalAction, dir: &Path) -> Result<Outcome> {
                 );
             }
         }
-        LocalAction::Url => println!("{}", cluster.url(LOCAL_DBNAME)),
+        LocalAction::Url => crate::exit::say(cluster.url(LOCAL_DBNAME))?,
     }
     Ok(Outcome::Complete)
 }

@@ -39,6 +39,6 @@ pub(super) fn run(cfg: &Config) -> Result<Outcome> {
             plan.estimate_basis(known_days)
         ));
     }
-    println!("{line}");
+    crate::exit::say(line)?;
     Ok(Outcome::Complete)
 }

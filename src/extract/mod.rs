@@ -844,11 +844,12 @@ impl Crawl {
                  rerun the same command with --profile safe (or a larger --delay) to fetch the rest."
             );
         }
-        println!("{}", report.summary(elapsed));
+        // The report first: a summary nobody reads (`| head -1`) must not cost the report.
         let written = match &self.cfg.report {
             Some(path) => report.write_json(path, &self.cfg.base, elapsed, banned.is_some()),
             None => Ok(()),
         };
+        crate::exit::say(report.summary(elapsed))?;
         if let Some(disk) = self
             .disk
             .lock()

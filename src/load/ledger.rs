@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use postgres::{Client, Transaction};
 
 use crate::day::Day;
-use crate::lake::{ObjectKey, Stage};
+use crate::lake::{FileIdentity, ObjectKey, Stage};
 
 /// The version of the mapping of each stage's objects to rows. Raise a stage's number in the
 /// release that changes the rows its objects give (a new column filled, a value read
@@ -44,32 +44,15 @@ pub struct Loaded {
     pub stat: Option<String>,
 }
 
-/// A file's size and identity, `inode:mtime_ns:ctime_ns`: what a replay compares instead of
-/// reading and hashing the file. Writing a file changes its mtime and ctime, and replacing it
-/// (as extract does, by renaming a temp file) its inode too; a copy of the lake (`cp -a`, rsync)
-/// keeps the mtime but not the inode or ctime, so its files are hashed once and then known
-/// again. `None` where the platform has no such identity, or the file cannot be read.
-pub fn file_stat(path: &std::path::Path) -> Option<(u64, String)> {
-    let meta = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
-        Some((
-            meta.len(),
-            format!(
-                "{}:{}:{}",
-                meta.ino(),
-                ns(meta.mtime(), meta.mtime_nsec()),
-                ns(meta.ctime(), meta.ctime_nsec())
-            ),
-        ))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        None
-    }
+/// A file's size and its identity as the ledger keeps it, `inode:mtime_ns:ctime_ns`: what a
+/// replay compares instead of reading and hashing the file. A copy of the lake (`cp -a`,
+/// rsync) keeps the mtime but not the inode or ctime, so its files are hashed once and then
+/// known again.
+pub fn file_stat(id: &FileIdentity) -> (u64, String) {
+    (
+        id.len,
+        format!("{}:{}:{}", id.inode, id.mtime_ns, id.ctime_ns),
+    )
 }
 
 /// How an object's last load ended.

@@ -43,7 +43,9 @@ use crate::db;
 use crate::exit::Outcome;
 use crate::lake::{Lake, LakeObject, sha256_hex};
 use ledger::{Entry, Status};
-use report::{BatchReport, DayObjects, Objects, Phases, Rejection, Report, TableCounts, Tables};
+use report::{
+    BatchLog, BatchReport, DayObjects, Objects, Phases, Rejection, Report, TableCounts, Tables,
+};
 use rows::Batch;
 use seen::{HandedOver, SeenPastRaces};
 
@@ -58,6 +60,11 @@ pub const DEFAULT_BATCH_ROWS: u64 = 25_000;
 /// batch, peak memory of a 30, 60 and 120-day bench load went 48, 55, 62 MB; at 7 days, 47, 52,
 /// 52 MB.
 pub const MAX_BATCH_DAYS: usize = 7;
+
+/// Threads listing the lake's days ahead of the reader (see [`load_lake`]), and how many days'
+/// listings each may hold ready (a few hundred objects a day: tens of KB).
+const SCOUTS: usize = 2;
+const SCOUT_DAYS: usize = 4;
 
 /// How a load runs.
 #[derive(Debug, Clone)]
@@ -104,12 +111,18 @@ pub fn run(settings: &Settings, db: &db::Settings) -> Result<Outcome> {
     let target = db.resolve()?;
     let mut client = target.connect()?;
     migrate::run(&mut client).map_err(|e| anyhow!("{}", target.scrub(&format!("{e:#}"))))?;
-    let mut report = load_lake(&mut client, &lake, &settings.options)?;
+    let mut batches = settings
+        .report
+        .as_deref()
+        .map(BatchLog::create)
+        .transpose()?;
+    let mut report = load_lake(&mut client, &lake, &settings.options, batches.as_mut())?;
     report.missing_days = missing_days(&lake, settings.options.range)?;
-    println!("{}", report.summary());
-    if let Some(path) = &settings.report {
-        report.write_json(path)?;
+    // The report first: a summary nobody reads (`| head -1`) must not cost the report.
+    if let (Some(path), Some(batches)) = (&settings.report, &mut batches) {
+        report.write_json(path, batches)?;
     }
+    crate::exit::say(report.summary())?;
     Ok(report.outcome())
 }
 
@@ -130,16 +143,16 @@ pub fn migrate_only(db: &db::Settings) -> Result<Outcome> {
         migrate::run(&mut client).map_err(|e| anyhow!("{}", target.scrub(&format!("{e:#}"))))?;
     let versions: Vec<String> = applied.applied.iter().map(|v| format!("{v:04}")).collect();
     if versions.is_empty() {
-        println!(
+        crate::exit::say(format_args!(
             "migrate: the schema is up to date ({} migrations)",
             applied.present
-        );
+        ))?;
     } else {
-        println!(
+        crate::exit::say(format_args!(
             "migrate: applied {} ({} already present)",
             versions.join(", "),
             applied.present
-        );
+        ))?;
     }
     Ok(Outcome::Complete)
 }
@@ -147,9 +160,16 @@ pub fn migrate_only(db: &db::Settings) -> Result<Outcome> {
 /// Loads the days of `lake` (those of `options.range`) into an already migrated database.
 ///
 /// Two threads: a reader turns the days of batch N+1 into staging rows while this thread sends
-/// batch N to PostgreSQL. At most two batches of rows are in memory, whatever the size of the
-/// lake, and the ledger is read at most [`MAX_BATCH_DAYS`] days ahead of the batch in hand.
-pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<Report> {
+/// batch N to PostgreSQL; [`SCOUTS`] more list the reader's next days. At most two batches of
+/// rows are in memory, whatever the size of the lake, and the ledger is read at most
+/// [`MAX_BATCH_DAYS`] days ahead of the batch in hand.
+/// Each batch's report goes to `batches` as it commits (the returned report has the totals).
+pub fn load_lake(
+    client: &mut Client,
+    lake: &Lake,
+    options: &Options,
+    batches: Option<&mut BatchLog>,
+) -> Result<Report> {
     let started = Instant::now();
     let days: Vec<Day> = lake
         .days()?
@@ -157,7 +177,7 @@ pub fn load_lake(client: &mut Client, lake: &Lake, options: &Options) -> Result<
         .filter(|d| options.range.is_none_or(|r| r.contains(*d)))
         .collect();
     lock(client)?;
-    let result = load_locked(client, lake, options, &days);
+    let result = load_locked(client, lake, options, &days, batches);
     // Released now rather than when the server notices the session is gone, so that a load
     // started right after this one (the next day of a backfill script) does not find it held.
     if !client.is_closed() {
@@ -175,6 +195,7 @@ fn load_locked(
     lake: &Lake,
     options: &Options,
     days: &[Day],
+    mut batches: Option<&mut BatchLog>,
 ) -> Result<Report> {
     create_staging(client)?;
     let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
@@ -199,16 +220,38 @@ fn load_locked(
         let (recycle, recycled) = mpsc::channel::<Batch>();
         // The loader's word on each batch (its number, whether PostgreSQL took it whole).
         let (outcome_tx, outcomes) = mpsc::channel::<(u64, bool)>();
+        // Scouts list the days ahead of the reader, in turn (directory entries and each file's
+        // identity: all that a replay looks at), so that listing a replay's days takes both
+        // cores and, on a cold cache, keeps more than one disk read in flight.
+        let listings: Vec<_> = (0..SCOUTS)
+            .map(|k| {
+                let (listed, listing) = mpsc::sync_channel(SCOUT_DAYS);
+                scope.spawn(move || {
+                    for &day in days.iter().skip(k).step_by(SCOUTS) {
+                        if listed.send((day, lake.objects(day))).is_err() {
+                            break;
+                        }
+                    }
+                });
+                listing
+            })
+            .collect();
         scope.spawn(move || {
             let mut current: Option<Prepared> = None;
             let mut seq = 0;
-            for ask in requests {
+            // Asks come in the order of `days`, which the scouts take in turn.
+            for (n, ask) in requests.into_iter().enumerate() {
                 while let Ok((done, whole)) = outcomes.try_recv() {
                     seen.outcome(done, whole);
                 }
                 let input = current
                     .get_or_insert_with(|| Prepared::new(recycled.try_recv().unwrap_or_default()));
-                if let Err(e) = prepare_day(lake, ask.day, &ask.known, input, &mut seen)
+                let Ok((day, objects)) = listings[n % SCOUTS].recv() else {
+                    break;
+                };
+                debug_assert_eq!(day, ask.day);
+                if let Err(e) = objects
+                    .and_then(|objects| prepare_day(day, objects, &ask.known, input, &mut seen))
                     .with_context(|| format!("reading {}", lake.day_dir(ask.day).display()))
                 {
                     let _ = prepared_tx.send(Err(e));
@@ -273,6 +316,9 @@ fn load_locked(
             let _ = outcome_tx.send((seq, !loader.not_whole.contains(&seq)));
             for r in &batch_report.rejected {
                 bar.suspend(|| eprintln!("pmu-lake: rejected {}: {}", r.path, r.reason));
+            }
+            if let Some(log) = batches.as_deref_mut() {
+                log.push(&batch_report)?;
             }
             report.add_batch(batch_report);
             bar.inc(n_days);
@@ -436,8 +482,8 @@ impl Prepared {
 /// never decompressed), the others decompressed and parsed into its batch; bad ones set aside
 /// as rejected.
 fn prepare_day(
-    lake: &Lake,
     day: Day,
+    objects: Vec<LakeObject>,
     known: &Known,
     prepared: &mut Prepared,
     seen: &mut SeenPastRaces,
@@ -449,7 +495,7 @@ fn prepare_day(
     // orphans last time (their parent was missing or rejected) find their parent this time.
     let mut day_dirty = false;
     let mut dirty_races = HashSet::new();
-    for object in lake.objects(day)? {
+    for object in objects {
         if object.marker.is_some() {
             counts.markers += 1;
             continue;
@@ -465,9 +511,9 @@ fn prepare_day(
         let known_entry = known.get(&path).filter(|_| !upstream_dirty);
         let current = known_entry
             .is_some_and(|k| k.mapping_version >= ledger::mapping_version(object.key.stage));
-        // Taken before reading: should the file change in between, the next load sees another
-        // identity and hashes it again.
-        let stat = ledger::file_stat(&object.path);
+        // Taken as the day was listed, before reading: should the file change in between, the
+        // next load sees another identity and hashes it again.
+        let stat = object.identity.as_ref().map(ledger::file_stat);
         // The same file the ledger loaded (same size, inode and times): skipped without reading.
         if current
             && let (Some(k), Some((size, id))) = (known_entry, &stat)

@@ -2,7 +2,9 @@
 //! per batch (one transaction of consecutive days) and in total; objects loaded, skipped and
 //! rejected per day, per batch and in total; the one-line summary and the `--report FILE.json`.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, BufWriter, Seek as _, Write as _};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -226,7 +228,6 @@ pub struct Report {
     /// Days asked for (`--date`, `--start/--end`) that the lake holds nothing for.
     #[serde(default)]
     pub missing_days: Vec<Day>,
-    pub per_batch: Vec<BatchReport>,
 }
 
 /// Peak resident memory of this process so far, in kB (`VmHWM` of /proc/self/status; `None`
@@ -245,7 +246,6 @@ impl Report {
         self.tables.merge(&batch.tables);
         self.phases.add(&batch.phases);
         self.out_of_range.extend(batch.out_of_range.iter().cloned());
-        self.per_batch.push(batch);
     }
 
     /// Rows that went into target tables, inserted or updated.
@@ -332,11 +332,86 @@ impl Report {
         out
     }
 
-    pub fn write_json(&self, path: &Path) -> Result<()> {
-        let mut json = serde_json::to_vec_pretty(self).context("serializing the load report")?;
-        json.push(b'\n');
-        std::fs::write(path, json).with_context(|| format!("writing the report {}", path.display()))
+    /// Writes the report to `path`, with the batches of `batches` as its `per_batch` list (one
+    /// batch a line): first into a temp file beside it, then renamed, so that `path` never holds
+    /// half a report.
+    pub fn write_json(&self, path: &Path, batches: &mut BatchLog) -> Result<()> {
+        let tmp = beside(path, "tmp");
+        let written = (|| -> std::io::Result<()> {
+            let mut out = BufWriter::new(File::create(&tmp)?);
+            let head = serde_json::to_vec_pretty(self)?;
+            let head = head
+                .strip_suffix(b"\n}")
+                .expect("a JSON object, pretty-printed");
+            out.write_all(head)?;
+            out.write_all(b",\n  \"per_batch\": [")?;
+            for (i, line) in batches.lines()?.enumerate() {
+                out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+                out.write_all(line?.as_bytes())?;
+            }
+            out.write_all(b"\n  ]\n}\n")?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })();
+        let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        renamed.with_context(|| format!("writing the report {}", path.display()))
     }
+}
+
+/// The batches of a load with `--report`, written one JSON line each to a file beside the report
+/// as the load goes: held in memory they would grow with the lake (a first load of the full
+/// history is thousands of batches). The file is removed when the log is dropped, once the
+/// report is written or the load has failed.
+pub struct BatchLog {
+    path: PathBuf,
+    file: BufWriter<File>,
+}
+
+impl BatchLog {
+    /// A new, empty log for the report `report`.
+    pub fn create(report: &Path) -> Result<BatchLog> {
+        let path = beside(report, "batches");
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        Ok(BatchLog {
+            path,
+            file: BufWriter::new(file),
+        })
+    }
+
+    pub fn push(&mut self, batch: &BatchReport) -> Result<()> {
+        serde_json::to_writer(&mut self.file, batch)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.file.write_all(b"\n"))
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    /// The batches pushed so far, one compact JSON object a line.
+    fn lines(&mut self) -> std::io::Result<std::io::Lines<BufReader<&File>>> {
+        self.file.flush()?;
+        let mut file = self.file.get_ref();
+        file.rewind()?;
+        Ok(BufReader::new(file).lines())
+    }
+}
+
+impl Drop for BatchLog {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// `.NAME.WHAT` in the directory of `path` (whose name is NAME): a working file of the report.
+fn beside(path: &Path, what: &str) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.{what}"))
 }
 
 /// "1 day", "3 days".
