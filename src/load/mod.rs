@@ -834,13 +834,20 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
 
 /// `COPY table … FROM STDIN` (the statement `copy`) of the CSV rows `csv`; PostgreSQL refusing
 /// them is a [`Refused`].
+/// Bytes handed to a COPY writer at a time (see [`copy_rows`]).
+const COPY_PIECE: usize = 64 * 1024;
+
 fn copy_rows(tx: &mut Transaction<'_>, copy: &str, table: &str, csv: &[u8]) -> Result<()> {
     let mut writer = tx
         .copy_in(copy)
         .with_context(|| format!("starting COPY into {table}"))?;
-    writer
-        .write_all(csv)
-        .with_context(|| format!("sending rows to {table}"))?;
+    // In pieces: the writer copies what it is given into its buffer before sending it, and a
+    // table's rows of a batch are megabytes.
+    for piece in csv.chunks(COPY_PIECE) {
+        writer
+            .write_all(piece)
+            .with_context(|| format!("sending rows to {table}"))?;
+    }
     writer
         .finish()
         .map_err(|e| Refused::new(format!("COPY into {table}"), &e))?;
