@@ -305,7 +305,7 @@ fn compare(
 ) -> (Loaded, Vec<Rejection>) {
     let mut l = Loaded::default();
     let mut rejections = Vec::new();
-    for (key, path) in &survey.bodies {
+    for (key, size) in &survey.bodies {
         let name = ledger::path_of(key);
         let Some(row) = rows.remove(&name) else {
             l.not_loaded += 1;
@@ -320,8 +320,7 @@ fn compare(
                 });
             }
             Status::Loaded => {
-                let size = std::fs::metadata(path).map(|m| m.len()).ok();
-                if size != Some(row.stored_bytes) {
+                if *size != Some(row.stored_bytes) {
                     l.changed += 1;
                 } else if row.mapping_version < ledger::mapping_version(key.stage) {
                     l.reprocess += 1;

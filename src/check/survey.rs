@@ -4,7 +4,6 @@
 //! (as extract does). Used by `status` and by `extract --dry-run`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -102,8 +101,9 @@ pub struct DaySurvey {
     pub requests: u64,
     /// Objects held in final form (the programme included), which the next extract skips.
     pub held_final: u64,
-    /// Every body file of the day (what `load` reads), with its key.
-    pub bodies: Vec<(ObjectKey, PathBuf)>,
+    /// Every body file of the day (what `load` reads): its key and its size as listed (`None`:
+    /// unknown).
+    pub bodies: Vec<(ObjectKey, Option<u64>)>,
 }
 
 impl DaySurvey {
@@ -147,7 +147,7 @@ pub fn day(lake: &Lake, day: Day, rules: &Rules) -> Result<DaySurvey> {
             let h = match o.marker {
                 Some(status) => Held::Marker(status, o.path),
                 None => {
-                    bodies.push((o.key, o.path.clone()));
+                    bodies.push((o.key, o.identity.map(|id| id.len)));
                     Held::Body(o.path)
                 }
             };
