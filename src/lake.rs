@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -659,23 +659,34 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// temp file in the same directory → write → fsync → rename → fsync the directory.
 /// A crash at any instant leaves either the old file or the new one, never a partial one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().expect("lake paths have a parent");
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `write` writes, streamed (through a buffer) rather than held.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("lake file names are ASCII");
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temp = dir.join(format!(
         ".{name}.{}.{}{TEMP_SUFFIX}",
         std::process::id(),
         rand::random::<u32>()
     ));
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
+        let mut file = BufWriter::new(
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?,
+        );
+        write(&mut file)?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
         fs::rename(&temp, path)?;

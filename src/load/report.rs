@@ -333,12 +333,10 @@ impl Report {
     }
 
     /// Writes the report to `path`, with the batches of `batches` as its `per_batch` list (one
-    /// batch a line): first into a temp file beside it, then renamed, so that `path` never holds
-    /// half a report.
+    /// batch a line), as the lake writes its files ([`crate::lake::write_atomic_with`]): `path`
+    /// never holds half a report.
     pub fn write_json(&self, path: &Path, batches: &mut BatchLog) -> Result<()> {
-        let tmp = beside(path, "tmp");
-        let written = (|| -> std::io::Result<()> {
-            let mut out = BufWriter::new(File::create(&tmp)?);
+        crate::lake::write_atomic_with(path, |out| {
             let head = serde_json::to_vec_pretty(self)?;
             let head = head
                 .strip_suffix(b"\n}")
@@ -349,14 +347,9 @@ impl Report {
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
                 out.write_all(line?.as_bytes())?;
             }
-            out.write_all(b"\n  ]\n}\n")?;
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()
-        })();
-        let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-        if renamed.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        renamed.with_context(|| format!("writing the report {}", path.display()))
+            out.write_all(b"\n  ]\n}\n")
+        })
+        .with_context(|| format!("writing the report {}", path.display()))
     }
 }
 
@@ -372,7 +365,8 @@ pub struct BatchLog {
 impl BatchLog {
     /// A new, empty log for the report `report`.
     pub fn create(report: &Path) -> Result<BatchLog> {
-        let path = beside(report, "batches");
+        let name = report.file_name().unwrap_or_default().to_string_lossy();
+        let path = report.with_file_name(format!(".{name}.batches"));
         let file = File::options()
             .read(true)
             .write(true)
@@ -406,12 +400,6 @@ impl Drop for BatchLog {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-/// `.NAME.WHAT` in the directory of `path` (whose name is NAME): a working file of the report.
-fn beside(path: &Path, what: &str) -> PathBuf {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{name}.{what}"))
 }
 
 /// "1 day", "3 days".
