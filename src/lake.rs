@@ -656,7 +656,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex
 }
 
-/// temp file in the same directory → write → fsync → rename → fsync the directory.
+/// Writes `bytes` to `path` atomically: a temp file in the same directory → write → fsync →
+/// rename → fsync the directory.
 /// A crash at any instant leaves either the old file or the new one, never a partial one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_with(path, |file| file.write_all(bytes))
