@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use pmu_lake::db::local::{Cluster, Settings};
 use pmu_lake::lake::{Lake, ObjectKey, RaceId, Stage};
 use serde_json::Value;
 
@@ -452,6 +453,82 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
         db.checksum("(SELECT path, content_sha256, status FROM load_ledger)"),
         reference.checksum("(SELECT path, content_sha256, status FROM load_ledger)")
     );
+}
+
+#[test]
+fn a_load_that_returned_survives_a_crash_of_the_server_right_after() {
+    // Batches commit without waiting for the disk; the load waits once, before it returns.
+    // A server of its own, synchronous but for the load's session, whose WAL writer syncs
+    // every 10 s: without that wait, the last batches' commits are written but not yet on disk
+    // as the load returns.
+    let root = pg::server().scratch("crash");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let cluster = Cluster::new(&root.join("data"), port).unwrap();
+    cluster
+        .init(&Settings {
+            unsafe_fast: false,
+            extra: vec!["wal_writer_delay = '10s'".into()],
+        })
+        .unwrap();
+    cluster.start().unwrap();
+    let (lake, _) = lake_with(3, 4);
+    let url = cluster.url("postgres");
+    let report = root.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
+        .args(["load", "--quiet", "--batch-rows", "1", "--lake"])
+        .arg(&lake)
+        .arg("--report")
+        .arg(&report)
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let mut client = pmu_lake::db::Target::parse(&url)
+        .unwrap()
+        .connect()
+        .unwrap();
+    let on_disk: bool = client
+        .query_one(
+            "SELECT pg_current_wal_flush_lsn() >= pg_current_wal_lsn()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    drop(client);
+    let crashed = cluster
+        .command("pg_ctl")
+        .arg("-D")
+        .arg(cluster.dir())
+        .args(["-m", "immediate", "-w", "stop"])
+        .status()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(on_disk, "the load returned before its WAL was on disk");
+    assert!(crashed.success(), "pg_ctl stop -m immediate: {crashed}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let loaded = objects(&report, "loaded") as i64;
+    cluster.start().unwrap();
+    let log = std::fs::read_to_string(cluster.dir().join("server.log")).unwrap();
+    let recovered = log.contains("not properly shut down");
+    let mut client = pmu_lake::db::Target::parse(&url)
+        .unwrap()
+        .connect()
+        .unwrap();
+    let mut count = |sql: &str| -> i64 { client.query_one(sql, &[]).unwrap().get(0) };
+    let (days, objects) = (
+        count("SELECT count(DISTINCT day) FROM load_ledger"),
+        count("SELECT count(*) FROM load_ledger"),
+    );
+    let runners = count("SELECT count(*) FROM race_participant");
+    drop(client);
+    cluster.stop().unwrap();
+    // The crash landed: the server went through recovery.
+    assert!(recovered, "no crash recovery in the server log:\n{log}");
+    assert_eq!(days, 3, "days in the ledger after the crash");
+    assert_eq!(objects, loaded, "objects in the ledger after the crash");
+    assert!(runners > 0);
 }
 
 /// Sum over the fixture files named `file` of one day of the fake API of `count(json)`.
@@ -1260,6 +1337,37 @@ fn assert_all_the_same<N: std::fmt::Display>(loads: &[(N, Contents)]) {
     for (name, contents) in &loads[1..] {
         assert_eq!(contents, expected, "{name} differs from {first}");
     }
+}
+
+#[test]
+fn a_runner_listed_twice_in_a_report_keeps_the_same_copy_whatever_their_order() {
+    let (dir, spec) = lake_with(1, 1);
+    let lake = Lake::new(&dir);
+    let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Performances);
+    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
+    let mut performances: Value = serde_json::from_slice(&body).unwrap();
+    // The second runner's report under the first one's number: two reports of one runner,
+    // with different past races.
+    let first = performances["participants"][0]["numPmu"].clone();
+    performances["participants"][1]["numPmu"] = first.clone();
+    let mut loads = Vec::new();
+    for name in ["as sent", "swapped"] {
+        lake.write_body(&key, &serde_json::to_vec(&performances).unwrap())
+            .unwrap();
+        let db = pg::migrated_db("twice");
+        let (out, _) = load(&db, &dir, &[]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let reports = db.count(&format!(
+            "SELECT count(*) FROM performance_report WHERE num_pmu = {first}"
+        ));
+        assert_eq!(reports, 1, "{name}");
+        loads.push((name, db.contents()));
+        performances["participants"]
+            .as_array_mut()
+            .unwrap()
+            .swap(0, 1);
+    }
+    assert_all_the_same(&loads);
 }
 
 #[test]

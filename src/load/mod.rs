@@ -179,7 +179,13 @@ pub fn load_lake(
         .filter(|d| options.range.is_none_or(|r| r.contains(*d)))
         .collect();
     lock(client)?;
-    let result = load_locked(client, lake, options, &days, batches);
+    let result = load_locked(client, lake, options, &days, batches).and_then(|report| {
+        // Batches committed without waiting for the disk (sql::SESSION): wait once, now.
+        client
+            .batch_execute(sql::FLUSH)
+            .context("waiting for the loaded batches to reach the disk")?;
+        Ok(report)
+    });
     // Released now rather than when the server notices the session is gone, so that a load
     // started right after this one (the next day of a backfill script) does not find it held.
     if !client.is_closed() {

@@ -1,6 +1,15 @@
-WITH src AS (
+WITH dup AS (
+    SELECT day, num_reunion, num_ordre, num_pmu FROM stg_perf_report
+    GROUP BY day, num_reunion, num_ordre, num_pmu HAVING count(*) > 1
+),
+src AS (
+    -- A runner listed twice keeps the copy of least text; the text of the rows (their arrays)
+    -- is the merge's costliest expression, so it is computed for such runners only.
     SELECT DISTINCT ON (day, num_reunion, num_ordre, num_pmu) * FROM stg_perf_report s
-    ORDER BY day, num_reunion, num_ordre, num_pmu, s::text
+    ORDER BY day, num_reunion, num_ordre, num_pmu,
+             CASE WHEN num_pmu IS NULL
+                    OR (day, num_reunion, num_ordre, num_pmu) IN (SELECT * FROM dup)
+                  THEN s::text END
 ),
 j AS (
     SELECT r.id AS race_id, s.* FROM src s
