@@ -320,15 +320,14 @@ fn a_unix_socket_is_reached_in_every_form_psql_takes_without_tls() {
 #[test]
 fn a_url_without_host_finds_the_server_in_the_default_socket_directory() {
     // A server whose socket is in /tmp, libpq's other default directory, on a port of its own.
-    let root = pg::server().scratch("default-socket");
-    let port = free_tcp_port();
-    let cluster = Cluster::new(&root.join("data"), port).unwrap();
-    cluster
-        .init(&Settings {
+    let cluster = pg::own_cluster(
+        "default-socket",
+        &Settings {
             unsafe_fast: true,
             extra: vec!["unix_socket_directories = '/tmp'".into()],
-        })
-        .unwrap();
+        },
+    );
+    let port = cluster.port();
     cluster.start().unwrap();
     let result = std::panic::catch_unwind(|| {
         migrate_with(&[(
@@ -345,18 +344,17 @@ fn a_url_without_host_finds_the_server_in_the_default_socket_directory() {
 /// A cluster on 127.0.0.1 that asks for a SCRAM password (`loader` / `pw:with@odd chars`) on
 /// TCP; returns it with its port.
 fn scram_cluster() -> (Cluster, u16) {
-    let root = pg::server().scratch("scram");
-    let port = free_tcp_port();
-    let cluster = Cluster::new(&root.join("data"), port).unwrap();
-    cluster
-        .init(&Settings {
+    let cluster = pg::own_cluster(
+        "scram",
+        &Settings {
             unsafe_fast: true,
             extra: vec![
                 "listen_addresses = '127.0.0.1'".into(),
                 "password_encryption = 'scram-sha-256'".into(),
             ],
-        })
-        .unwrap();
+        },
+    );
+    let port = cluster.port();
     let hba = cluster.dir().join("pg_hba.conf");
     write_owned(
         &cluster,
@@ -457,7 +455,7 @@ fn tcp_passwords_come_from_the_url_pgpassword_or_the_password_file() {
 /// signed by a CA made here. Returns (cluster, TCP port, CA file).
 fn tls_cluster() -> (Cluster, u16, std::path::PathBuf) {
     let root = pg::server().scratch("tls");
-    let port = free_tcp_port();
+    let port = pg::free_tcp_port();
     let cluster = Cluster::new(&root.join("data"), port).unwrap();
     let settings = Settings {
         unsafe_fast: true,
@@ -504,11 +502,6 @@ fn write_owned(cluster: &Cluster, path: &Path, text: &str, mode: u32) {
     if let Some((uid, gid)) = cluster.run_as() {
         std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
     }
-}
-
-fn free_tcp_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn uses_tls(url: &str) -> Result<bool, String> {
@@ -571,15 +564,14 @@ fn tls_connections_follow_sslmode() {
 #[test]
 fn require_refuses_a_server_without_tls() {
     // A server without a certificate: over TCP `require` must not fall back to plain text.
-    let root = pg::server().scratch("notls");
-    let port = free_tcp_port();
-    let cluster = Cluster::new(&root.join("data"), port).unwrap();
-    cluster
-        .init(&Settings {
+    let cluster = pg::own_cluster(
+        "notls",
+        &Settings {
             unsafe_fast: true,
             extra: vec!["listen_addresses = '127.0.0.1'".into()],
-        })
-        .unwrap();
+        },
+    );
+    let port = cluster.port();
     cluster.start().unwrap();
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     assert_eq!(uses_tls(&format!("{url}?sslmode=prefer")), Ok(false));

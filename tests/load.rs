@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use pmu_lake::db::local::{Cluster, Settings};
+use pmu_lake::db::local::Settings;
 use pmu_lake::lake::{Lake, ObjectKey, RaceId, Stage};
 use serde_json::Value;
 
@@ -43,6 +43,11 @@ fn load(db: &TestDb, lake: &Path, extra: &[&str]) -> (Output, Value) {
         _ => Value::Null,
     };
     (out, json)
+}
+
+/// The JSON body of `key` in `lake`.
+fn json_of(lake: &Lake, key: &ObjectKey) -> Value {
+    serde_json::from_slice(&pmu_lake::lake::read_body(&lake.body_path(key)).unwrap()).unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -302,8 +307,7 @@ fn lake_with_edited_participants(
     let (dir, spec) = lake_with(1, 3);
     let lake = Lake::new(&dir);
     let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Participants);
-    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
-    let mut json: Value = serde_json::from_slice(&body).unwrap();
+    let mut json = json_of(&lake, &key);
     edit(&mut json);
     let bytes = serde_json::to_vec(&json).unwrap();
     lake.write_body(&key, &bytes).unwrap();
@@ -461,22 +465,17 @@ fn a_load_that_returned_survives_a_crash_of_the_server_right_after() {
     // A server of its own, synchronous but for the load's session, whose WAL writer syncs
     // every 10 s: without that wait, the last batches' commits are written but not yet on disk
     // as the load returns.
-    let root = pg::server().scratch("crash");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let cluster = Cluster::new(&root.join("data"), port).unwrap();
-    cluster
-        .init(&Settings {
+    let cluster = pg::own_cluster(
+        "crash",
+        &Settings {
             unsafe_fast: false,
             extra: vec!["wal_writer_delay = '10s'".into()],
-        })
-        .unwrap();
+        },
+    );
     cluster.start().unwrap();
     let (lake, _) = lake_with(3, 4);
     let url = cluster.url("postgres");
-    let report = root.join("report.json");
+    let report = pg::server().scratch("crash-report").join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
         .args(["load", "--quiet", "--batch-rows", "1", "--lake"])
         .arg(&lake)
@@ -620,9 +619,7 @@ fn every_full_sample_loads_through_the_binary_with_the_counts_of_its_json() {
     let (out, report) = load(&db, &dir, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(objects(&report, "loaded"), keys.len() as u64, "{report}");
-    let body = |k: &ObjectKey| -> Value {
-        serde_json::from_slice(&pmu_lake::lake::read_body(&lake.body_path(k)).unwrap()).unwrap()
-    };
+    let body = |k: &ObjectKey| json_of(&lake, k);
     let courses: i64 = keys
         .iter()
         .filter(|k| k.stage == Stage::Programme)
@@ -987,8 +984,7 @@ fn a_refreshed_programme_that_drops_a_bet_offer_deletes_it_and_keeps_the_others(
 
     // The refreshed programme no longer offers E_SIMPLE_GAGNANT on its first race.
     let key = ObjectKey::programme(spec.day(0));
-    let mut programme: Value =
-        serde_json::from_slice(&pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap()).unwrap();
+    let mut programme = json_of(&lake, &key);
     let first_race = &mut programme["programme"]["reunions"][0]["courses"][0];
     let (r, c) = (
         first_race["numReunion"].as_i64().unwrap(),
@@ -1211,8 +1207,7 @@ fn disagreeing_horse(
         for (k, race) in races.into_iter().enumerate() {
             let (breed, pays, code, coat) = ordre_attributes(i, k, tag);
             let key = ObjectKey::race(day, race, Stage::Participants);
-            let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
-            let mut v: Value = serde_json::from_slice(&body).unwrap();
+            let mut v = json_of(lake, &key);
             let runner = &mut v["participants"][0];
             assert_eq!(runner["numPmu"], 1);
             for (k, s) in [
@@ -1235,8 +1230,7 @@ fn disagreeing_horse(
             lake.write_body(&key, &serde_json::to_vec(&v).unwrap())
                 .unwrap();
             let key = ObjectKey::race(day, race, Stage::Performances);
-            let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
-            let mut v: Value = serde_json::from_slice(&body).unwrap();
+            let mut v = json_of(lake, &key);
             for p in v["participants"].as_array_mut().unwrap() {
                 if p["numPmu"] == 1 {
                     p["coursesCourues"] = Value::Array(vec![]);
@@ -1344,8 +1338,7 @@ fn a_runner_listed_twice_in_a_report_keeps_the_same_copy_whatever_their_order() 
     let (dir, spec) = lake_with(1, 1);
     let lake = Lake::new(&dir);
     let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Performances);
-    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
-    let mut performances: Value = serde_json::from_slice(&body).unwrap();
+    let mut performances = json_of(&lake, &key);
     // The second runner's report under the first one's number: two reports of one runner,
     // with different past races.
     let first = performances["participants"][0]["numPmu"].clone();
@@ -1405,8 +1398,7 @@ fn a_corrected_latest_race_reaches_horse_and_an_older_one_does_not() {
 fn set_arrival(lake: &Lake, spec: &Spec, programme: Value, ranks: &[(u32, i64)]) {
     let day = spec.day(0);
     let key = ObjectKey::programme(day);
-    let mut v: Value =
-        serde_json::from_slice(&pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap()).unwrap();
+    let mut v = json_of(lake, &key);
     let course = v["programme"]["reunions"]
         .as_array_mut()
         .unwrap()
@@ -1423,8 +1415,7 @@ fn set_arrival(lake: &Lake, spec: &Spec, programme: Value, ranks: &[(u32, i64)])
         .unwrap();
 
     let key = ObjectKey::race(day, RaceId::new(1, 1).unwrap(), Stage::Participants);
-    let mut v: Value =
-        serde_json::from_slice(&pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap()).unwrap();
+    let mut v = json_of(lake, &key);
     for p in v["participants"].as_array_mut().unwrap() {
         let p = p.as_object_mut().unwrap();
         p.remove("ordreArrivee");
@@ -1585,8 +1576,7 @@ fn the_reference_odds_trend_loads_with_its_runner() {
     let (dir, spec) = lake_with(1, 1);
     let lake = Lake::new(&dir);
     let key = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Participants);
-    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
-    let mut participants: Value = serde_json::from_slice(&body).unwrap();
+    let mut participants = json_of(&lake, &key);
     let runners = participants["participants"].as_array_mut().unwrap();
     for (runner, trend) in runners.iter_mut().zip(["-", " "]) {
         runner["dernierRapportReference"]["indicateurTendance"] = Value::from(trend);
@@ -1772,8 +1762,7 @@ fn set_winner_jockey(dir: &Path, day: &str, jockey: &str) {
 fn set_winner_jockey_in(dir: &Path, day: &str, race: RaceId, jockey: &str) {
     let lake = Lake::new(dir);
     let key = ObjectKey::race(day.parse().unwrap(), race, Stage::Performances);
-    let body = pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap();
-    let mut v: Value = serde_json::from_slice(&body).unwrap();
+    let mut v = json_of(&lake, &key);
     for runner in v["participants"].as_array_mut().unwrap() {
         for past in runner["coursesCourues"].as_array_mut().unwrap() {
             for p in past["participants"].as_array_mut().unwrap() {

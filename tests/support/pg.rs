@@ -112,6 +112,21 @@ impl TestPg {
     }
 }
 
+/// A free TCP port on 127.0.0.1 (free when asked: the caller binds it soon after).
+pub fn free_tcp_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A cluster of a test's own, initialised with `settings` on a free port under the scratch
+/// directory `name` and not started (a test may edit its files first).
+pub fn own_cluster(name: &str, settings: &Settings) -> Cluster {
+    let root = server().scratch(name);
+    let cluster = Cluster::new(&root.join("data"), free_tcp_port()).unwrap();
+    cluster.init(settings).unwrap();
+    cluster
+}
+
 /// One test's database.
 pub struct TestDb {
     pub name: String,
