@@ -304,7 +304,8 @@ impl Row<'_> {
             self.too_large(c.name, v);
             return;
         }
-        write!(self.buf, "{v}").expect("writing to a Vec");
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
     }
 
     /// A decimal for a `numeric` column: Rust prints the shortest exact decimal, never an exponent.
@@ -324,14 +325,15 @@ impl Row<'_> {
 
     fn date(&mut self, name: &str, d: NaiveDate) {
         self.field(name, &[Ty::Date]);
-        write!(self.buf, "{}", d.format("%Y-%m-%d")).expect("writing to a Vec");
+        crate::day::push_iso(self.buf, d);
     }
 
     /// Epoch milliseconds as a UTC timestamptz literal.
     fn ts_ms(&mut self, name: &str, ms: Option<i64>) {
         self.field(name, &[Ty::Timestamptz]);
         if let Some(t) = ms.and_then(DateTime::<Utc>::from_timestamp_millis) {
-            write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S%.3f+00")).expect("writing to a Vec");
+            crate::day::push_iso_time(self.buf, t.naive_utc(), true);
+            self.buf.extend_from_slice(b"+00");
         }
     }
 
@@ -345,7 +347,7 @@ impl Row<'_> {
                 .ok()
         });
         if let Some(t) = parsed {
-            write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S")).expect("writing to a Vec");
+            crate::day::push_iso_time(self.buf, t, false);
         }
     }
 
@@ -384,8 +386,16 @@ impl Row<'_> {
             self.too_large(column.map_or(name, |c| c.name), v);
             return;
         }
-        let items: Vec<String> = items.iter().map(i64::to_string).collect();
-        self.quoted(Some(&format!("{{{}}}", items.join(","))));
+        // Quoted like any text; digits, commas and braces need no escaping.
+        self.buf.extend_from_slice(b"\"{");
+        let mut digits = itoa::Buffer::new();
+        for (i, v) in items.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.buf.extend_from_slice(digits.format(*v).as_bytes());
+        }
+        self.buf.extend_from_slice(b"}\"");
     }
 
     /// `day`, `num_reunion`, `num_ordre`: the race the lake path names.

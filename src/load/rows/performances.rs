@@ -194,11 +194,9 @@ pub(crate) fn key_hash(race_date: NaiveDate, texts: &[&str]) -> i64 {
     const OFFSET: u32 = 0x811c_9dc5;
     const PRIME: u32 = 0x0100_0193;
     let step = |h: u32, b: u8| (h ^ u32::from(b)).wrapping_mul(PRIME);
-    let mut h = race_date
-        .format("%Y-%m-%d")
-        .to_string()
-        .bytes()
-        .fold(OFFSET, step);
+    let mut iso = Vec::with_capacity(10);
+    crate::day::push_iso(&mut iso, race_date);
+    let mut h = iso.iter().fold(OFFSET, |h, b| step(h, *b));
     for text in texts {
         h = step(h, 0);
         h = text.bytes().filter(|b| *b != 0).fold(h, step);
