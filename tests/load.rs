@@ -17,6 +17,11 @@ use crate::support::synth::{self, RaceState, Spec};
 /// A load that ran to its end (exit 0 or 3) must have written its report: a missing or
 /// unreadable one fails the test. A load that stopped (exit 1, 2) gives `Null`.
 fn load(db: &TestDb, lake: &Path, extra: &[&str]) -> (Output, Value) {
+    load_as(&db.url, lake, extra)
+}
+
+/// [`load`] with `DATABASE_URL` set to `url`.
+fn load_as(url: &str, lake: &Path, extra: &[&str]) -> (Output, Value) {
     let report = pg::server().scratch("report").join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_pmu-lake"))
         .args(["load", "--quiet", "--lake"])
@@ -24,7 +29,7 @@ fn load(db: &TestDb, lake: &Path, extra: &[&str]) -> (Output, Value) {
         .arg("--report")
         .arg(&report)
         .args(extra)
-        .env("DATABASE_URL", &db.url)
+        .env("DATABASE_URL", url)
         .output()
         .expect("running pmu-lake load");
     let json = match out.status.code() {
@@ -397,6 +402,127 @@ fn a_number_out_of_range_costs_its_value_not_its_race() {
         pmu_lake::lake::read_body(&lake.body_path(&key)).unwrap(),
         bytes
     );
+}
+
+/// The URL of `db` for a role of its own that may open one connection at a time (a user whose
+/// role or server is limited), with every right on the tables the load writes.
+fn one_connection_url(db: &TestDb) -> String {
+    let role = format!("one_{}", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN CONNECTION LIMIT 1;
+             GRANT ALL ON SCHEMA public TO {role};
+             GRANT ALL ON ALL TABLES IN SCHEMA public TO {role};
+             GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"
+        ))
+        .unwrap();
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    assert_ne!(url, db.url, "the test server's URL names its user");
+    url
+}
+
+/// `past_race_runner` rows not written by the transaction of any ledger row: those a second
+/// session copied (each batch's ledger rows are written by the first session's transaction).
+fn runners_from_another_transaction(db: &TestDb) -> i64 {
+    db.count(
+        "SELECT count(*) FROM past_race_runner
+          WHERE xmin::text NOT IN (SELECT xmin::text FROM load_ledger)",
+    )
+}
+
+#[test]
+fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allowed_one_loads_the_same_rows()
+ {
+    let (lake, _) = lake_with(4, 5);
+    let two = pg::migrated_db("two_sessions");
+    let (out, report) = load(&two, &lake, &["--batch-rows", "3000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report["sessions"], 2, "{report}");
+    assert!(report["batches"].as_u64() > Some(1), "{report}");
+    let direct = table_counts(&report, "past_race_runner")["direct"]
+        .as_i64()
+        .unwrap();
+    // Every row known new was committed by the second session, in transactions of its own.
+    assert!(direct > 0, "{report}");
+    assert_eq!(runners_from_another_transaction(&two), direct);
+
+    // A role that may open one connection only: the load says so and runs on one session.
+    let one = pg::migrated_db("one_session");
+    let url = one_connection_url(&one);
+    let (out, report) = load_as(&url, &lake, &["--batch-rows", "3000"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("loading on one session only") && err.contains("too many connections"),
+        "{err}"
+    );
+    assert_eq!(report["sessions"], 1, "{report}");
+    assert_eq!(
+        table_counts(&report, "past_race_runner")["direct"].as_i64(),
+        Some(direct),
+        "{report}"
+    );
+    assert_eq!(runners_from_another_transaction(&one), 0);
+    assert_eq!(one.contents(), two.contents());
+    let ledger = "(SELECT path, content_sha256, status FROM load_ledger)";
+    assert_eq!(one.checksum(ledger), two.checksum(ledger));
+}
+
+#[test]
+fn a_batch_refused_in_either_session_of_a_first_backfill_rejects_only_its_object() {
+    // R1C2's performances of the first day: a runner of its first past race is refused by a
+    // rule of the database on past_race_runner (the second session's COPY: in the first batch
+    // every runner is new), or its past race is refused on horse_race_history (the first
+    // session's merge, while the second one's COPY succeeded).
+    for (rule, table) in [
+        (
+            "ALTER TABLE past_race_runner ADD CONSTRAINT no_refused_jockey CHECK (nom_jockey IS DISTINCT FROM 'REFUSED')",
+            "past_race_runner",
+        ),
+        (
+            "ALTER TABLE horse_race_history ADD CONSTRAINT no_race_of_1000_km CHECK (distance_m < 1000000)",
+            "horse_race_history",
+        ),
+    ] {
+        let (dir, spec) = lake_with(3, 3);
+        let lake = Lake::new(&dir);
+        let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Performances);
+        let mut performances = json_of(&lake, &key);
+        let past = &mut performances["participants"][0]["coursesCourues"][0];
+        past["distance"] = Value::from(2_000_000);
+        for runner in past["participants"].as_array_mut().unwrap() {
+            runner["nomJockey"] = Value::from("REFUSED");
+        }
+        lake.write_body(&key, &serde_json::to_vec(&performances).unwrap())
+            .unwrap();
+
+        let two = pg::migrated_db("refused_two_sessions");
+        two.client().batch_execute(rule).unwrap();
+        let (out, report) = load(&two, &dir, &["--batch-rows", "1"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{table}: {err}");
+        assert_eq!(report["sessions"], 2, "{table}: {report}");
+        assert_eq!(objects(&report, "rejected"), 1, "{table}: {report}");
+        let line = err
+            .lines()
+            .find(|l| l.contains("R1C2/performances.json.zst"))
+            .unwrap_or_else(|| panic!("{table}: {err}"));
+        assert!(line.contains(table) && line.contains("23514"), "{line}");
+        assert_eq!(
+            report["per_batch"][0]["isolated"], true,
+            "{table}: {report}"
+        );
+
+        let one = pg::migrated_db("refused_one_session");
+        one.client().batch_execute(rule).unwrap();
+        let (out, report) = load_as(&one_connection_url(&one), &dir, &["--batch-rows", "1"]);
+        assert_eq!(out.status.code(), Some(3), "{table}: {}", stderr(&out));
+        assert_eq!(report["sessions"], 1, "{table}: {report}");
+        assert_eq!(two.contents(), one.contents(), "{table}");
+        // (The reasons name the refused row with its surrogate id, which differ.)
+        let ledger = "(SELECT path, content_sha256, status FROM load_ledger)";
+        assert_eq!(two.checksum(ledger), one.checksum(ledger), "{table}");
+    }
 }
 
 #[test]

@@ -18,7 +18,8 @@
 //! reader thread prepares batch N+1 while batch N is in PostgreSQL; one load per database at a
 //! time. Past races that an earlier batch of the same load sent with the same values are not
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
-//! later report of its horse.
+//! later report of its horse. In a first backfill, a second session copies the rows known new
+//! while the first one merges ([`side`]).
 
 pub mod ledger;
 pub mod migrate;
@@ -26,6 +27,7 @@ pub mod report;
 pub mod rows;
 pub mod seen;
 pub mod sent;
+pub mod side;
 pub mod sql;
 
 use std::collections::{HashMap, HashSet};
@@ -36,7 +38,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use postgres::{Client, Transaction};
+use postgres::{Client, GenericClient, Transaction};
 
 use crate::day::{Day, DayRange};
 use crate::db;
@@ -48,6 +50,7 @@ use report::{
 };
 use rows::Batch;
 use seen::{HandedOver, SeenPastRaces};
+use side::Side;
 
 /// Staged rows after which a batch is committed (the day that reaches it is the batch's last):
 /// about three days of a busy calendar (the bench's 67 races a day stage about 9,000 rows), a
@@ -118,7 +121,14 @@ pub fn run(settings: &Settings, db: &db::Settings) -> Result<Outcome> {
         .as_deref()
         .map(BatchLog::create)
         .transpose()?;
-    let mut report = load_lake(&mut client, &lake, &settings.options, batches.as_mut())?;
+    let second = || target.connect();
+    let mut report = load_lake(
+        &mut client,
+        &second,
+        &lake,
+        &settings.options,
+        batches.as_mut(),
+    )?;
     report.missing_days = missing_days(&lake, settings.options.range)?;
     // The report first: a summary nobody reads (`| head -1`) must not cost the report.
     if let (Some(path), Some(batches)) = (&settings.report, &mut batches) {
@@ -166,8 +176,11 @@ pub fn migrate_only(db: &db::Settings) -> Result<Outcome> {
 /// rows are in memory, whatever the size of the lake, and the ledger is read at most
 /// [`MAX_BATCH_DAYS`] days ahead of the batch in hand.
 /// Each batch's report goes to `batches` as it commits (the returned report has the totals).
+/// In a first backfill, `second` opens a second session to the same database ([`side`]); when
+/// it cannot, the load says why on stderr and runs on `client` alone.
 pub fn load_lake(
     client: &mut Client,
+    second: &dyn Fn() -> Result<Client>,
     lake: &Lake,
     options: &Options,
     batches: Option<&mut BatchLog>,
@@ -179,7 +192,7 @@ pub fn load_lake(
         .filter(|d| options.range.is_none_or(|r| r.contains(*d)))
         .collect();
     lock(client)?;
-    let result = load_locked(client, lake, options, &days, batches).and_then(|report| {
+    let result = load_locked(client, second, lake, options, &days, batches).and_then(|report| {
         // Batches committed without waiting for the disk (sql::SESSION): wait once, now.
         client
             .batch_execute(sql::FLUSH)
@@ -200,6 +213,7 @@ pub fn load_lake(
 /// [`load_lake`] once the load lock is held.
 fn load_locked(
     client: &mut Client,
+    second: &dyn Fn() -> Result<Client>,
     lake: &Lake,
     options: &Options,
     days: &[Day],
@@ -207,19 +221,32 @@ fn load_locked(
 ) -> Result<Report> {
     create_staging(client)?;
     let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
+    // Rows known new can only exist in a first backfill: only then is a second session useful.
+    let mut second_session = None;
     if table_is_empty(client, "past_race_runner")? {
         seen.past_runners.into_empty_table();
+        match second() {
+            Ok(client) => second_session = Some(client),
+            Err(e) => eprintln!("pmu-lake: loading on one session only: {e:#}"),
+        }
     }
     let bar = progress_bar(days.len() as u64, options.progress);
-    let mut loader = Loader {
-        client,
-        batch: Batch::new(),
-        phases: Phases::default(),
-        not_whole: HashSet::new(),
-    };
     let mut report = Report::default();
     let budget = options.batch_rows.max(1);
     std::thread::scope(|scope| -> Result<()> {
+        // Owned here, so that the second session's thread ends (its handle dropped) before the
+        // scope waits for it, whichever way this closure returns.
+        let side = second_session
+            .map(|client| Side::start(scope, client))
+            .transpose()?;
+        report.sessions = 1 + u32::from(side.is_some());
+        let mut loader = Loader {
+            client,
+            side,
+            batch: Batch::new(),
+            phases: Phases::default(),
+            not_whole: HashSet::new(),
+        };
         // Requests are bounded by the protocol below (never more than MAX_BATCH_DAYS waiting);
         // a prepared batch is handed over only when this thread takes it (rendezvous), so the
         // reader holds one batch while this thread loads the other.
@@ -593,6 +620,8 @@ fn prepare_day(
 
 struct Loader<'a> {
     client: &'a mut Client,
+    /// The second session of a first backfill, which copies the rows known new ([`side`]).
+    side: Option<Side>,
     /// Rows of one object at a time, when a batch is loaded object by object.
     batch: Batch,
     /// Time spent in COPY and merges for the batch being loaded.
@@ -607,7 +636,7 @@ impl Loader<'_> {
         let started = Instant::now();
         let span = input.span();
         let Prepared {
-            batch,
+            mut batch,
             days,
             mut good,
             mut rejected,
@@ -630,7 +659,7 @@ impl Loader<'_> {
         let complete = !handed.depends_on.iter().any(|s| self.not_whole.contains(s));
         if !good.is_empty() || !rejected.is_empty() {
             let whole = if complete {
-                self.commit_batch(&batch, &good, &rejected, &span)
+                self.commit_batch(&mut batch, &good, &rejected, &span)
             } else {
                 Err(anyhow!("an earlier batch was not committed whole"))
             };
@@ -699,27 +728,59 @@ impl Loader<'_> {
         Ok((report, batch))
     }
 
-    /// The whole batch in one transaction.
+    /// The whole batch in one transaction; with a second session, its rows known new in a
+    /// transaction of that session, committed just before this one ([`side`]).
     fn commit_batch(
         &mut self,
-        batch: &Batch,
+        batch: &mut Batch,
         good: &[Good],
         rejected: &[Entry],
         span: &str,
     ) -> Result<Tables> {
+        // The rows known new go to the second session first: it copies them while this one
+        // sends the rest.
+        let mut aside = None;
+        if let Some(side) = self.side.as_mut() {
+            let (csv, rows) = batch.take_direct();
+            if rows > 0 {
+                side.copy(csv)?;
+                aside = Some(rows);
+            } else {
+                batch.put_back_direct(csv);
+            }
+        }
         let mut tx = self
             .client
             .transaction()
             .with_context(|| format!("opening the transaction of {span}"))?;
-        let tables = copy_and_merge(&mut tx, batch, &mut self.phases)?;
         let entries: Vec<Entry> = good
             .iter()
             .map(|g| g.entry.clone())
             .chain(rejected.iter().cloned())
             .collect();
-        ledger::upsert(&mut tx, &entries)?;
-        tx.commit().with_context(|| format!("committing {span}"))?;
-        Ok(tables)
+        let here = copy_and_merge(&mut tx, batch, &mut self.phases)
+            .and_then(|tables| ledger::upsert(&mut tx, &entries).map(|()| tables));
+        let (Some(rows), Some(side)) = (aside, self.side.as_mut()) else {
+            let tables = here?;
+            tx.commit().with_context(|| format!("committing {span}"))?;
+            return Ok(tables);
+        };
+        let waited = Instant::now();
+        let (copied, csv) = side.copied()?;
+        batch.put_back_direct(csv);
+        self.phases.merge += waited.elapsed().as_secs_f64();
+        match (here, copied) {
+            (Ok(mut tables), Ok(us)) => {
+                side.commit()?;
+                tx.commit().with_context(|| format!("committing {span}"))?;
+                tables.add("past_race_runner", &TableCounts::direct(rows, us));
+                Ok(tables)
+            }
+            (Err(e), _) | (Ok(_), Err(e)) => {
+                side.rollback()?;
+                Err(e)
+            }
+        }
     }
 
     /// After PostgreSQL refused the batch: each object under its own savepoint (in day and
@@ -843,7 +904,7 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
 /// Bytes handed to a COPY writer at a time (see [`copy_rows`]).
 const COPY_PIECE: usize = 64 * 1024;
 
-fn copy_rows(tx: &mut Transaction<'_>, copy: &str, table: &str, csv: &[u8]) -> Result<()> {
+fn copy_rows(tx: &mut impl GenericClient, copy: &str, table: &str, csv: &[u8]) -> Result<()> {
     let mut writer = tx
         .copy_in(copy)
         .with_context(|| format!("starting COPY into {table}"))?;

@@ -221,6 +221,10 @@ pub struct Report {
     pub phases: Phases,
     /// Peak resident memory of the process, in kB (Linux: `VmHWM`), when it can be read.
     pub peak_rss_kb: Option<u64>,
+    /// PostgreSQL sessions that wrote the rows: 2 in a first backfill (see `load::side`), 1
+    /// otherwise or when the server refused a second connection.
+    #[serde(default)]
+    pub sessions: u32,
     /// Numbers the API sent that their column cannot hold, stored as NULL (the row is kept),
     /// with the object each came from.
     #[serde(default)]

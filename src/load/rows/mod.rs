@@ -172,6 +172,24 @@ impl Batch {
         (&self.direct.csv, self.direct.rows)
     }
 
+    /// Takes the rows [`Batch::direct`] gives (their CSV and count) out of the batch, to be
+    /// copied by another session (`load::side`); the batch then has none.
+    /// [`Batch::put_back_direct`] returns the buffer, for its capacity.
+    pub fn take_direct(&mut self) -> (Vec<u8>, u64) {
+        assert!(self.finished, "direct rows read before Batch::finish");
+        let rows = std::mem::take(&mut self.direct.rows);
+        (std::mem::take(&mut self.direct.csv), rows)
+    }
+
+    /// Gives back the buffer of [`Batch::take_direct`], emptied: the batch keeps having no
+    /// direct rows, and reuses its capacity.
+    pub fn put_back_direct(&mut self, mut csv: Vec<u8>) {
+        if self.direct.csv.is_empty() {
+            csv.clear();
+            self.direct.csv = csv;
+        }
+    }
+
     /// Total rows staged, all tables.
     pub fn rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
