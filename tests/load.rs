@@ -437,17 +437,39 @@ fn runners_from_another_transaction(db: &TestDb) -> i64 {
 #[test]
 fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allowed_one_loads_the_same_rows()
  {
-    let (lake, _) = lake_with(4, 5);
+    // The last day's report lists again a past race of the first day's, with other jockeys: its
+    // runners go through the merge (staged, not new), which updates them.
+    let (lake, spec) = lake_with(4, 5);
+    let store = Lake::new(&lake);
+    let first = ObjectKey::race(spec.day(0), RaceId::new(1, 1).unwrap(), Stage::Performances);
+    let mut past = json_of(&store, &first)["participants"][0]["coursesCourues"][0].clone();
+    for runner in past["participants"].as_array_mut().unwrap() {
+        runner["nomJockey"] = Value::from("LATER JOCKEY");
+    }
+    let last = ObjectKey::race(spec.day(3), RaceId::new(1, 1).unwrap(), Stage::Performances);
+    let mut performances = json_of(&store, &last);
+    performances["participants"][0]["coursesCourues"]
+        .as_array_mut()
+        .unwrap()
+        .push(past);
+    store
+        .write_body(&last, &serde_json::to_vec(&performances).unwrap())
+        .unwrap();
+
     let two = pg::migrated_db("two_sessions");
     let (out, report) = load(&two, &lake, &["--batch-rows", "3000"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report["sessions"], 2, "{report}");
     assert!(report["batches"].as_u64() > Some(1), "{report}");
-    let direct = table_counts(&report, "past_race_runner")["direct"]
-        .as_i64()
-        .unwrap();
-    // Every row known new was committed by the second session, in transactions of its own.
+    let runners = table_counts(&report, "past_race_runner");
+    let direct = runners["direct"].as_i64().unwrap();
     assert!(direct > 0, "{report}");
+    assert!(runners["updated"].as_i64() > Some(0), "{report}");
+    let later = "SELECT count(*) FROM past_race_runner WHERE nom_jockey = 'LATER JOCKEY'";
+    assert!(two.count(later) > 0);
+    // Every row of the table was committed by the second session, in transactions of its own:
+    // the rows known new (copied), then updated by its merge of the staged ones.
+    assert_eq!(two.count("SELECT count(*) FROM past_race_runner"), direct);
     assert_eq!(runners_from_another_transaction(&two), direct);
 
     // A role that may open one connection only: the load says so and runs on one session.

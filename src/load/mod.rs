@@ -18,8 +18,8 @@
 //! reader thread prepares batch N+1 while batch N is in PostgreSQL; one load per database at a
 //! time. Past races that an earlier batch of the same load sent with the same values are not
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
-//! later report of its horse. In a first backfill, a second session copies the rows known new
-//! while the first one merges ([`side`]).
+//! later report of its horse. In a first backfill, a second session loads `past_race_runner`
+//! while the first one loads the other tables ([`side`]).
 
 pub mod ledger;
 pub mod migrate;
@@ -30,6 +30,7 @@ pub mod sent;
 pub mod side;
 pub mod sql;
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -728,8 +729,8 @@ impl Loader<'_> {
         Ok((report, batch))
     }
 
-    /// The whole batch in one transaction; with a second session, its rows known new in a
-    /// transaction of that session, committed just before this one ([`side`]).
+    /// The whole batch in one transaction; with a second session, its `past_race_runner` rows
+    /// in a transaction of that session, committed just before this one ([`side`]).
     fn commit_batch(
         &mut self,
         batch: &mut Batch,
@@ -737,16 +738,16 @@ impl Loader<'_> {
         rejected: &[Entry],
         span: &str,
     ) -> Result<Tables> {
-        // The rows known new go to the second session first: it copies them while this one
-        // sends the rest.
-        let mut aside = None;
+        // The past runners go to the second session first: it loads them while this one sends
+        // the rest.
+        let mut aside = false;
         if let Some(side) = self.side.as_mut() {
-            let (csv, rows) = batch.take_direct();
-            if rows > 0 {
-                side.copy(csv)?;
-                aside = Some(rows);
+            let rows = batch.take_past_runners();
+            if rows.direct_rows > 0 || rows.staged_rows > 0 {
+                side.load(rows)?;
+                aside = true;
             } else {
-                batch.put_back_direct(csv);
+                batch.put_back_past_runners(rows);
             }
         }
         let mut tx = self
@@ -758,22 +759,24 @@ impl Loader<'_> {
             .map(|g| g.entry.clone())
             .chain(rejected.iter().cloned())
             .collect();
-        let here = copy_and_merge(&mut tx, batch, &mut self.phases)
+        let here = copy_and_merge(&mut tx, batch, &mut self.phases, aside)
             .and_then(|tables| ledger::upsert(&mut tx, &entries).map(|()| tables));
-        let (Some(rows), Some(side)) = (aside, self.side.as_mut()) else {
+        let (true, Some(side)) = (aside, self.side.as_mut()) else {
             let tables = here?;
             tx.commit().with_context(|| format!("committing {span}"))?;
             return Ok(tables);
         };
         let waited = Instant::now();
-        let (copied, csv) = side.copied()?;
-        batch.put_back_direct(csv);
+        let (loaded, rows) = side.loaded()?;
+        batch.put_back_past_runners(rows);
         self.phases.merge += waited.elapsed().as_secs_f64();
-        match (here, copied) {
-            (Ok(mut tables), Ok(us)) => {
+        match (here, loaded) {
+            (Ok(mut tables), Ok(loaded)) => {
                 side.commit()?;
                 tx.commit().with_context(|| format!("committing {span}"))?;
-                tables.add("past_race_runner", &TableCounts::direct(rows, us));
+                for counts in [loaded.direct, loaded.merged].iter().flatten() {
+                    tables.add("past_race_runner", counts);
+                }
                 Ok(tables)
             }
             (Err(e), _) | (Ok(_), Err(e)) => {
@@ -815,7 +818,7 @@ impl Loader<'_> {
                 continue;
             }
             let mut savepoint = tx.transaction().context("opening a savepoint")?;
-            match copy_and_merge(&mut savepoint, &self.batch, &mut self.phases)
+            match copy_and_merge(&mut savepoint, &self.batch, &mut self.phases, false)
                 .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
             {
                 Ok(t) => {
@@ -858,11 +861,39 @@ fn rejection(object: &LakeObject, sha256: String, stored_bytes: u64, reason: Str
 
 /// Decompresses a stored body (one zstd frame, its checksum verified).
 fn decode(stored: &[u8]) -> Result<Vec<u8>> {
+    // One zstd context per thread, reused: creating one per object was 3.4 % of the reader's
+    // time. It decodes a frame that announces its size (every frame the lake writes) up to
+    // FAST_BODY; anything else, or a frame it fails on, goes through the streaming decoder,
+    // whose error is the one reported.
+    const FAST_BODY: u64 = 64 << 20;
+    thread_local! {
+        static CONTEXT: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            RefCell::new(zstd::bulk::Decompressor::new().ok());
+    }
+    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(stored)
+        && size <= FAST_BODY
+    {
+        let mut body = Vec::with_capacity(size as usize);
+        let decoded = CONTEXT.with_borrow_mut(|context| {
+            context
+                .as_mut()
+                .is_some_and(|d| d.decompress_to_buffer(stored, &mut body).ok() == Some(body.len()))
+        });
+        if decoded && body.len() as u64 == size {
+            return Ok(body);
+        }
+    }
     zstd::stream::decode_all(stored).map_err(|e| anyhow!("not a valid zstd frame: {e}"))
 }
 
-/// COPY every non-empty staging table, then every merge, summing the counts per target.
-fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) -> Result<Tables> {
+/// COPY every non-empty staging table, then every merge, summing the counts per target; all
+/// but `past_race_runner`'s when a second session loads that table (`aside`, see [`side`]).
+fn copy_and_merge(
+    tx: &mut Transaction<'_>,
+    batch: &Batch,
+    phases: &mut Phases,
+    aside: bool,
+) -> Result<Tables> {
     let copy_started = Instant::now();
     for (i, table) in sql::STAGING.iter().enumerate() {
         let (csv, rows) = batch.table(i);
@@ -884,6 +915,9 @@ fn copy_and_merge(tx: &mut Transaction<'_>, batch: &Batch, phases: &mut Phases) 
         direct = Some(TableCounts::direct(rows, us));
     }
     for merge in sql::MERGES {
+        if aside && merge.target == "past_race_runner" {
+            continue;
+        }
         let started = Instant::now();
         let row = tx
             .query_one(merge.sql, &[])

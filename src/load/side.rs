@@ -1,22 +1,30 @@
-//! A second PostgreSQL session for the rows a first backfill knows new (`past_race_runner` rows
-//! whose key the load never sent, see `load::sent`): its own thread copies a batch's such rows
-//! into the table while the first session copies the batch's staging rows and runs its merges.
-//! That copy is the largest single statement of a first backfill (about a fifth of the
-//! backend's time), and the two sessions run on two cores.
+//! A second PostgreSQL session for `past_race_runner`, the largest table, in a first backfill
+//! (the table was empty as the load began): its own thread copies a batch's rows known new
+//! straight into the table (runners whose key the load never sent, see `load::sent`), then
+//! stages and merges the batch's other runners, while the first session copies the batch's
+//! other staging rows and runs the other merges. Those were about a fifth and a tenth of the
+//! first session's time; the two sessions run on two cores.
+//!
+//! The merge reads, besides `past_race_runner`, the reports committed before the batch
+//! (`horse_race_history`, `race_participant`, `race`, `performance_report`) to know whether a
+//! newer one lists a row, and leaves out the reports of the races the batch stages. It sees
+//! here what it sees in the first session: the committed rows, and none of the batch's own
+//! reports (here they are not visible yet; there it leaves them out by the races in
+//! `stg_perf_report`, which this session gets as `day, num_reunion, num_ordre` only).
 //!
 //! Each batch is two transactions, committed in this order: the first session does all its work
-//! (staging, merges, ledger rows) and this one its COPY; only when both succeeded does this one
+//! (staging, merges, ledger rows) and this one its rows; only when both succeeded does this one
 //! commit, then the first. So:
 //! - a batch PostgreSQL refuses (either session) is rolled back in both, and loads again object
 //!   by object in the first session alone, all through staging, as before;
-//! - a load killed between the two commits leaves in `past_race_runner` the new runners of its
-//!   last batch without their ledger rows: the next load reads those objects again and finds the
+//! - a load killed between the two commits leaves in `past_race_runner` the runners of its last
+//!   batch without their ledger rows: the next load reads those objects again and finds the
 //!   rows there with the same values (the table is no longer empty, so they go through the
 //!   merge, which leaves them unchanged). Nothing is lost, as it would be with the other order.
 //!
-//! The two sessions never write the same row: within a batch, each runner of a past race is
-//! routed to one path only (`load::rows::past_runners`), and the next batch starts after both
-//! commits. No lock is ever waited for between them.
+//! The two sessions never write the same row: with a second session, the first one writes no
+//! `past_race_runner` row, and this one nothing else; the next batch starts after both commits.
+//! No lock is ever waited for between them.
 
 use std::sync::mpsc;
 use std::thread::Scope;
@@ -25,19 +33,39 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use postgres::Client;
 
-use super::{copy_rows, sql};
+use super::report::TableCounts;
+use super::rows::PastRunnerRows;
+use super::{Refused, copy_rows, sql};
+
+/// `stg_perf_report` in this session: only the races of the batch's reports, which the
+/// `past_race_runner` merge reads.
+const REPORTED_RACES: &str = "CREATE TEMP TABLE IF NOT EXISTS stg_perf_report (
+    day date, num_reunion integer, num_ordre integer
+) ON COMMIT DELETE ROWS";
+const COPY_REPORTED_RACES: &str =
+    "COPY stg_perf_report (day, num_reunion, num_ordre) FROM STDIN (FORMAT csv)";
+
+/// What the second session did of a batch.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The rows known new: their count and the COPY's time.
+    pub direct: Option<TableCounts>,
+    /// The merge of the staged rows, with its time.
+    pub merged: Option<TableCounts>,
+}
 
 /// What the first session asks of the second.
 enum Order {
-    /// Open a transaction and copy these rows (of [`sql::DIRECT_PAST_RUNNER`]) in it.
-    Copy(Vec<u8>),
+    /// Open a transaction and load these rows in it.
+    Load(PastRunnerRows),
     Commit,
     Rollback,
 }
 
 enum Answer {
-    /// The COPY's time in µs, or why PostgreSQL refused it; the rows' buffer, for reuse.
-    Copied(Result<u64>, Vec<u8>),
+    /// What was done, or why PostgreSQL refused it; the rows' buffers, for reuse (boxed: the
+    /// counts are large, and the other answers small).
+    Loaded(Box<(Result<Loaded>, PastRunnerRows)>),
     /// The commit or the rollback.
     Ended(Result<()>),
 }
@@ -50,11 +78,14 @@ pub struct Side {
 }
 
 impl Side {
-    /// Sets up `client` as the load's sessions are ([`sql::SESSION`]) and starts its thread in
-    /// `scope`.
+    /// Sets up `client` as the load's sessions are ([`sql::SESSION`]), with the two staging
+    /// tables it uses, and starts its thread in `scope`.
     pub fn start<'scope>(scope: &'scope Scope<'scope, '_>, mut client: Client) -> Result<Side> {
+        let staging = &sql::STAGING[super::rows::PAST_RUNNER];
         client
             .batch_execute(sql::SESSION)
+            .and_then(|()| client.batch_execute(staging.create))
+            .and_then(|()| client.batch_execute(REPORTED_RACES))
             .context("setting up the load's second session")?;
         let (orders, to_serve) = mpsc::channel();
         let (answer, answers) = mpsc::channel();
@@ -62,16 +93,17 @@ impl Side {
         Ok(Side { orders, answers })
     }
 
-    /// Starts copying `csv` in a transaction of the second session; [`Side::copied`] waits for it.
-    pub fn copy(&mut self, csv: Vec<u8>) -> Result<()> {
-        self.send(Order::Copy(csv))
+    /// Starts loading `rows` in a transaction of the second session; [`Side::loaded`] waits
+    /// for it.
+    pub fn load(&mut self, rows: PastRunnerRows) -> Result<()> {
+        self.send(Order::Load(rows))
     }
 
-    /// The COPY's outcome (its time in µs, or a [`super::Refused`] when PostgreSQL refused a
-    /// row), and the buffer [`Side::copy`] was given.
-    pub fn copied(&mut self) -> Result<(Result<u64>, Vec<u8>)> {
+    /// The outcome of [`Side::load`] (a [`super::Refused`] when PostgreSQL refused a row), and
+    /// the buffers it was given.
+    pub fn loaded(&mut self) -> Result<(Result<Loaded>, PastRunnerRows)> {
         match self.answers.recv() {
-            Ok(Answer::Copied(result, csv)) => Ok((result, csv)),
+            Ok(Answer::Loaded(answer)) => Ok(*answer),
             _ => Err(stopped()),
         }
     }
@@ -108,16 +140,12 @@ fn stopped() -> anyhow::Error {
 fn serve(client: &mut Client, orders: &mpsc::Receiver<Order>, answers: &mpsc::Sender<Answer>) {
     for order in orders {
         let answer = match order {
-            Order::Copy(csv) => {
-                let started = Instant::now();
-                let copied = client
+            Order::Load(rows) => {
+                let loaded = client
                     .batch_execute("BEGIN")
                     .context("opening the second session's transaction")
-                    .and_then(|()| {
-                        copy_rows(client, &sql::DIRECT_PAST_RUNNER, "past_race_runner", &csv)
-                    })
-                    .map(|()| u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-                Answer::Copied(copied, csv)
+                    .and_then(|()| load(client, &rows));
+                Answer::Loaded(Box::new((loaded, rows)))
             }
             Order::Commit => Answer::Ended(
                 client
@@ -134,4 +162,51 @@ fn serve(client: &mut Client, orders: &mpsc::Receiver<Order>, answers: &mpsc::Se
             break;
         }
     }
+}
+
+/// The rows known new, copied into the table; then the staged rows, merged as the first session
+/// would have ([`sql::MERGES`]' `past_race_runner`).
+fn load(client: &mut Client, rows: &PastRunnerRows) -> Result<Loaded> {
+    let mut done = Loaded {
+        direct: None,
+        merged: None,
+    };
+    if rows.direct_rows > 0 {
+        let started = Instant::now();
+        copy_rows(
+            client,
+            &sql::DIRECT_PAST_RUNNER,
+            "past_race_runner",
+            &rows.direct,
+        )?;
+        done.direct = Some(TableCounts::direct(rows.direct_rows, micros(started)));
+    }
+    if rows.staged_rows > 0 {
+        let started = Instant::now();
+        let staging = &sql::STAGING[super::rows::PAST_RUNNER];
+        if !rows.reported.is_empty() {
+            copy_rows(
+                client,
+                COPY_REPORTED_RACES,
+                "stg_perf_report",
+                &rows.reported,
+            )?;
+        }
+        copy_rows(client, staging.copy, staging.name, &rows.staged)?;
+        let merge = sql::MERGES
+            .iter()
+            .find(|m| m.target == "past_race_runner")
+            .expect("past_race_runner has a merge");
+        let row = client
+            .query_one(merge.sql, &[])
+            .map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
+        let mut counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
+        counts.merge_us = micros(started);
+        done.merged = Some(counts);
+    }
+    Ok(done)
+}
+
+fn micros(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

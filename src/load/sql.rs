@@ -72,10 +72,11 @@
 //!
 //! When `past_race_runner` was empty as the load began (a first backfill), a runner of a past
 //! race whose key the load never sent cannot conflict with anything: it is copied straight into
-//! the table ([`DIRECT_PAST_RUNNER`]), with what the merge would have inserted, by a second
-//! session while the first one runs the merges (`load::side`; before the merges, in the batch's
-//! transaction, when there is no second session). That skips staging and the merge's probe for
-//! most of the largest table (`load::sent`).
+//! the table ([`DIRECT_PAST_RUNNER`]), with what the merge would have inserted. That skips
+//! staging and the merge's probe for most of the largest table (`load::sent`). These rows, and
+//! the `past_race_runner` merge of the staged ones, go to a second session while the first one
+//! runs the other merges (`load::side`); without a second session, the rows known new are copied
+//! before the merges, in the batch's transaction.
 //!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted

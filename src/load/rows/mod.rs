@@ -67,6 +67,21 @@ pub struct OutOfRange {
     pub value: i64,
 }
 
+/// A batch's `past_race_runner` rows, taken out of it for a second session
+/// ([`Batch::take_past_runners`]).
+#[derive(Debug, Default)]
+pub struct PastRunnerRows {
+    /// Rows sure to be new, in the columns of [`crate::load::sql::DIRECT_PAST_RUNNER`].
+    pub direct: Vec<u8>,
+    pub direct_rows: u64,
+    /// `stg_past_runner` rows, to be merged.
+    pub staged: Vec<u8>,
+    pub staged_rows: u64,
+    /// `day,num_reunion,num_ordre` of the races whose reports the batch stages (the merge leaves
+    /// them out of its "a newer report lists the row" test).
+    pub reported: Vec<u8>,
+}
+
 /// Staging rows of a batch (a day, or one object when isolating a failure): one CSV buffer per
 /// entry of [`tables::ALL`], in the same order. Buffers are reused across batches.
 #[derive(Debug)]
@@ -83,6 +98,9 @@ pub struct Batch {
     /// `past_race_runner` rows sure to be new ([`crate::load::seen::Route::Direct`]), in the
     /// columns of [`crate::load::sql::DIRECT_PAST_RUNNER`]: copied straight into the table.
     direct: Table,
+    /// `day,num_reunion,num_ordre` of each performances object that staged `stg_perf_report`
+    /// rows: what the `past_race_runner` merge needs of them on a second session.
+    reported: Table,
     /// [`Batch::finish`] ran since the last object was added.
     finished: bool,
 }
@@ -96,6 +114,7 @@ impl Default for Batch {
             past_copies: Vec::new(),
             spare: Vec::new(),
             direct: Table::default(),
+            reported: Table::default(),
             finished: false,
         }
     }
@@ -116,6 +135,8 @@ impl Batch {
         self.past_copies.clear();
         self.direct.csv.clear();
         self.direct.rows = 0;
+        self.reported.csv.clear();
+        self.reported.rows = 0;
         self.finished = false;
     }
 
@@ -146,6 +167,20 @@ impl Batch {
         let result = self
             .add_rows(key, body, seen)
             .with_context(|| format!("rows of {}", key.display_path()));
+        if result.is_ok()
+            && let Some(race) = key.race
+            && self.tables[PERF_REPORT].rows > marks[PERF_REPORT].1
+        {
+            let r = &mut self.reported;
+            crate::day::push_iso(&mut r.csv, key.day.date());
+            let mut n = itoa::Buffer::new();
+            r.csv.push(b',');
+            r.csv.extend_from_slice(n.format(race.reunion).as_bytes());
+            r.csv.push(b',');
+            r.csv.extend_from_slice(n.format(race.course).as_bytes());
+            r.csv.push(b'\n');
+            r.rows += 1;
+        }
         if result.is_err() {
             for (t, (len, rows)) in self.tables.iter_mut().zip(marks) {
                 t.csv.truncate(len);
@@ -172,21 +207,37 @@ impl Batch {
         (&self.direct.csv, self.direct.rows)
     }
 
-    /// Takes the rows [`Batch::direct`] gives (their CSV and count) out of the batch, to be
-    /// copied by another session (`load::side`); the batch then has none.
-    /// [`Batch::put_back_direct`] returns the buffer, for its capacity.
-    pub fn take_direct(&mut self) -> (Vec<u8>, u64) {
-        assert!(self.finished, "direct rows read before Batch::finish");
-        let rows = std::mem::take(&mut self.direct.rows);
-        (std::mem::take(&mut self.direct.csv), rows)
+    /// Takes the `past_race_runner` rows out of the batch, to be loaded by another session
+    /// (`load::side`): the rows [`Batch::direct`] gives, the `stg_past_runner` rows, and the
+    /// races whose reports the batch stages. The batch then has none of them;
+    /// [`Batch::put_back_past_runners`] returns the buffers, for their capacity.
+    pub fn take_past_runners(&mut self) -> PastRunnerRows {
+        assert!(self.finished, "past runners read before Batch::finish");
+        let take = |t: &mut Table| (std::mem::take(&mut t.csv), std::mem::take(&mut t.rows));
+        let (direct, direct_rows) = take(&mut self.direct);
+        let (staged, staged_rows) = take(&mut self.tables[PAST_RUNNER]);
+        let (reported, _) = take(&mut self.reported);
+        PastRunnerRows {
+            direct,
+            direct_rows,
+            staged,
+            staged_rows,
+            reported,
+        }
     }
 
-    /// Gives back the buffer of [`Batch::take_direct`], emptied: the batch keeps having no
-    /// direct rows, and reuses its capacity.
-    pub fn put_back_direct(&mut self, mut csv: Vec<u8>) {
-        if self.direct.csv.is_empty() {
-            csv.clear();
-            self.direct.csv = csv;
+    /// Gives back the buffers of [`Batch::take_past_runners`], emptied: the batch keeps having
+    /// none of those rows, and reuses their capacity.
+    pub fn put_back_past_runners(&mut self, rows: PastRunnerRows) {
+        for (table, mut csv) in [
+            (&mut self.direct, rows.direct),
+            (&mut self.tables[PAST_RUNNER], rows.staged),
+            (&mut self.reported, rows.reported),
+        ] {
+            if table.csv.is_empty() {
+                csv.clear();
+                table.csv = csv;
+            }
         }
     }
 
