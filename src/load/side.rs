@@ -2,8 +2,9 @@
 //! (the table was empty as the load began): its own thread copies a batch's rows known new
 //! straight into the table (runners whose key the load never sent, see `load::sent`), then
 //! stages and merges the batch's other runners, while the first session copies the batch's
-//! other staging rows and runs the other merges. Those were about a fifth and a tenth of the
-//! first session's time; the two sessions run on two cores.
+//! other staging rows and runs the other merges. In a first load of 300 bench days, that is
+//! 18.9 s of COPY and 5.8 s of staging and merging out of 60.7 s of statements on one session;
+//! the two sessions run on two cores.
 //!
 //! The merge reads, besides `past_race_runner`, the reports committed before the batch
 //! (`horse_race_history`, `race_participant`, `race`, `performance_report`) to know whether a
