@@ -636,6 +636,37 @@ pub fn compress(body: &[u8]) -> io::Result<Vec<u8>> {
     c.compress(body)
 }
 
+/// A body larger than this is not decompressed in one piece (no payload comes close).
+const MAX_BODY: u64 = 1 << 30;
+
+/// Decompresses one whole frame that gives its content size into `body`, with `decompressor`
+/// (a context reused from body to body); its checksum is checked by zstd. Frames of
+/// [`compress`] always give their size.
+pub fn decompress(
+    stored: &[u8],
+    body: &mut Vec<u8>,
+    decompressor: Option<&mut zstd::bulk::Decompressor<'static>>,
+) -> Result<(), String> {
+    body.clear();
+    let size = match zstd::zstd_safe::get_frame_content_size(stored) {
+        Ok(Some(n)) if n <= MAX_BODY => n as usize,
+        Ok(Some(n)) => return Err(format!("the frame announces {n} bytes")),
+        Ok(None) => return Err("the frame does not give its content size".into()),
+        Err(_) => return Err("not a zstd frame".into()),
+    };
+    body.reserve(size);
+    let Some(d) = decompressor else {
+        return Err("no zstd decompressor (out of memory)".into());
+    };
+    let n = d
+        .decompress_to_buffer(stored, body)
+        .map_err(|e| format!("{e} (truncated or damaged)"))?;
+    if n != size {
+        return Err(format!("{n} bytes out of the {size} announced"));
+    }
+    Ok(())
+}
+
 /// Reads and decompresses a stored body, checking the frame's checksum.
 pub fn read_body(path: &Path) -> Result<Vec<u8>> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;

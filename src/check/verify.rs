@@ -45,8 +45,6 @@ use crate::pmu::rapports::RapportsResponse;
 pub const QUARANTINE: &str = "_quarantine";
 /// How a manifest line written by `--repair` starts its `finality`.
 pub const QUARANTINED: &str = "quarantined by verify --repair";
-/// A body larger than this is not decompressed in one piece (no payload comes close).
-const MAX_BODY: u64 = 1 << 30;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -466,7 +464,7 @@ fn check(
                 .into(),
         ));
     }
-    if let Err(e) = decompress(stored, body, decompressor) {
+    if let Err(e) = lake::decompress(stored, body, decompressor) {
         found.push((Kind::Frame, e));
         return found;
     }
@@ -489,32 +487,6 @@ fn check(
         found.push((Kind::Json, format!("not JSON: {e}")));
     }
     found
-}
-
-/// One whole frame with its content size; its checksum is checked by zstd.
-fn decompress(
-    stored: &[u8],
-    body: &mut Vec<u8>,
-    decompressor: Option<&mut zstd::bulk::Decompressor<'static>>,
-) -> Result<(), String> {
-    body.clear();
-    let size = match zstd::zstd_safe::get_frame_content_size(stored) {
-        Ok(Some(n)) if n <= MAX_BODY => n as usize,
-        Ok(Some(n)) => return Err(format!("the frame announces {n} bytes")),
-        Ok(None) => return Err("the frame does not give its content size".into()),
-        Err(_) => return Err("not a zstd frame".into()),
-    };
-    body.reserve(size);
-    let Some(d) = decompressor else {
-        return Err("no zstd decompressor (out of memory)".into());
-    };
-    let n = d
-        .decompress_to_buffer(stored, body)
-        .map_err(|e| format!("{e} (truncated or damaged)"))?;
-    if n != size {
-        return Err(format!("{n} bytes out of the {size} announced"));
-    }
-    Ok(())
 }
 
 /// The body read by the model `load` reads it with.
@@ -641,14 +613,14 @@ mod tests {
         let whole = lake::compress(&body).unwrap();
         let mut d = zstd::bulk::Decompressor::new().ok();
         let mut out = Vec::new();
-        assert!(decompress(&whole, &mut out, d.as_mut()).is_ok());
+        assert!(lake::decompress(&whole, &mut out, d.as_mut()).is_ok());
         assert_eq!(out, body);
-        assert!(decompress(&whole[..whole.len() - 3], &mut out, d.as_mut()).is_err());
+        assert!(lake::decompress(&whole[..whole.len() - 3], &mut out, d.as_mut()).is_err());
         let mut flipped = whole.clone();
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0x55;
-        assert!(decompress(&flipped, &mut out, d.as_mut()).is_err());
-        assert!(decompress(b"{}", &mut out, d.as_mut()).is_err());
+        assert!(lake::decompress(&flipped, &mut out, d.as_mut()).is_err());
+        assert!(lake::decompress(b"{}", &mut out, d.as_mut()).is_err());
     }
 
     #[test]

@@ -862,26 +862,15 @@ fn rejection(object: &LakeObject, sha256: String, stored_bytes: u64, reason: Str
 /// Decompresses a stored body (one zstd frame, its checksum verified).
 fn decode(stored: &[u8]) -> Result<Vec<u8>> {
     // One zstd context per thread, reused: creating one per object was 3.4 % of the reader's
-    // time. It decodes a frame that announces its size (every frame the lake writes) up to
-    // FAST_BODY; anything else, or a frame it fails on, goes through the streaming decoder,
-    // whose error is the one reported.
-    const FAST_BODY: u64 = 64 << 20;
+    // time. A frame that does not give its size, or one it fails on, goes through the
+    // streaming decoder, whose error is the one reported.
     thread_local! {
         static CONTEXT: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             RefCell::new(zstd::bulk::Decompressor::new().ok());
     }
-    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(stored)
-        && size <= FAST_BODY
-    {
-        let mut body = Vec::with_capacity(size as usize);
-        let decoded = CONTEXT.with_borrow_mut(|context| {
-            context
-                .as_mut()
-                .is_some_and(|d| d.decompress_to_buffer(stored, &mut body).ok() == Some(body.len()))
-        });
-        if decoded && body.len() as u64 == size {
-            return Ok(body);
-        }
+    let mut body = Vec::new();
+    if CONTEXT.with_borrow_mut(|d| crate::lake::decompress(stored, &mut body, d.as_mut()).is_ok()) {
+        return Ok(body);
     }
     zstd::stream::decode_all(stored).map_err(|e| anyhow!("not a valid zstd frame: {e}"))
 }
