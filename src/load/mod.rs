@@ -900,26 +900,36 @@ fn copy_and_merge(
     if rows > 0 {
         let started = Instant::now();
         copy_rows(tx, &sql::DIRECT_PAST_RUNNER, "past_race_runner", csv)?;
-        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        direct = Some(TableCounts::direct(rows, us));
+        direct = Some(TableCounts::direct(rows, micros(started)));
     }
     for merge in sql::MERGES {
         if aside && merge.target == "past_race_runner" {
             continue;
         }
-        let started = Instant::now();
-        let row = tx
-            .query_one(merge.sql, &[])
-            .map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
-        let mut counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
-        counts.merge_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        tables.add(merge.target, &counts);
+        tables.add(merge.target, &run_merge(tx, merge)?);
     }
     if let Some(direct) = &direct {
         tables.add("past_race_runner", direct);
     }
     phases.merge += merge_started.elapsed().as_secs_f64();
     Ok(tables)
+}
+
+/// Runs one merge statement: its four counts ([`sql`]) and its time; PostgreSQL refusing a row
+/// is a [`Refused`].
+fn run_merge(client: &mut impl GenericClient, merge: &sql::Merge) -> Result<TableCounts> {
+    let started = Instant::now();
+    let row = client
+        .query_one(merge.sql, &[])
+        .map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
+    let mut counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
+    counts.merge_us = micros(started);
+    Ok(counts)
+}
+
+/// Microseconds since `started`, for the report.
+fn micros(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// `COPY table … FROM STDIN` (the statement `copy`) of the CSV rows `csv`; PostgreSQL refusing

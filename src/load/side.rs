@@ -36,7 +36,7 @@ use postgres::Client;
 
 use super::report::TableCounts;
 use super::rows::PastRunnerRows;
-use super::{Refused, copy_rows, sql};
+use super::{copy_rows, micros, run_merge, sql};
 
 /// `stg_perf_report` in this session: only the races of the batch's reports, which the
 /// `past_race_runner` merge reads.
@@ -198,16 +198,10 @@ fn load(client: &mut Client, rows: &PastRunnerRows) -> Result<Loaded> {
             .iter()
             .find(|m| m.target == "past_race_runner")
             .expect("past_race_runner has a merge");
-        let row = client
-            .query_one(merge.sql, &[])
-            .map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
-        let mut counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
+        let mut counts = run_merge(client, merge)?;
+        // Its staging rows' COPY counts too: the first session's would have been in its phases.
         counts.merge_us = micros(started);
         done.merged = Some(counts);
     }
     Ok(done)
-}
-
-fn micros(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
