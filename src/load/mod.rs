@@ -23,6 +23,7 @@
 
 pub mod ledger;
 pub mod migrate;
+pub mod plans;
 pub mod report;
 pub mod rows;
 pub mod seen;
@@ -46,6 +47,7 @@ use crate::db;
 use crate::exit::Outcome;
 use crate::lake::{Lake, LakeObject, sha256_hex};
 use ledger::{Entry, Status};
+use plans::Plans;
 use report::{
     BatchLog, BatchReport, DayObjects, Objects, Phases, Rejection, Report, TableCounts, Tables,
 };
@@ -247,6 +249,7 @@ fn load_locked(
             batch: Batch::new(),
             phases: Phases::default(),
             not_whole: HashSet::new(),
+            plans: Plans::default(),
         };
         // Requests are bounded by the protocol below (never more than MAX_BATCH_DAYS waiting);
         // a prepared batch is handed over only when this thread takes it (rendezvous), so the
@@ -629,6 +632,8 @@ struct Loader<'a> {
     phases: Phases,
     /// Batches of this load in which PostgreSQL refused an object.
     not_whole: HashSet<u64>,
+    /// The statements this session prepared.
+    plans: Plans,
 }
 
 impl Loader<'_> {
@@ -759,7 +764,7 @@ impl Loader<'_> {
             .map(|g| g.entry.clone())
             .chain(rejected.iter().cloned())
             .collect();
-        let here = copy_and_merge(&mut tx, batch, &mut self.phases, aside)
+        let here = copy_and_merge(&mut tx, &mut self.plans, batch, &mut self.phases, aside)
             .and_then(|tables| ledger::upsert(&mut tx, &entries).map(|()| tables));
         let (true, Some(side)) = (aside, self.side.as_mut()) else {
             let tables = here?;
@@ -818,8 +823,14 @@ impl Loader<'_> {
                 continue;
             }
             let mut savepoint = tx.transaction().context("opening a savepoint")?;
-            match copy_and_merge(&mut savepoint, &self.batch, &mut self.phases, false)
-                .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
+            match copy_and_merge(
+                &mut savepoint,
+                &mut self.plans,
+                &self.batch,
+                &mut self.phases,
+                false,
+            )
+            .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
             {
                 Ok(t) => {
                     savepoint.commit().context("releasing a savepoint")?;
@@ -879,6 +890,7 @@ fn decode(stored: &[u8]) -> Result<Vec<u8>> {
 /// but `past_race_runner`'s when a second session loads that table (`aside`, see [`side`]).
 fn copy_and_merge(
     tx: &mut Transaction<'_>,
+    plans: &mut Plans,
     batch: &Batch,
     phases: &mut Phases,
     aside: bool,
@@ -889,7 +901,7 @@ fn copy_and_merge(
         if rows == 0 {
             continue;
         }
-        copy_rows(tx, table.copy, table.name, csv)?;
+        copy_rows(tx, plans, table.copy, table.name, csv)?;
     }
     phases.copy += copy_started.elapsed().as_secs_f64();
     let merge_started = Instant::now();
@@ -899,14 +911,14 @@ fn copy_and_merge(
     let mut direct = None;
     if rows > 0 {
         let started = Instant::now();
-        copy_rows(tx, &sql::DIRECT_PAST_RUNNER, "past_race_runner", csv)?;
+        copy_rows(tx, plans, &sql::DIRECT_PAST_RUNNER, "past_race_runner", csv)?;
         direct = Some(TableCounts::direct(rows, micros(started)));
     }
     for merge in sql::MERGES {
         if aside && merge.target == "past_race_runner" {
             continue;
         }
-        tables.add(merge.target, &run_merge(tx, merge)?);
+        tables.add(merge.target, &run_merge(tx, plans, merge)?);
     }
     if let Some(direct) = &direct {
         tables.add("past_race_runner", direct);
@@ -917,11 +929,20 @@ fn copy_and_merge(
 
 /// Runs one merge statement: its four counts ([`sql`]) and its time; PostgreSQL refusing a row
 /// is a [`Refused`].
-fn run_merge(client: &mut impl GenericClient, merge: &sql::Merge) -> Result<TableCounts> {
+fn run_merge(
+    client: &mut impl GenericClient,
+    plans: &mut Plans,
+    merge: &sql::Merge,
+) -> Result<TableCounts> {
     let started = Instant::now();
-    let row = client
-        .query_one(merge.sql, &[])
-        .map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
+    let row = if merge.keep_plan {
+        plans
+            .get(client, merge.sql)
+            .and_then(|statement| client.query_one(&statement, &[]))
+    } else {
+        client.query_one(merge.sql, &[])
+    };
+    let row = row.map_err(|e| Refused::new(format!("merging into {}", merge.target), &e))?;
     let mut counts = TableCounts::from_merge(row.get(0), row.get(1), row.get(2), row.get(3));
     counts.merge_us = micros(started);
     Ok(counts)
@@ -937,9 +958,16 @@ fn micros(started: Instant) -> u64 {
 /// Bytes handed to a COPY writer at a time (see [`copy_rows`]).
 const COPY_PIECE: usize = 64 * 1024;
 
-fn copy_rows(tx: &mut impl GenericClient, copy: &str, table: &str, csv: &[u8]) -> Result<()> {
-    let mut writer = tx
-        .copy_in(copy)
+fn copy_rows(
+    tx: &mut impl GenericClient,
+    plans: &mut Plans,
+    copy: &'static str,
+    table: &str,
+    csv: &[u8],
+) -> Result<()> {
+    let mut writer = plans
+        .get(tx, copy)
+        .and_then(|statement| tx.copy_in(&statement))
         .with_context(|| format!("starting COPY into {table}"))?;
     // In pieces: the writer copies what it is given into its buffer before sending it, and a
     // table's rows of a batch are megabytes.

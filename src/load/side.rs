@@ -34,6 +34,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use postgres::Client;
 
+use super::plans::Plans;
 use super::report::TableCounts;
 use super::rows::PastRunnerRows;
 use super::{copy_rows, micros, run_merge, sql};
@@ -139,13 +140,14 @@ fn stopped() -> anyhow::Error {
 
 /// The second session's thread: one order at a time, until the first session drops its [`Side`].
 fn serve(client: &mut Client, orders: &mpsc::Receiver<Order>, answers: &mpsc::Sender<Answer>) {
+    let mut plans = Plans::default();
     for order in orders {
         let answer = match order {
             Order::Load(rows) => {
                 let loaded = client
                     .batch_execute("BEGIN")
                     .context("opening the second session's transaction")
-                    .and_then(|()| load(client, &rows));
+                    .and_then(|()| load(client, &mut plans, &rows));
                 Answer::Loaded(Box::new((loaded, rows)))
             }
             Order::Commit => Answer::Ended(
@@ -167,7 +169,7 @@ fn serve(client: &mut Client, orders: &mpsc::Receiver<Order>, answers: &mpsc::Se
 
 /// The rows known new, copied into the table; then the staged rows, merged as the first session
 /// would have ([`sql::MERGES`]' `past_race_runner`).
-fn load(client: &mut Client, rows: &PastRunnerRows) -> Result<Loaded> {
+fn load(client: &mut Client, plans: &mut Plans, rows: &PastRunnerRows) -> Result<Loaded> {
     let mut done = Loaded {
         direct: None,
         merged: None,
@@ -176,6 +178,7 @@ fn load(client: &mut Client, rows: &PastRunnerRows) -> Result<Loaded> {
         let started = Instant::now();
         copy_rows(
             client,
+            plans,
             &sql::DIRECT_PAST_RUNNER,
             "past_race_runner",
             &rows.direct,
@@ -188,17 +191,18 @@ fn load(client: &mut Client, rows: &PastRunnerRows) -> Result<Loaded> {
         if !rows.reported.is_empty() {
             copy_rows(
                 client,
+                plans,
                 COPY_REPORTED_RACES,
                 "stg_perf_report",
                 &rows.reported,
             )?;
         }
-        copy_rows(client, staging.copy, staging.name, &rows.staged)?;
+        copy_rows(client, plans, staging.copy, staging.name, &rows.staged)?;
         let merge = sql::MERGES
             .iter()
             .find(|m| m.target == "past_race_runner")
             .expect("past_race_runner has a merge");
-        let mut counts = run_merge(client, merge)?;
+        let mut counts = run_merge(client, plans, merge)?;
         // Its staging rows' COPY counts too: the first session's would have been in its phases.
         counts.merge_us = micros(started);
         done.merged = Some(counts);
