@@ -471,6 +471,16 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     // the rows known new (copied), then updated by its merge of the staged ones.
     assert_eq!(two.count("SELECT count(*) FROM past_race_runner"), direct);
     assert_eq!(runners_from_another_transaction(&two), direct);
+    // The foreign keys were set aside for the backfill, and are back as the migrations made
+    // them, validated.
+    assert!(
+        report["phases"]["foreign_keys"].as_f64() > Some(0.0),
+        "{report}"
+    );
+    let schema_keys = pg::migrated_db("schema_keys").foreign_keys();
+    assert_eq!(schema_keys.len(), pmu_lake::load::fkeys::FOREIGN_KEYS.len());
+    assert!(schema_keys.iter().all(|k| k.3), "{schema_keys:?}");
+    assert_eq!(two.foreign_keys(), schema_keys);
 
     // A role that may open one connection only: the load says so and runs on one session.
     let one = pg::migrated_db("one_session");
@@ -482,6 +492,17 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
         err.contains("loading on one session only") && err.contains("too many connections"),
         "{err}"
     );
+    // Not the tables' owner: their foreign keys stay in place, checked row by row.
+    assert!(
+        err.contains("loading with the foreign keys in place") && err.contains("must be owner"),
+        "{err}"
+    );
+    assert_eq!(
+        report["phases"]["foreign_keys"].as_f64(),
+        Some(0.0),
+        "{report}"
+    );
+    assert_eq!(one.foreign_keys(), schema_keys);
     assert_eq!(report["sessions"], 1, "{report}");
     assert_eq!(
         table_counts(&report, "past_race_runner")["direct"].as_i64(),
@@ -601,8 +622,15 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
         committed >= committed_at_kill && committed < all_days,
         "killed after {committed} of {all_days} days"
     );
+    // Killed in its first backfill, with the foreign keys set aside: the rerun adds them back.
+    assert_eq!(db.foreign_keys(), vec![]);
     let (out, _) = load(&db, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(db.foreign_keys(), reference.foreign_keys());
+    assert_eq!(
+        reference.foreign_keys().len(),
+        pmu_lake::load::fkeys::FOREIGN_KEYS.len()
+    );
     assert_eq!(db.contents(), reference.contents());
     assert_eq!(db.checksum(LEDGER), reference.checksum(LEDGER));
 }

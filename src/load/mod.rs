@@ -21,6 +21,7 @@
 //! later report of its horse. In a first backfill, a second session loads `past_race_runner`
 //! while the first one loads the other tables ([`side`]).
 
+pub mod fkeys;
 pub mod ledger;
 pub mod migrate;
 pub mod plans;
@@ -220,19 +221,53 @@ fn load_locked(
     lake: &Lake,
     options: &Options,
     days: &[Day],
-    mut batches: Option<&mut BatchLog>,
+    batches: Option<&mut BatchLog>,
 ) -> Result<Report> {
     create_staging(client)?;
+    // Keys a load killed in its first backfill left aside. Loading without them is still right
+    // (every merge joins its parents), so a key that cannot be added back only gets a warning.
+    if let Err(e) = fkeys::restore(client) {
+        eprintln!("pmu-lake: {e:#}");
+    }
     let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
-    // Rows known new can only exist in a first backfill: only then is a second session useful.
+    // Rows known new can only exist in a first backfill: only then is a second session useful,
+    // and setting the foreign keys aside worth their validation at the end.
     let mut second_session = None;
+    let mut keys_aside = None;
     if table_is_empty(client, "past_race_runner")? {
         seen.past_runners.into_empty_table();
+        let started = Instant::now();
+        if fkeys::set_aside(client)? {
+            keys_aside = Some(started.elapsed().as_secs_f64());
+        }
         match second() {
             Ok(client) => second_session = Some(client),
             Err(e) => eprintln!("pmu-lake: loading on one session only: {e:#}"),
         }
     }
+    let loaded = load_days(client, lake, options, days, batches, seen, second_session);
+    let Some(set_aside) = keys_aside else {
+        return loaded;
+    };
+    // Back whatever became of the load: a failed one leaves no key missing either.
+    let started = Instant::now();
+    let restored = fkeys::restore(client);
+    let mut report = loaded?;
+    restored?;
+    report.phases.foreign_keys = set_aside + started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The batches of [`load_locked`], on `client` and, when given, a second session.
+fn load_days(
+    client: &mut Client,
+    lake: &Lake,
+    options: &Options,
+    days: &[Day],
+    mut batches: Option<&mut BatchLog>,
+    mut seen: SeenPastRaces,
+    second_session: Option<Client>,
+) -> Result<Report> {
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut report = Report::default();
     let budget = options.batch_rows.max(1);

@@ -171,6 +171,10 @@ pub struct Phases {
     pub merge: f64,
     /// Ledger reads and writes, and commits.
     pub ledger_commit: f64,
+    /// Setting the foreign keys aside before a first backfill and adding them back, validated,
+    /// after it (`load::fkeys`).
+    #[serde(default)]
+    pub foreign_keys: f64,
 }
 
 impl Phases {
@@ -179,6 +183,7 @@ impl Phases {
         self.copy += other.copy;
         self.merge += other.merge;
         self.ledger_commit += other.ledger_commit;
+        self.foreign_keys += other.foreign_keys;
     }
 }
 

@@ -175,6 +175,23 @@ impl TestDb {
             .get(0)
     }
 
+    /// The foreign keys of the public schema: table, name, definition, validated; sorted.
+    pub fn foreign_keys(&self) -> Vec<(String, String, String, bool)> {
+        self.client()
+            .query(
+                "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid),
+                        convalidated
+                 FROM pg_constraint
+                 WHERE contype = 'f' AND connamespace = 'public'::regnamespace
+                 ORDER BY 1, 2",
+                &[],
+            )
+            .expect("listing foreign keys")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect()
+    }
+
     /// Row count and content checksum of every target table.
     pub fn contents(&self) -> Vec<(String, i64, String)> {
         self.tables()

@@ -1,0 +1,155 @@
+//! The foreign keys of the loaded tables, set aside during a first backfill and put back,
+//! validated, when it ends: what `pg_restore` does, for the same reason.
+//!
+//! Each row inserted into a table with a foreign key makes PostgreSQL look its parent up and
+//! lock it (`SELECT … FOR KEY SHARE`, a trigger per row). The merges already find every parent
+//! by joining it, so for the load these checks only repeat what it knows. In a first load of
+//! 300 bench days they were about 18 % of the first session's CPU (`perf`: the after-row
+//! triggers' queries); loading with the keys dropped took 62.0 and 55.0 s against 66.8 and
+//! 60.7 s with them, and the `race_participant` merge 9.3 and 8.1 s against 11.9 and 11.2 s.
+//! Adding a key back checks every row of its table in one join: about 0.1 s a key for those
+//! 300 days.
+//!
+//! Only in a first backfill (the same condition as the second session, `load::side`): a daily
+//! load into a full database would spend far more validating the keys than it saves. And only
+//! when the load's role owns the tables: otherwise the keys stay, and the load is as before.
+//!
+//! Never lost: the keys are dropped in one transaction, before any batch, and added back at
+//! the end of the load, whether it succeeded or not. A load killed in between leaves them
+//! missing; every load starts, under the load lock, by adding back any that is missing
+//! ([`restore`]; not `migrate`, which could do it under a backfill that is running). A key is added `NOT VALID` first (a committed constraint, checking every row written
+//! from then on), then validated: if validation fails, the key stays, not validated, and the
+//! error names it; the next load tries again.
+//!
+//! The keys are written out here as the migrations create them (their names are PostgreSQL's
+//! defaults); a test compares them with the schema the migrations give.
+
+use anyhow::{Context, Result};
+use postgres::GenericClient;
+
+/// One foreign key of the schema: `table (column) REFERENCES parent (id)`.
+#[derive(Debug)]
+pub struct ForeignKey {
+    pub table: &'static str,
+    pub name: &'static str,
+    drop: &'static str,
+    add: &'static str,
+    validate: &'static str,
+}
+
+macro_rules! foreign_key {
+    ($table:literal, $column:literal, $parent:literal) => {
+        ForeignKey {
+            table: $table,
+            name: concat!($table, "_", $column, "_fkey"),
+            drop: concat!(
+                "ALTER TABLE ",
+                $table,
+                " DROP CONSTRAINT IF EXISTS ",
+                $table,
+                "_",
+                $column,
+                "_fkey"
+            ),
+            add: concat!(
+                "ALTER TABLE ",
+                $table,
+                " ADD CONSTRAINT ",
+                $table,
+                "_",
+                $column,
+                "_fkey ",
+                "FOREIGN KEY (",
+                $column,
+                ") REFERENCES ",
+                $parent,
+                " (id) NOT VALID"
+            ),
+            validate: concat!(
+                "ALTER TABLE ",
+                $table,
+                " VALIDATE CONSTRAINT ",
+                $table,
+                "_",
+                $column,
+                "_fkey"
+            ),
+        }
+    };
+}
+
+/// Every foreign key of the loaded tables (migrations 0001, 0003 and 0009).
+pub const FOREIGN_KEYS: [ForeignKey; 10] = [
+    foreign_key!("race_meeting", "daily_program_id", "daily_program"),
+    foreign_key!("race", "race_meeting_id", "race_meeting"),
+    foreign_key!("race_participant", "race_id", "race"),
+    foreign_key!("race_participant", "horse_id", "horse"),
+    foreign_key!("horse_race_history", "horse_id", "horse"),
+    foreign_key!("race_bet", "race_id", "race"),
+    foreign_key!("bet_report", "race_bet_id", "race_bet"),
+    foreign_key!("race_bet_offer", "race_id", "race"),
+    foreign_key!("meeting_jackpot", "race_meeting_id", "race_meeting"),
+    foreign_key!("performance_report", "race_id", "race"),
+];
+
+/// How long dropping the keys waits for the tables' locks (a reader of the tables holds one)
+/// before the load goes on with the keys in place.
+const DROP_LOCK_WAIT: &str = "SET LOCAL lock_timeout = '5s'";
+
+/// Drops every key, in one transaction. `Ok(false)` (keys untouched) when PostgreSQL refuses:
+/// the role does not own the tables, or a reader held them past [`DROP_LOCK_WAIT`].
+pub fn set_aside(client: &mut postgres::Client) -> Result<bool> {
+    let mut tx = client
+        .transaction()
+        .context("setting the foreign keys aside")?;
+    let dropped = tx.batch_execute(DROP_LOCK_WAIT).and_then(|()| {
+        FOREIGN_KEYS
+            .iter()
+            .try_for_each(|key| tx.batch_execute(key.drop))
+    });
+    match dropped {
+        Ok(()) => {
+            tx.commit().context("setting the foreign keys aside")?;
+            Ok(true)
+        }
+        Err(e) if e.as_db_error().is_some() => {
+            eprintln!(
+                "pmu-lake: loading with the foreign keys in place: {}",
+                crate::load::db_error(&e)
+            );
+            Ok(false)
+        }
+        Err(e) => Err(e).context("setting the foreign keys aside"),
+    }
+}
+
+/// Adds back every key that is missing, and validates every key that is not validated. Returns
+/// how many it added.
+pub fn restore(client: &mut impl GenericClient) -> Result<usize> {
+    let mut added = 0;
+    for key in &FOREIGN_KEYS {
+        let state = client
+            .query_opt(
+                "SELECT convalidated FROM pg_constraint
+                 WHERE conrelid = $1::text::regclass AND conname = $2 AND contype = 'f'",
+                &[&key.table, &key.name],
+            )
+            .with_context(|| format!("looking for the foreign key {}", key.name))?
+            .map(|row| row.get::<_, bool>(0));
+        if state.is_none() {
+            client
+                .batch_execute(key.add)
+                .with_context(|| format!("adding back the foreign key {}", key.name))?;
+            added += 1;
+        }
+        if state != Some(true) {
+            client.batch_execute(key.validate).with_context(|| {
+                format!(
+                    "validating the foreign key {} (rows of {} without their parent)",
+                    key.name, key.table
+                )
+            })?;
+        }
+    }
+    Ok(added)
+}
