@@ -636,6 +636,34 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
 }
 
 #[test]
+fn a_foreign_key_rows_break_is_named_and_stays_not_validated_and_the_load_goes_on() {
+    // A row the load did not write, without its parent, under a key dropped by hand.
+    let (lake, _) = lake_with(2, 2);
+    let db = pg::migrated_db("broken_key");
+    db.client()
+        .batch_execute(
+            "ALTER TABLE race_bet_offer DROP CONSTRAINT race_bet_offer_race_id_fkey;
+             INSERT INTO race_bet_offer (race_id, type_pari, pool, bet_type)
+             VALUES (424242, 'E_SIMPLE_GAGNANT', 'INTERNET', 'SIMPLE_GAGNANT')",
+        )
+        .unwrap();
+    let (out, report) = load(&db, &lake, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("the foreign key race_bet_offer_race_id_fkey stays not validated")
+            && err.contains("rows of race_bet_offer without their parent")
+            && err.contains("23503"),
+        "{err}"
+    );
+    assert!(table(&report, "race").1 > 0, "{report}");
+    let keys = db.foreign_keys();
+    assert_eq!(keys.len(), pmu_lake::load::fkeys::FOREIGN_KEYS.len());
+    let not_validated: Vec<&str> = keys.iter().filter(|k| !k.3).map(|k| k.1.as_str()).collect();
+    assert_eq!(not_validated, ["race_bet_offer_race_id_fkey"]);
+}
+
+#[test]
 fn a_load_that_returned_survives_a_crash_of_the_server_right_after() {
     // Batches commit without waiting for the disk; the load waits once, before it returns.
     // A server of its own, synchronous but for the load's session, whose WAL writer syncs

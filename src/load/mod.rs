@@ -19,7 +19,9 @@
 //! time. Past races that an earlier batch of the same load sent with the same values are not
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
 //! later report of its horse. In a first backfill, a second session loads `past_race_runner`
-//! while the first one loads the other tables ([`side`]).
+//! while the first one loads the other tables ([`side`]), and the tables' foreign keys are set
+//! aside until the end ([`fkeys`]). The statements that run batch after batch with the same
+//! plan are prepared once per session ([`plans`]).
 
 pub mod fkeys;
 pub mod ledger;
@@ -226,8 +228,9 @@ fn load_locked(
     create_staging(client)?;
     // Keys a load killed in its first backfill left aside. Loading without them is still right
     // (every merge joins its parents), so a key that cannot be added back only gets a warning.
-    if let Err(e) = fkeys::restore(client) {
-        eprintln!("pmu-lake: {e:#}");
+    match fkeys::restore(client) {
+        Ok(warnings) => warn(&warnings),
+        Err(e) => eprintln!("pmu-lake: {e:#}"),
     }
     let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
     // Rows known new can only exist in a first backfill: only then is a second session useful,
@@ -253,9 +256,15 @@ fn load_locked(
     let started = Instant::now();
     let restored = fkeys::restore(client);
     let mut report = loaded?;
-    restored?;
+    warn(&restored?);
     report.phases.foreign_keys = set_aside + started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("pmu-lake: {w}");
+    }
 }
 
 /// The batches of [`load_locked`], on `client` and, when given, a second session.
