@@ -129,16 +129,23 @@ pub fn set_aside(client: &mut postgres::Client) -> Result<bool> {
 /// parent, which a load does not write) leaves it in place, not validated, and is one line of
 /// the returned warnings, naming it: the load's own rows are not in question.
 pub fn restore(client: &mut impl GenericClient) -> Result<Vec<String>> {
+    // Name -> validated, for the keys there are: one query, at the start of every load.
+    let present: Vec<(String, bool)> = client
+        .query(
+            "SELECT conname::text, convalidated FROM pg_constraint
+             WHERE contype = 'f' AND connamespace = 'public'::regnamespace",
+            &[],
+        )
+        .context("looking for the foreign keys")?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
     let mut warnings = Vec::new();
     for key in &FOREIGN_KEYS {
-        let state = client
-            .query_opt(
-                "SELECT convalidated FROM pg_constraint
-                 WHERE conrelid = $1::text::regclass AND conname = $2 AND contype = 'f'",
-                &[&key.table, &key.name],
-            )
-            .with_context(|| format!("looking for the foreign key {}", key.name))?
-            .map(|row| row.get::<_, bool>(0));
+        let state = present
+            .iter()
+            .find(|(name, _)| name == key.name)
+            .map(|&(_, validated)| validated);
         if state.is_none() {
             client
                 .batch_execute(key.add)
