@@ -17,10 +17,10 @@
 //! Never lost: the keys are dropped in one transaction, before any batch, and added back at
 //! the end of the load, whether it succeeded or not. A load killed in between leaves them
 //! missing; every load starts, under the load lock, by adding back any that is missing
-//! ([`restore`]; not `migrate`, which could do it under a backfill that is running). A key is added `NOT VALID` first (a committed constraint, checking every row written
-//! from then on), then validated: if validation fails (rows without their parent, which the load
-//! does not write), the key stays, not validated, a warning names it, and the next load tries
-//! again.
+//! ([`restore`]; not `migrate`, which could do it under a backfill that is running). A key is
+//! added `NOT VALID` first (a committed constraint, checking every row written from then on),
+//! then validated: if validation fails (rows without their parent, which the load does not
+//! write), the key stays, not validated, a warning names it, and the next load tries again.
 //!
 //! The keys are written out here as the migrations create them (their names are PostgreSQL's
 //! defaults); a test compares them with the schema the migrations give.
