@@ -262,27 +262,31 @@ impl Batch {
         if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&root) {
             bail!("not a {} payload: its root must be {kind}", key.stage);
         }
+        // One check of the whole payload, then a parser that trusts it: serde_json checks each
+        // string of a byte slice on its own (5.5 % of the reader's time in a first backfill).
+        let body = std::str::from_utf8(body)
+            .map_err(|e| anyhow::anyhow!("not a {} payload: not UTF-8 text ({e})", key.stage))?;
         match (key.stage, key.race) {
             (Stage::Programme, _) => {
-                let p: ProgrammeResponse = serde_json::from_slice(body)
+                let p: ProgrammeResponse = serde_json::from_str(body)
                     .context("not a programme payload ({programme:{…}} expected)")?;
                 self.programme(day, &p, seen);
                 Ok(())
             }
             (Stage::Participants, Some(race)) => {
-                let p: ParticipantsResponse = serde_json::from_slice(body)
+                let p: ParticipantsResponse = serde_json::from_str(body)
                     .context("not a participants payload ({participants:[…]} expected)")?;
                 self.participants(day, race, &p, seen);
                 Ok(())
             }
             (Stage::Performances, Some(race)) => {
-                let p: PerformancesResponse = serde_json::from_slice(body)
+                let p: PerformancesResponse = serde_json::from_str(body)
                     .context("not a performances payload ({participants:[…]} expected)")?;
                 self.performances(day, race, &p, seen);
                 Ok(())
             }
             (Stage::Rapports, Some(race)) => {
-                let p: RapportsResponse = serde_json::from_slice(body)
+                let p: RapportsResponse = serde_json::from_str(body)
                     .context("not a rapports payload (an array of bet types expected)")?;
                 self.rapports(day, race, &p);
                 Ok(())
@@ -1209,6 +1213,14 @@ mod tests {
                 "{rel}: {msg}"
             );
         }
+        // A name in Latin-1 (0xE2 for "â"), as an old collector might have saved it.
+        let latin1 = b"{\"participants\":[{\"numPmu\":1,\"nom\":\"CH\xE2TEAU\"}]}";
+        let k = key("2025-11-05", Some((1, 1)), Stage::Participants);
+        let msg = format!("{:#}", b.add_object(&k, latin1).expect_err("Latin-1"));
+        assert!(
+            msg.contains("not UTF-8") && msg.contains(&k.display_path()),
+            "{msg}"
+        );
         assert_eq!(before, snapshot(&b));
         b.finish();
         assert_eq!(b.table(PARTICIPANT).1, 6);
