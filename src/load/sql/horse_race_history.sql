@@ -25,14 +25,12 @@ orphans AS (
     ) o
 ),
 src AS (
-    SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix) *
-    FROM (
-        SELECT horse_id, race_date, hippodrome, nom_prix, key_hash, {values},
-               min(min(day)) OVER (PARTITION BY horse_id, race_date, hippodrome, nom_prix) AS first_day,
-               max((day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre) AS newest
-        FROM res WHERE horse_id IS NOT NULL
-        GROUP BY horse_id, race_date, hippodrome, nom_prix, key_hash, {values}
-    ) g
+    -- The newest copy of each key, with the first day any copy was listed on: one sort.
+    SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix)
+           horse_id, race_date, hippodrome, nom_prix, key_hash, {values},
+           min(day) OVER (PARTITION BY horse_id, race_date, hippodrome, nom_prix) AS first_day,
+           (day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre AS newest
+    FROM res WHERE horse_id IS NOT NULL
     ORDER BY horse_id, race_date, hippodrome, nom_prix, newest DESC
 ),
 probe AS (
