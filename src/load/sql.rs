@@ -54,10 +54,11 @@
 //! num_reunion, num_ordre) among the loaded reports that list it, and its `reported_on` is the
 //! first day a loaded report listed it, whatever the values. Both are functions of the set of
 //! objects loaded, whatever their order or batches. Within a batch the newest report's values
-//! win: the `horse_race_history` merge groups the staged copies (their horse is only known
-//! there); for `past_race_runner` the reader thread stages one row per runner of a past race,
-//! the winning copy (between reports of one race that disagree, the one of the report's own
-//! horse, `itsHim`), with the batch's first day (`load::rows::past_runners`). Against the stored row,
+//! win: the `horse_race_history` merge keeps the newest of the staged copies of each key (their
+//! horse is only known there), with the first day any of them was listed on; for
+//! `past_race_runner` the reader thread stages one row per runner of a past race, the winning
+//! copy (between reports of one race that disagree, the one of the report's own horse,
+//! `itsHim`), with the batch's first day (`load::rows::past_runners`). Against the stored row,
 //! the batch's values win unless a report loaded before the batch and newer than the batch's is
 //! known to list the row: `performance_report` keeps, for each runner's report loaded, 32-bit
 //! hashes of the keys of the rows it gave (see `load::rows::performances::key_hash`), so the
