@@ -143,6 +143,10 @@ struct Run {
     staged: u64,
     seconds: f64,
     peak_rss_kb: Option<u64>,
+    /// CPU seconds (user + system) of the `pmu-lake` process, and of the server's processes that
+    /// ended during the run: its sessions, and any autovacuum worker (the ceiling: `psql`'s
+    /// session). See [`Cpu`].
+    cpu: Option<(f64, f64)>,
     phases: Option<Phases>,
     /// Seconds in each target table's merges (loads), or its `\copy` (the ceiling), slowest first.
     merges: Vec<(String, f64)>,
@@ -338,6 +342,7 @@ impl Bench<'_> {
         let scratch = self.scratch;
         fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
         let report_path = scratch.join("load-report.json");
+        let cpu = Cpu::start(self.cluster);
         let out = Command::new(self.exe)
             .args(["load", "--quiet", "--lake"])
             .arg(self.lake.root())
@@ -348,6 +353,7 @@ impl Bench<'_> {
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("running {} load", self.exe.display()))?;
+        let cpu = cpu.and_then(|c| c.since());
         // Exit 3 (partial) still writes the report: its rejected objects are checked by the
         // caller.
         if !(out.status.success() || out.status.code() == Some(3)) {
@@ -376,6 +382,7 @@ impl Bench<'_> {
                 staged: total.read - total.not_sent,
                 seconds: report.seconds,
                 peak_rss_kb: report.peak_rss_kb,
+                cpu,
                 phases: Some(report.phases),
                 merges,
             },
@@ -423,8 +430,10 @@ impl Bench<'_> {
                 ));
             }
             let started = Instant::now();
+            let cpu = Cpu::start(self.cluster);
             let out = psql.stdin(Stdio::null()).output().context("running psql")?;
             let seconds = started.elapsed().as_secs_f64();
+            let cpu = cpu.and_then(|c| c.since());
             if !out.status.success() {
                 bail!(
                     "psql \\copy failed: {}",
@@ -450,12 +459,97 @@ impl Bench<'_> {
                 staged: rows,
                 seconds,
                 peak_rss_kb: None,
+                cpu,
                 phases: None,
                 merges,
             });
         }
         Ok(measured)
     }
+}
+
+/// CPU time of the process under measure and of the server, from `/proc`: the `cutime` and
+/// `cstime` of this process (the child it waited for: `pmu-lake`, `psql`) and of the
+/// postmaster (the sessions and workers that ended in between; the sessions of a run end with
+/// it). Long-lived server processes (checkpointer, WAL writer) are not counted.
+struct Cpu {
+    postmaster: u32,
+    /// The postmaster's children at the start: its long-lived processes.
+    resident: Vec<u32>,
+    bench: f64,
+    server: f64,
+}
+
+impl Cpu {
+    /// None where `/proc` or the cluster's `postmaster.pid` cannot be read: the columns stay
+    /// empty.
+    fn start(cluster: &Cluster) -> Option<Cpu> {
+        let pid = fs::read_to_string(cluster.dir().join("postmaster.pid")).ok()?;
+        let postmaster: u32 = pid.lines().next()?.trim().parse().ok()?;
+        Some(Cpu {
+            postmaster,
+            resident: children(postmaster)
+                .into_iter()
+                .map(|(pid, _)| pid)
+                .collect(),
+            bench: children_cpu("self")?,
+            server: children_cpu(&postmaster.to_string())?,
+        })
+    }
+
+    /// (the waited-for child's CPU seconds, the server's) since [`Cpu::start`], once the
+    /// sessions the run opened are reaped: a client's exit does not wait for its sessions', and
+    /// the postmaster counts a session's time only when it has reaped it (up to a second
+    /// later). An autovacuum worker still running is not waited for (nor counted).
+    fn since(&self) -> Option<(f64, f64)> {
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        while Instant::now() < deadline
+            && children(self.postmaster).iter().any(|(pid, cmdline)| {
+                !self.resident.contains(pid) && !cmdline.starts_with("postgres: autovacuum worker")
+            })
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some((
+            children_cpu("self")? - self.bench,
+            children_cpu(&self.postmaster.to_string())? - self.server,
+        ))
+    }
+}
+
+/// The children of process `parent`, with their command lines (empty for one exiting).
+fn children(parent: u32) -> Vec<(u32, String)> {
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| parent_of(pid) == Some(parent))
+        .map(|pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            (pid, String::from_utf8_lossy(&cmdline).into_owned())
+        })
+        .collect()
+}
+
+/// `cutime + cstime` of `/proc/<pid>/stat`, seconds: the CPU of the children `pid` waited for.
+fn children_cpu(pid: &str) -> Option<f64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces: the 3rd field (state) first, so
+    // cutime (16th) and cstime (17th) are the 14th and 15th of these.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // /proc counts in USER_HZ, 100 a second on Linux whatever the kernel's own tick.
+    Some((ticks(13)? + ticks(14)?) as f64 / 100.0)
 }
 
 /// The ceiling's input: one CSV file per target table, in foreign-key order.
@@ -513,22 +607,35 @@ fn print_table(spec: &Spec, runs: &[Run]) {
         spec.days, spec.races_per_day, spec.runners, spec.seed
     );
     println!(
-        "{:<34} {:>10} {:>10} {:>10} {:>12} {:>14}",
-        "run", "rows", "staged", "seconds", "rows/s", "peak RSS (MB)"
+        "{:<34} {:>10} {:>10} {:>10} {:>12} {:>14} {:>12} {:>12}",
+        "run",
+        "rows",
+        "staged",
+        "seconds",
+        "rows/s",
+        "peak RSS (MiB)",
+        "client CPU s",
+        "server CPU s"
     );
     for r in runs {
         let rss = r
             .peak_rss_kb
             .map(|kb| format!("{:.1}", kb as f64 / 1024.0))
             .unwrap_or_default();
+        let (client, server) = r
+            .cpu
+            .map(|(c, s)| (format!("{c:.1}"), format!("{s:.1}")))
+            .unwrap_or_default();
         println!(
-            "{:<34} {:>10} {:>10} {:>10.2} {:>12.0} {:>14}",
+            "{:<34} {:>10} {:>10} {:>10.2} {:>12.0} {:>14} {:>12} {:>12}",
             r.label,
             r.rows,
             r.staged,
             r.seconds,
             r.rate(),
-            rss
+            rss,
+            client,
+            server
         );
     }
     let full = |prefix: &str| -> Vec<&Run> {
@@ -550,6 +657,17 @@ fn print_table(spec: &Spec, runs: &[Run]) {
     }
     if let Some(r) = median_run(&firsts) {
         println!("merges of that run, seconds: {}", per_table(r));
+    }
+    if let (Some((client, server)), Some((psql, ceiling))) = (
+        median_run(&firsts).and_then(|r| r.cpu),
+        median_run(&ceilings).and_then(|r| r.cpu),
+    ) {
+        // On n cores a run takes at least its CPU seconds / n: what bounds the ratio below.
+        println!(
+            "CPU seconds (user+sys) of the median runs: first load {client:.1} in pmu-lake + {server:.1} in PostgreSQL = {:.1}; ceiling {psql:.1} in psql + {ceiling:.1} in PostgreSQL = {:.1}",
+            client + server,
+            psql + ceiling
+        );
     }
     if let Some(r) = median_run(&ceilings) {
         println!(
