@@ -429,8 +429,8 @@ impl Bench<'_> {
                     path.display().to_string().replace('\'', "''")
                 ));
             }
-            let started = Instant::now();
             let cpu = Cpu::start(self.cluster);
+            let started = Instant::now();
             let out = psql.stdin(Stdio::null()).output().context("running psql")?;
             let seconds = started.elapsed().as_secs_f64();
             let cpu = cpu.and_then(|c| c.since());
@@ -470,8 +470,8 @@ impl Bench<'_> {
 
 /// CPU time of the process under measure and of the server, from `/proc`: the `cutime` and
 /// `cstime` of this process (the child it waited for: `pmu-lake`, `psql`) and of the
-/// postmaster (the sessions and workers that ended in between; the sessions of a run end with
-/// it). Long-lived server processes (checkpointer, WAL writer) are not counted.
+/// postmaster (the sessions the run opened, and any worker that ended in between).
+/// Long-lived server processes (checkpointer, WAL writer) are not counted.
 struct Cpu {
     postmaster: u32,
     /// The postmaster's children at the start: its long-lived processes.

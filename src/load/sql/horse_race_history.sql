@@ -25,7 +25,9 @@ orphans AS (
     ) o
 ),
 src AS (
-    -- The newest copy of each key, with the first day any copy was listed on: one sort.
+    -- The newest copy of each key, with the first day any copy was listed on: two sorts (the
+    -- window's, the DISTINCT ON's) of the staged rows, where a GROUP BY over every value
+    -- column made a third.
     SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix)
            horse_id, race_date, hippodrome, nom_prix, key_hash, {values},
            min(day) OVER (PARTITION BY horse_id, race_date, hippodrome, nom_prix) AS first_day,
