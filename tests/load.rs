@@ -664,6 +664,34 @@ fn a_foreign_key_rows_break_is_named_and_stays_not_validated_and_the_load_goes_o
 }
 
 #[test]
+fn tables_in_a_schema_of_the_users_choice_get_their_foreign_keys_back_without_a_word() {
+    // The user's tables in schema `pmu`, through `search_path` in the URL, as libpq allows.
+    let (lake, _) = lake_with(2, 2);
+    let db = pg::fresh_db("own_schema");
+    db.client().batch_execute("CREATE SCHEMA pmu").unwrap();
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}options=-c%20search_path%3Dpmu", db.url);
+    // A first backfill (keys set aside, then back), then a load that finds them all there.
+    for run in 0..2 {
+        let (out, report) = load_as(&url, &lake, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(!err.contains("foreign key"), "{err}");
+        assert_eq!(objects(&report, "loaded") > 0, run == 0, "{report}");
+    }
+    let keys = db
+        .client()
+        .query_one(
+            "SELECT count(*) FILTER (WHERE convalidated), count(*) FROM pg_constraint
+             WHERE contype = 'f' AND connamespace = 'pmu'::regnamespace",
+            &[],
+        )
+        .unwrap();
+    let n = pmu_lake::load::fkeys::FOREIGN_KEYS.len() as i64;
+    assert_eq!((keys.get::<_, i64>(0), keys.get::<_, i64>(1)), (n, n));
+}
+
+#[test]
 fn a_load_that_returned_survives_a_crash_of_the_server_right_after() {
     // Batches commit without waiting for the disk; the load waits once, before it returns.
     // A server of its own, synchronous but for the load's session, whose WAL writer syncs

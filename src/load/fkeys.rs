@@ -129,12 +129,16 @@ pub fn set_aside(client: &mut postgres::Client) -> Result<bool> {
 /// parent, which a load does not write) leaves it in place, not validated, and is one line of
 /// the returned warnings, naming it: the load's own rows are not in question.
 pub fn restore(client: &mut impl GenericClient) -> Result<Vec<String>> {
-    // Name -> validated, for the keys there are: one query, at the start of every load.
+    // Name -> validated, for the keys there are: one query, at the start of every load. The
+    // tables are found as every statement of the load finds them, through `search_path` (a
+    // schema other than `public` is the user's to choose).
+    let tables: Vec<&str> = FOREIGN_KEYS.iter().map(|key| key.table).collect();
     let present: Vec<(String, bool)> = client
         .query(
             "SELECT conname::text, convalidated FROM pg_constraint
-             WHERE contype = 'f' AND connamespace = 'public'::regnamespace",
-            &[],
+             WHERE contype = 'f'
+               AND conrelid IN (SELECT to_regclass(t) FROM unnest($1::text[]) t)",
+            &[&tables],
         )
         .context("looking for the foreign keys")?
         .iter()
