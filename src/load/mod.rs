@@ -27,6 +27,7 @@ pub mod fkeys;
 pub mod ledger;
 pub mod migrate;
 pub mod plans;
+pub mod recent;
 pub mod report;
 pub mod rows;
 pub mod seen;

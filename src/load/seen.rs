@@ -38,11 +38,9 @@
 //!   staged.
 //!
 //! Memory is bounded: at most [`MAX_REMEMBERED`] past races are remembered across batches (a
-//! table allocated once); past that, those seen least recently are forgotten (a dropped memory
-//! only means a row is staged again). At most [`MAX_UNCERTAIN`] past races are uncertain; past
+//! table allocated once, see `load::recent`); past that, those seen least recently are
+//! forgotten (a dropped memory only means a row is staged again). At most [`MAX_UNCERTAIN`] past races are uncertain; past
 //! that, the filter stops dropping rows for the rest of the load.
-
-use std::collections::BTreeMap;
 
 // foldhash: the maps' keys are mostly 64-bit hashes already; std's SipHash on them and on the
 // (day, race) keys was 4 % of the reader's time in a first backfill.
@@ -51,10 +49,11 @@ use foldhash::{HashMap, HashMapExt as _, HashSet};
 use chrono::NaiveDate;
 
 use crate::lake::RaceId;
+use crate::load::recent::Recent;
 use crate::load::sent::SentKeys;
 
-/// Past races remembered across batches, at most: 24 bytes each, about 6.5 MB allocated once.
-pub const MAX_REMEMBERED: usize = 200_000;
+/// Past races remembered across batches, at most: 12 bytes each, 6.5 MB allocated once.
+pub const MAX_REMEMBERED: usize = 540_000;
 
 /// Past races that rows without a known horse made uncertain, at most; past that, the
 /// filter stops dropping rows for the rest of the load.
@@ -80,14 +79,14 @@ struct InBatch {
 }
 
 /// The filter, owned by the thread that prepares batches.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SeenPastRaces {
     /// The filter of `stg_past_runner` rows, which hands its batches over with this one's.
     pub past_runners: SeenRunners,
     /// Rows of days up to this one are never remembered across batches (`None`: any day).
     after: Option<i32>,
-    /// key → (values, day last seen) of batches PostgreSQL committed whole.
-    committed: HashMap<u64, (u64, i32)>,
+    /// key → values of batches PostgreSQL committed whole, those seen most recently.
+    committed: Recent,
     /// Batches handed to the loader whose outcome is not known yet: their keys.
     pending: Vec<(u64, HashMap<u64, InBatch>)>,
     /// The batch being prepared.
@@ -130,9 +129,16 @@ impl SeenPastRaces {
             after: ledger_max.map(day_number),
             // Allocated once at its bound: growing it would leave the old tables' pages to the
             // allocator, and peak memory would creep up with the lake.
-            committed: HashMap::with_capacity(MAX_REMEMBERED),
+            committed: Recent::new(MAX_REMEMBERED),
             past_runners: SeenRunners::new(ledger_max),
-            ..SeenPastRaces::default()
+            pending: Vec::new(),
+            current: HashMap::new(),
+            uncertain: HashSet::default(),
+            off: false,
+            races: HashSet::default(),
+            runners: HashMap::new(),
+            depends_on: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -179,7 +185,8 @@ impl SeenPastRaces {
             return true;
         }
         let k = hash(&[horse.as_bytes(), key]);
-        let v = hash(&[values]);
+        // The key's hash and its values' together (see `load::recent`).
+        let v = hash(&[horse.as_bytes(), key, values]);
         let d = day_number(day);
         let row = |staged: bool| InBatch {
             values: v,
@@ -226,10 +233,7 @@ impl SeenPastRaces {
             self.current.insert(k, row(false));
             return false;
         }
-        if let Some((values, last_seen)) = self.committed.get_mut(&k)
-            && *values == v
-        {
-            *last_seen = (*last_seen).max(d);
+        if self.committed.get(k) == Some(v) {
             self.current.insert(k, row(false));
             return false;
         }
@@ -280,58 +284,31 @@ impl SeenPastRaces {
             return;
         };
         let (_, mut keys) = self.pending.remove(i);
-        if committed {
-            self.make_room(keys.len());
-        }
         for (k, seen) in keys.drain() {
-            if !committed || !self.reliable(&seen) {
-                self.committed.remove(&k);
-            } else if let Some(entry) = self.committed.get_mut(&k) {
-                *entry = (seen.values, entry.1.max(seen.day));
-            } else if self.committed.len() < MAX_REMEMBERED {
-                self.committed.insert(k, (seen.values, seen.day));
+            if committed && self.reliable(&seen) {
+                self.committed.insert(k, seen.values);
+            } else {
+                self.committed.remove(k);
             }
         }
         self.spare.push(keys);
     }
 
-    /// Before `incoming` keys are remembered: if they could take the memory past
-    /// [`MAX_REMEMBERED`], keeps the most recently seen half of it.
-    fn make_room(&mut self, incoming: usize) {
-        if self.committed.len() + incoming <= MAX_REMEMBERED {
-            return;
-        }
-        let mut per_day: BTreeMap<i32, usize> = BTreeMap::new();
-        for (_, day) in self.committed.values() {
-            *per_day.entry(*day).or_default() += 1;
-        }
-        let mut kept = 0;
-        let mut cutoff = i32::MAX;
-        for (day, n) in per_day.iter().rev() {
-            if kept + n > MAX_REMEMBERED / 2 {
-                break;
-            }
-            kept += n;
-            cutoff = *day;
-        }
-        self.committed.retain(|_, (_, day)| *day >= cutoff);
-    }
-
     /// Past races remembered across batches.
     #[cfg(test)]
     fn remembered(&self) -> usize {
-        self.committed.len()
+        self.committed.remembered()
     }
 }
 
-/// Runners of past races remembered across the batches of one load: about this many, in two
-/// generations of half as many, 9 MB each. When the newer one is full, the older one is
-/// forgotten and the newer one becomes the older; a key found in the older one moves to the
-/// newer one. What the last batches committed, and what they found known, is always remembered
-/// (forgetting only means a row is staged again). A horse runs every two to four weeks, and a
-/// generation holds about 16 days of a backfill's listings: with 400,000 in all, 29 % of the
-/// runners listed again were staged again over 90 bench days; with 800,000, 6 %.
-pub const MAX_RUNNERS_REMEMBERED: usize = 800_000;
+/// Runners of past races remembered across the batches of one load, at most: 12 bytes each,
+/// 18 MB allocated once (see `load::recent`: those used least recently are forgotten, and
+/// forgetting only means a row is staged again). A horse runs every two to four weeks and its
+/// reports list its last five to nine races, so a runner of a past race is listed again for
+/// months. In a first backfill of 600 bench days, the two generations of hash maps of 400,000
+/// keys each that the same memory held before staged 1.38 million of the 12.67 million runners
+/// listed again (9 %), and with 1.6 million keys (two generations of 800,000) about 2,000.
+pub const MAX_RUNNERS_REMEMBERED: usize = 1_500_000;
 
 /// Where a batch sends a `stg_past_runner` row ([`SeenRunners::route`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,15 +332,14 @@ pub(crate) enum Route {
 /// is already older. The earlier batch may still be in flight (the reader prepares a batch while
 /// PostgreSQL loads the one before): the batch then depends on it, and is loaded again from the
 /// lake in full should it not be committed whole.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SeenRunners {
     /// Keys whose first day in a batch is up to this day (`YYYY-MM-DD`) are never remembered
     /// (`None`: any day is after the ledger's).
     after: Option<String>,
-    /// key → values of the rows of batches PostgreSQL committed whole: the newer generation,
-    /// then the older one (see [`MAX_RUNNERS_REMEMBERED`]).
-    committed: HashMap<u64, u64>,
-    older: HashMap<u64, u64>,
+    /// key → values of the rows of batches PostgreSQL committed whole, those seen most recently
+    /// (see [`MAX_RUNNERS_REMEMBERED`]).
+    committed: Recent,
     /// Batches handed to the loader whose outcome is not known yet: key → values, `None` for a
     /// key that must not be remembered.
     pending: Vec<(u64, HashMap<u64, Option<u64>>)>,
@@ -384,7 +360,12 @@ impl SeenRunners {
     fn new(after: Option<NaiveDate>) -> SeenRunners {
         SeenRunners {
             after: after.map(|d| d.format("%Y-%m-%d").to_string()),
-            ..SeenRunners::default()
+            committed: Recent::new(MAX_RUNNERS_REMEMBERED),
+            pending: Vec::new(),
+            sent: None,
+            current: HashMap::new(),
+            depends_on: Vec::new(),
+            not_sent: 0,
         }
     }
 
@@ -398,7 +379,8 @@ impl SeenRunners {
     /// Where the current batch sends the row of `key` with `values`, first listed in the batch
     /// on `first_day` (ISO bytes).
     pub(crate) fn route(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> Route {
-        let (k, v) = (hash(&[key]), hash(&[values]));
+        // The key's hash, and the key's and values' together (see `load::recent`).
+        let (k, v) = (hash(&[key]), hash(&[key, values]));
         // The newest batch in flight that staged the key, else what was committed.
         let in_flight = self
             .pending
@@ -414,15 +396,9 @@ impl SeenRunners {
                 return Route::Known;
             }
             Some(_) => {}
-            None if self.committed.get(&k) == Some(&v) => {
-                self.not_sent += 1;
-                return Route::Known;
-            }
-            // Known from the older generation: moved to the newer one, so that a runner listed
-            // again and again (every run of its horses lists it) is not forgotten.
-            None if self.older.get(&k) == Some(&v) => {
-                self.older.remove(&k);
-                self.committed.insert(k, v);
+            // Found, it becomes the most recently used: a runner listed again and again (every
+            // run of its horses lists it) is not forgotten.
+            None if self.committed.get(k) == Some(v) => {
                 self.not_sent += 1;
                 return Route::Known;
             }
@@ -461,26 +437,10 @@ impl SeenRunners {
             return;
         };
         let (_, keys) = self.pending.remove(i);
-        if committed && self.committed.capacity() == 0 {
-            // Both generations allocated once, at their bound, when the first batch commits:
-            // growing tables would leave their old pages to the allocator, and peak memory would
-            // creep up with the lake.
-            self.committed.reserve(MAX_RUNNERS_REMEMBERED / 2);
-            self.older.reserve(MAX_RUNNERS_REMEMBERED / 2);
-        }
-        if committed && self.committed.len() + keys.len() > MAX_RUNNERS_REMEMBERED / 2 {
-            std::mem::swap(&mut self.committed, &mut self.older);
-            self.committed.clear();
-        }
         for (k, v) in keys {
-            self.older.remove(&k);
             match v.filter(|_| committed) {
-                Some(v) => {
-                    self.committed.insert(k, v);
-                }
-                None => {
-                    self.committed.remove(&k);
-                }
+                Some(v) => self.committed.insert(k, v),
+                None => self.committed.remove(k),
             }
         }
     }
@@ -744,7 +704,7 @@ mod tests {
         assert!(seen.stage(b"listed again", b"v", day));
         seen.hand_over(1);
         seen.outcome(1, true);
-        // Batches of new keys, each a quarter of the memory: the generations turn over twice.
+        // Batches of new keys, each a quarter of the memory: two and a half times the memory.
         for batch in 2..12u64 {
             assert!(
                 !seen.stage(b"listed again", b"v", day),
@@ -755,7 +715,7 @@ mod tests {
             }
             seen.hand_over(batch);
             seen.outcome(batch, true);
-            assert!(seen.committed.len() + seen.older.len() <= MAX_RUNNERS_REMEMBERED + 1);
+            assert!(seen.committed.remembered() <= MAX_RUNNERS_REMEMBERED);
         }
         // A key of an early batch, never listed again, is forgotten.
         assert!(seen.stage(b"2 0", b"v", day));
