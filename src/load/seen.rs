@@ -39,8 +39,8 @@
 //!
 //! Memory is bounded: at most [`MAX_REMEMBERED`] past races are remembered across batches (a
 //! table allocated once, see `load::recent`); past that, those seen least recently are
-//! forgotten (a dropped memory only means a row is staged again). At most [`MAX_UNCERTAIN`] past races are uncertain; past
-//! that, the filter stops dropping rows for the rest of the load.
+//! forgotten (a dropped memory only means a row is staged again). At most [`MAX_UNCERTAIN`]
+//! past races are uncertain; past that, the filter stops dropping rows for the rest of the load.
 
 // foldhash: the maps' keys are mostly 64-bit hashes already; std's SipHash on them and on the
 // (day, race) keys was 4 % of the reader's time in a first backfill.
