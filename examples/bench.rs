@@ -522,18 +522,12 @@ fn children(parent: u32) -> Vec<(u32, String)> {
     let Ok(procs) = fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let parent_of = |pid: u32| -> Option<u32> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
     procs
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| parent_of(pid) == Some(parent))
+        .filter(|&pid| {
+            let fields = stat_fields(&pid.to_string());
+            fields.and_then(|f| f.get(1)?.parse().ok()) == Some(parent)
+        })
         .map(|pid| {
             let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             (pid, String::from_utf8_lossy(&cmdline).into_owned())
@@ -543,13 +537,19 @@ fn children(parent: u32) -> Vec<(u32, String)> {
 
 /// `cutime + cstime` of `/proc/<pid>/stat`, seconds: the CPU of the children `pid` waited for.
 fn children_cpu(pid: &str) -> Option<f64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which may hold spaces: the 3rd field (state) first, so
-    // cutime (16th) and cstime (17th) are the 14th and 15th of these.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let fields = stat_fields(pid)?;
+    // cutime (16th field) and cstime (17th).
     let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
     // /proc counts in USER_HZ, 100 a second on Linux whatever the kernel's own tick.
     Some((ticks(13)? + ticks(14)?) as f64 / 100.0)
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name (which may hold spaces): the state
+/// (3rd field) first, then the parent's pid.
+fn stat_fields(pid: &str) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, fields) = stat.rsplit_once(')')?;
+    Some(fields.split_whitespace().map(str::to_owned).collect())
 }
 
 /// The ceiling's input: one CSV file per target table, in foreign-key order.
