@@ -2,8 +2,9 @@
 //! replayed, and compared with the ceiling: `psql \copy` of the same final rows from CSV files
 //! into the same, empty tables. Two lake sizes (half, full) show that peak memory stays flat:
 //! each load runs as a `pmu-lake load` process of its own and reports its own peak.
-//! The full size and the ceiling run `--runs` times each, on fresh databases, and the summary
-//! compares their medians: on a shared 2-core machine one run of either varies by a third.
+//! The full size and the ceiling run `--runs` times each, on fresh databases, a load then a
+//! ceiling, and the summary compares their medians: on a shared 2-core machine one run of
+//! either varies by a third, and its speed drifts over a long bench.
 //! Figures only: nothing here asserts a time.
 //!
 //! A development tool, not the product: a Cargo example (never installed, not in `pmu-lake
@@ -277,63 +278,83 @@ impl Bench<'_> {
         with_half: bool,
     ) -> Result<Vec<Run>> {
         let mut measured = Vec::new();
-        // The half-size lake once, for peak memory; the full size `runs` times, as the ceiling.
+        // The half-size lake once, for peak memory.
         let half = (spec.days / 2).max(1);
-        let mut sizes: Vec<u32> = if with_half && half < spec.days {
-            vec![half]
-        } else {
-            vec![]
-        };
-        sizes.extend(std::iter::repeat_n(spec.days, runs.max(1) as usize));
-        let mut full: Option<(String, Vec<String>, String)> = None;
-        for (i, days) in sizes.into_iter().enumerate() {
-            let range = DayRange::new(spec.day(0), spec.day(days - 1))?;
-            if let Some((_, _, name)) = full.take() {
-                self.drop_db(&name)?;
-            }
-            let name = format!("bench_{days}d_{i}");
-            let url = self.new_db(&name)?;
-            let first = self.load_in_child(&url, range)?;
-            if first.rejected > 0 {
-                bail!("the synthetic lake had {} rejected objects", first.rejected);
-            }
-            let tables = tables_in_fk_order(&mut Target::parse(&url)?.connect()?, &first.tables)?;
-            let rows = count_rows(&mut Target::parse(&url)?.connect()?, &tables)?;
-            measured.push(Run {
-                label: format!("first load, {days} days"),
-                rows,
-                ..first.run
-            });
-            let replay = self.load_in_child(&url, range)?;
-            measured.push(Run {
-                label: format!("replay, {days} days"),
-                rows,
-                peak_rss_kb: None,
-                phases: None,
-                merges: Vec::new(),
-                ..replay.run
-            });
-            if days == spec.days && reprocess {
-                // As after a release that raised every stage's mapping version: the next load
-                // re-derives every object from the lake (issue: at least as fast as a first load).
-                Target::parse(&url)?
-                    .connect()?
-                    .batch_execute("UPDATE load_ledger SET mapping_version = 0")
-                    .context("marking every object as mapped by an older version")?;
-                let reprocess = self.load_in_child(&url, range)?;
-                measured.push(Run {
-                    label: format!("reprocess, {days} days"),
-                    rows,
-                    ..reprocess.run
-                });
-            }
-            full = Some((url, tables, name));
+        if with_half && half < spec.days {
+            let (url, name) = self.new_db_for(half, "half")?;
+            self.first_and_replay(spec, &url, half, false, &mut measured)?;
+            self.drop_db(&name)?;
         }
-        let (url, tables, name) = full.expect("at least one run at the full size");
-        let files = self.export(&url, &tables)?;
-        self.drop_db(&name)?;
-        measured.extend(self.ceiling(&files, spec.days, runs)?);
+        // The full size `runs` times, each first load followed by a ceiling run: the machine's
+        // speed drifts over a long bench (one 45-minute bench of the same code gave 68 %, the
+        // next 55 %, with its three loads all before its three ceilings), and alternating puts
+        // both sides in the same weather. The ceiling's rows are exported after the first load.
+        let mut exported: Option<Exported> = None;
+        for i in 0..runs.max(1) {
+            let (url, name) = self.new_db_for(spec.days, &i.to_string())?;
+            let tables = self.first_and_replay(spec, &url, spec.days, reprocess, &mut measured)?;
+            if exported.is_none() {
+                exported = Some(self.export(&url, &tables)?);
+            }
+            self.drop_db(&name)?;
+            let files = exported.as_ref().expect("exported after the first load");
+            measured.push(self.ceiling(files, spec.days, i)?);
+        }
         Ok(measured)
+    }
+
+    /// A fresh database for a load of `days` days.
+    fn new_db_for(&self, days: u32, run: &str) -> Result<(String, String)> {
+        let name = format!("bench_{days}d_{run}");
+        Ok((self.new_db(&name)?, name))
+    }
+
+    /// A first load of the lake's first `days` days into `url`, its replay, and with
+    /// `reprocess` a reprocessing of all of it; the loaded tables in foreign-key order.
+    fn first_and_replay(
+        &self,
+        spec: &Spec,
+        url: &str,
+        days: u32,
+        reprocess: bool,
+        measured: &mut Vec<Run>,
+    ) -> Result<Vec<String>> {
+        let range = DayRange::new(spec.day(0), spec.day(days - 1))?;
+        let first = self.load_in_child(url, range)?;
+        if first.rejected > 0 {
+            bail!("the synthetic lake had {} rejected objects", first.rejected);
+        }
+        let tables = tables_in_fk_order(&mut Target::parse(url)?.connect()?, &first.tables)?;
+        let rows = count_rows(&mut Target::parse(url)?.connect()?, &tables)?;
+        measured.push(Run {
+            label: format!("first load, {days} days"),
+            rows,
+            ..first.run
+        });
+        let replay = self.load_in_child(url, range)?;
+        measured.push(Run {
+            label: format!("replay, {days} days"),
+            rows,
+            peak_rss_kb: None,
+            phases: None,
+            merges: Vec::new(),
+            ..replay.run
+        });
+        if reprocess {
+            // As after a release that raised every stage's mapping version: the next load
+            // re-derives every object from the lake (issue: at least as fast as a first load).
+            Target::parse(url)?
+                .connect()?
+                .batch_execute("UPDATE load_ledger SET mapping_version = 0")
+                .context("marking every object as mapped by an older version")?;
+            let reprocess = self.load_in_child(url, range)?;
+            measured.push(Run {
+                label: format!("reprocess, {days} days"),
+                rows,
+                ..reprocess.run
+            });
+        }
+        Ok(tables)
     }
 
     /// Runs `pmu-lake load` on `range` of the lake into `url`, and reads its `--report`: time,
@@ -410,61 +431,57 @@ impl Bench<'_> {
         Ok(Exported { files, rows })
     }
 
-    /// Times `psql \copy` of the exported rows into an empty database, `runs` times (a fresh
-    /// database each time, dropped after).
-    fn ceiling(&self, exported: &Exported, days: u32, runs: u32) -> Result<Vec<Run>> {
+    /// Times `psql \copy` of the exported rows into an empty database (a fresh one, dropped
+    /// after): run `i` of the ceiling.
+    fn ceiling(&self, exported: &Exported, days: u32, i: u32) -> Result<Run> {
         let Exported { files, rows } = exported;
         let rows = *rows;
-        let mut measured = Vec::new();
-        for i in 0..runs.max(1) {
-            let name = format!("bench_ceiling_{i}");
-            let url = self.new_db(&name)?;
-            let mut psql = Command::new(self.cluster.bindir().join("psql"));
-            psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
-            // "Time: … ms" after each \copy: the ceiling of each table, beside its merge.
-            psql.args(["-c", "\\timing on"]);
-            for (table, path) in files {
-                psql.arg("-c").arg(format!(
-                    "\\copy {table} FROM '{}' (FORMAT csv)",
-                    path.display().to_string().replace('\'', "''")
-                ));
-            }
-            let cpu = Cpu::start(self.cluster);
-            let started = Instant::now();
-            let out = psql.stdin(Stdio::null()).output().context("running psql")?;
-            let seconds = started.elapsed().as_secs_f64();
-            let cpu = cpu.and_then(|c| c.since());
-            if !out.status.success() {
-                bail!(
-                    "psql \\copy failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
-            self.drop_db(&name)?;
-            let times = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|l| l.strip_prefix("Time: "))
-                .filter_map(|t| t.split(' ').next()?.parse::<f64>().ok())
-                .map(|ms| ms / 1e3)
-                .collect::<Vec<f64>>();
-            let mut merges: Vec<(String, f64)> = files
-                .iter()
-                .map(|(table, _)| table.clone())
-                .zip(times)
-                .collect();
-            merges.sort_by(|a, b| b.1.total_cmp(&a.1));
-            measured.push(Run {
-                label: format!("ceiling: psql \\copy, {days} days"),
-                rows,
-                staged: rows,
-                seconds,
-                peak_rss_kb: None,
-                cpu,
-                phases: None,
-                merges,
-            });
+        let name = format!("bench_ceiling_{i}");
+        let url = self.new_db(&name)?;
+        let mut psql = Command::new(self.cluster.bindir().join("psql"));
+        psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url]);
+        // "Time: … ms" after each \copy: the ceiling of each table, beside its merge.
+        psql.args(["-c", "\\timing on"]);
+        for (table, path) in files {
+            psql.arg("-c").arg(format!(
+                "\\copy {table} FROM '{}' (FORMAT csv)",
+                path.display().to_string().replace('\'', "''")
+            ));
         }
-        Ok(measured)
+        let cpu = Cpu::start(self.cluster);
+        let started = Instant::now();
+        let out = psql.stdin(Stdio::null()).output().context("running psql")?;
+        let seconds = started.elapsed().as_secs_f64();
+        let cpu = cpu.and_then(|c| c.since());
+        if !out.status.success() {
+            bail!(
+                "psql \\copy failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        self.drop_db(&name)?;
+        let times = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("Time: "))
+            .filter_map(|t| t.split(' ').next()?.parse::<f64>().ok())
+            .map(|ms| ms / 1e3)
+            .collect::<Vec<f64>>();
+        let mut merges: Vec<(String, f64)> = files
+            .iter()
+            .map(|(table, _)| table.clone())
+            .zip(times)
+            .collect();
+        merges.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Ok(Run {
+            label: format!("ceiling: psql \\copy, {days} days"),
+            rows,
+            staged: rows,
+            seconds,
+            peak_rss_kb: None,
+            cpu,
+            phases: None,
+            merges,
+        })
     }
 }
 
@@ -685,6 +702,23 @@ fn print_table(spec: &Spec, runs: &[Run]) {
             firsts.len(),
             100.0 * first.rate() / ceiling.rate().max(f64::MIN_POSITIVE),
             first.seconds / replay.seconds.max(1e-9)
+        );
+    }
+    if firsts.len() > 1 && firsts.len() == ceilings.len() {
+        // Each load beside the ceiling run that followed it, in the same weather.
+        let pairs: Vec<String> = firsts
+            .iter()
+            .zip(&ceilings)
+            .map(|(f, c)| {
+                format!(
+                    "{:.0} %",
+                    100.0 * f.rate() / c.rate().max(f64::MIN_POSITIVE)
+                )
+            })
+            .collect();
+        println!(
+            "each first load / the ceiling run after it: {}",
+            pairs.join(", ")
         );
     }
     if let (Some(first), Some(reprocess)) = (median_run(&firsts), median_run(&reprocesses)) {
