@@ -1,32 +1,43 @@
 //! A fixed-size memory of one 64-bit value per 64-bit key, keeping the keys used most recently:
 //! where the filters of `load::seen` remember what the batches PostgreSQL committed staged.
 //!
-//! Set-associative: the low half of a key picks its bucket of [`WAYS`] entries, and an entry
-//! holds the key's high half (its tag; 0 marks a free entry) and the value, 12 bytes in all, in
-//! two arrays allocated once, at the first insertion. A bucket keeps its entries from the most
-//! recently used to the least: a key found or inserted moves to the front, and a new key into a
-//! full bucket forgets the last one. That is close to forgetting the least recently used key of
-//! the whole memory, and uses all of it all the time. The two generations of hash maps this
-//! replaces (for the runners, 18 MB reserved for 800,000 keys, 22 bytes a key; the older one
-//! thrown away whole when the newer filled) held between 400,000 and 800,000 keys where this
-//! holds 1.5 million in the same memory, and a first backfill of 600 bench days staged 9 % of
-//! its repeated `past_race_runner` rows again for want of room.
+//! Set-associative: the low half of a key picks its bucket of [`WAYS`] entries, one 64-byte
+//! cache line, allocated once at the first insertion. An entry is 8 bytes: the key's top 16 bits
+//! (its tag; 0 marks a free entry) and the value's low 48 bits. A bucket keeps its entries from
+//! the most recently used to the least: a key found or inserted moves to the front, and a new
+//! key into a full bucket forgets the last one. That is close to forgetting the least recently
+//! used key of the whole memory, and uses all of it all the time.
 //!
-//! Two keys of one bucket with the same tag are taken for one (one chance in 2^32 for each entry
-//! compared). The callers make that harmless: the value they store is a hash of the key and its
-//! values together, so a value found under a mistaken key is never the one looked for (but once
-//! in 2^64), and the row is staged as for a key never seen. A mistake can only forget a key.
+//! A bucket is one cache line so that a lookup waits for memory once. The layout before (a
+//! 32-bit tag and a 64-bit value, in two arrays) waited for it at least twice on a hit, and the
+//! lookups were 7-10 % of the reader thread's time (`perf`, 180 bench days); it held 1.5 million
+//! runners in 18 MB where this holds 2.25 million. The two generations of hash maps before it
+//! held 400,000 to 800,000 in the same memory.
+//!
+//! The memory cannot tell apart two keys of one bucket with one tag (a chance in 8,192 for a
+//! lookup): it answers for either. The callers make that harmless: the value they store is a
+//! hash of the key and its values together, so a value found under a mistaken key is never the
+//! one looked for (but once in 2^48), and the row is staged as for a key never seen. Inserting or
+//! removing a key drops every entry of its tag in its bucket, so that an entry of the key can
+//! never be left behind with an older value. A mistake can only forget a key.
 
-/// Entries per bucket.
+/// Entries per bucket: one cache line of 8-byte entries.
 pub const WAYS: usize = 8;
+
+/// The bits of an entry that hold its value; the others hold its tag.
+const VALUE_BITS: u64 = (1 << 48) - 1;
+
+/// One bucket, one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Bucket([u64; WAYS]);
 
 /// See the module's documentation.
 #[derive(Debug)]
 pub struct Recent {
-    /// Entries wanted; the arrays are allocated at the first insertion.
+    /// Entries wanted; the buckets are allocated at the first insertion.
     capacity: usize,
-    tags: Vec<u32>,
-    values: Vec<u64>,
+    buckets: Vec<Bucket>,
 }
 
 impl Recent {
@@ -35,77 +46,82 @@ impl Recent {
     pub const fn new(capacity: usize) -> Recent {
         Recent {
             capacity,
-            tags: Vec::new(),
-            values: Vec::new(),
+            buckets: Vec::new(),
         }
     }
 
-    /// The first entry of `key`'s bucket, and its tag.
-    fn bucket(&self, key: u64) -> (usize, u32) {
-        let buckets = (self.tags.len() / WAYS) as u64;
+    /// `key`'s bucket, and its tag in place (the entry's top 16 bits, never 0).
+    fn bucket(&self, key: u64) -> (usize, u64) {
+        let buckets = self.buckets.len() as u64;
         // Lemire's multiply-shift: the low half of the key mapped onto 0..buckets.
         let bucket = ((key & 0xffff_ffff) * buckets) >> 32;
-        ((bucket as usize) * WAYS, ((key >> 32) as u32).max(1))
+        (bucket as usize, (key >> 48).max(1) << 48)
     }
 
-    /// Where `key` sits in its bucket (starting at `start`), if it is remembered.
-    fn find(&self, start: usize, tag: u32) -> Option<usize> {
-        self.tags[start..start + WAYS]
-            .iter()
-            .position(|&t| t == tag)
-    }
-
-    /// Entry `i` of the bucket starting at `start` becomes its first.
-    fn promote(&mut self, start: usize, i: usize) {
-        self.tags[start..=start + i].rotate_right(1);
-        self.values[start..=start + i].rotate_right(1);
-    }
-
-    /// The value remembered for `key`, which becomes the most recently used.
-    pub fn get(&mut self, key: u64) -> Option<u64> {
-        if self.tags.is_empty() {
-            return None;
+    /// Whether `key` is remembered with `value` (its low 48 bits); a key found becomes the most
+    /// recently used, whatever its value.
+    pub fn holds(&mut self, key: u64, value: u64) -> bool {
+        if self.buckets.is_empty() {
+            return false;
         }
-        let (start, tag) = self.bucket(key);
-        let i = self.find(start, tag)?;
-        self.promote(start, i);
-        Some(self.values[start])
+        let (b, tag) = self.bucket(key);
+        let entries = &mut self.buckets[b].0;
+        let Some(i) = entries.iter().position(|&e| e & !VALUE_BITS == tag) else {
+            return false;
+        };
+        // Entry i to the front, the ones before it down one place, element by element
+        // (`rotate_right` went through `memcpy` calls that took 4 % of the reader thread).
+        let mut entry = entries[i];
+        for e in &mut entries[..=i] {
+            std::mem::swap(e, &mut entry);
+        }
+        entries[0] == tag | (value & VALUE_BITS)
     }
 
     /// Remembers `value` for `key`, the most recently used key; a key of its bucket may be
     /// forgotten to make room.
     pub fn insert(&mut self, key: u64, value: u64) {
-        if self.tags.is_empty() {
-            let entries = (self.capacity / WAYS).max(1) * WAYS;
-            self.tags = vec![0; entries];
-            self.values = vec![0; entries];
+        if self.buckets.is_empty() {
+            self.buckets = vec![Bucket::default(); (self.capacity / WAYS).max(1)];
         }
-        let (start, tag) = self.bucket(key);
-        // Not found: the last entry (free, or the least recently used) comes to the front.
-        let i = self.find(start, tag).unwrap_or(WAYS - 1);
-        self.promote(start, i);
-        self.tags[start] = tag;
-        self.values[start] = value;
+        let (b, tag) = self.bucket(key);
+        let entries = &mut self.buckets[b].0;
+        Self::drop_tag(entries, tag);
+        // The last entry (free, or the least recently used) is dropped; the new one goes first.
+        entries.copy_within(..WAYS - 1, 1);
+        entries[0] = tag | (value & VALUE_BITS);
     }
 
-    /// Forgets `key`.
+    /// Forgets `key` (and any key of its bucket with its tag).
     pub fn remove(&mut self, key: u64) {
-        if self.tags.is_empty() {
+        if self.buckets.is_empty() {
             return;
         }
-        let (start, tag) = self.bucket(key);
-        if let Some(i) = self.find(start, tag) {
-            // The free entries stay at the end of the bucket.
-            self.tags[start + i..start + WAYS].rotate_left(1);
-            self.values[start + i..start + WAYS].rotate_left(1);
-            self.tags[start + WAYS - 1] = 0;
+        let (b, tag) = self.bucket(key);
+        Self::drop_tag(&mut self.buckets[b].0, tag);
+    }
+
+    /// Drops the entries of `tag`, keeping the order of the others; the free entries stay at the
+    /// end.
+    fn drop_tag(entries: &mut [u64; WAYS], tag: u64) {
+        let mut kept = 0;
+        for i in 0..WAYS {
+            if entries[i] & !VALUE_BITS != tag {
+                entries[kept] = entries[i];
+                kept += 1;
+            }
         }
+        entries[kept..].fill(0);
     }
 
     /// Keys remembered.
     #[cfg(test)]
     pub fn remembered(&self) -> usize {
-        self.tags.iter().filter(|&&t| t != 0).count()
+        self.buckets
+            .iter()
+            .flat_map(|b| b.0)
+            .filter(|&e| e != 0)
+            .count()
     }
 }
 
@@ -121,23 +137,48 @@ mod tests {
     #[test]
     fn keys_are_found_changed_and_forgotten() {
         let mut recent = Recent::new(1000);
-        assert_eq!(recent.get(key(1)), None, "nothing allocated yet");
+        assert!(!recent.holds(key(1), 1), "nothing allocated yet");
         recent.remove(key(1));
         // A tenth of the capacity: no bucket overflows.
         for i in 0..100 {
             recent.insert(key(i), i as u64);
         }
-        assert!((0..100).all(|i| recent.get(key(i)) == Some(i as u64)));
+        assert!((0..100).all(|i| recent.holds(key(i), i as u64)));
         recent.insert(key(7), 70);
-        assert_eq!(recent.get(key(7)), Some(70));
+        assert!(recent.holds(key(7), 70));
+        assert!(!recent.holds(key(7), 7), "the older value is gone");
         recent.remove(key(7));
-        assert_eq!(recent.get(key(7)), None);
+        assert!(!recent.holds(key(7), 70));
         assert_eq!(recent.remembered(), 99);
         assert!(
             (0..100)
                 .filter(|&i| i != 7)
-                .all(|i| recent.get(key(i)) == Some(i as u64))
+                .all(|i| recent.holds(key(i), i as u64))
         );
+    }
+
+    #[test]
+    fn keys_of_one_tag_in_one_bucket_are_forgotten_together() {
+        let mut recent = Recent::new(1000);
+        // One bucket (the low half) and one tag (the top 16 bits); bits 32 to 47 differ.
+        let (a, b) = (0xabcd_0001_1234_5678, 0xabcd_0002_1234_5678);
+        recent.insert(a, 1);
+        recent.insert(b, 2);
+        // The memory answers for either key with the last one's entry: callers store values
+        // that hash the key, so that `a` is never asked about with `b`'s value.
+        assert!(recent.holds(a, 2) && recent.holds(b, 2));
+        assert!(
+            !recent.holds(a, 1),
+            "a's older entry was dropped with b's insertion"
+        );
+        assert_eq!(recent.remembered(), 1);
+        recent.insert(a, 3);
+        recent.remove(b);
+        assert!(
+            !recent.holds(a, 3),
+            "removing b forgets a, never leaves it behind"
+        );
+        assert_eq!(recent.remembered(), 0);
     }
 
     #[test]
@@ -149,13 +190,13 @@ mod tests {
         for i in 0..3 * capacity {
             recent.insert(key(i), 2);
             if i % 1000 == 0 {
-                assert_eq!(recent.get(u64::MAX), Some(1), "after {i} new keys");
+                assert!(recent.holds(u64::MAX, 1), "after {i} new keys");
             }
         }
         assert!(recent.remembered() <= capacity);
         let mut kept = |keys: std::ops::Range<usize>| {
             let n = keys.len();
-            keys.filter(|&i| recent.get(key(i)).is_some()).count() as f64 / n as f64
+            keys.filter(|&i| recent.holds(key(i), 2)).count() as f64 / n as f64
         };
         // The last quarter of the capacity's keys is nearly all there; the first
         // capacity's, nearly all gone.

@@ -52,8 +52,8 @@ use crate::lake::RaceId;
 use crate::load::recent::Recent;
 use crate::load::sent::SentKeys;
 
-/// Past races remembered across batches, at most: 12 bytes each, 6.5 MB allocated once.
-pub const MAX_REMEMBERED: usize = 540_000;
+/// Past races remembered across batches, at most: 8 bytes each, 6.5 MB allocated once.
+pub const MAX_REMEMBERED: usize = 810_000;
 
 /// Past races that rows without a known horse made uncertain, at most; past that, the
 /// filter stops dropping rows for the rest of the load.
@@ -233,7 +233,7 @@ impl SeenPastRaces {
             self.current.insert(k, row(false));
             return false;
         }
-        if self.committed.get(k) == Some(v) {
+        if self.committed.holds(k, v) {
             self.current.insert(k, row(false));
             return false;
         }
@@ -301,15 +301,16 @@ impl SeenPastRaces {
     }
 }
 
-/// Runners of past races remembered across the batches of one load, at most: 12 bytes each,
+/// Runners of past races remembered across the batches of one load, at most: 8 bytes each,
 /// 18 MB allocated once (see `load::recent`: those used least recently are forgotten, and
 /// forgetting only means a row is staged again). A horse runs every two to four weeks and its
 /// reports list its last five to nine races, so a runner of a past race is listed again for
 /// months. In a first backfill of 600 bench days, the two generations of hash maps of 400,000
 /// keys each that the same memory held before staged 1.38 million of the 12.67 million runners
 /// listed again (9 %), and with 1.6 million keys (two generations of 800,000) about 2,000;
-/// this memory stages 26,584 of them again (0.2 %), and 160,614 of 65 million at 3,000 days.
-pub const MAX_RUNNERS_REMEMBERED: usize = 1_500_000;
+/// 1.5 million keys of 12 bytes (`load::recent` before its entries were 8 bytes) staged 26,584
+/// of them again (0.2 %), and 160,614 of 65 million at 3,000 days.
+pub const MAX_RUNNERS_REMEMBERED: usize = 2_250_000;
 
 /// Where a batch sends a `stg_past_runner` row ([`SeenRunners::route`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,14 +375,13 @@ impl SeenRunners {
     /// when it need not), first listed in the batch on `first_day` (ISO bytes).
     #[cfg(test)]
     fn stage(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> bool {
-        self.route(key, values, first_day) != Route::Known
+        self.route(hash(&[key]), values, first_day) != Route::Known
     }
 
-    /// Where the current batch sends the row of `key` with `values`, first listed in the batch
-    /// on `first_day` (ISO bytes).
-    pub(crate) fn route(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> Route {
-        // The key's hash, and the key's and values' together (see `load::recent`).
-        let k = hash(&[key]);
+    /// Where the current batch sends the row of the key of hash `k` (`hash(&[key])`) with
+    /// `values`, first listed in the batch on `first_day` (ISO bytes).
+    pub(crate) fn route(&mut self, k: u64, values: &[u8], first_day: &[u8]) -> Route {
+        // The key's and values' hash together (see `load::recent`).
         let v = hash_after(k, values);
         // The newest batch in flight that staged the key, else what was committed.
         let in_flight = self
@@ -400,7 +400,7 @@ impl SeenRunners {
             Some(_) => {}
             // Found, it becomes the most recently used: a runner listed again and again (every
             // run of its horses lists it) is not forgotten.
-            None if self.committed.get(k) == Some(v) => {
+            None if self.committed.holds(k, v) => {
                 self.not_sent += 1;
                 return Route::Known;
             }

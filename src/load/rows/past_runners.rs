@@ -19,7 +19,7 @@
 use std::ops::Range;
 
 use super::{Batch, PAST_RUNNER};
-use crate::load::seen::{Route, SeenRunners};
+use crate::load::seen::{Route, SeenRunners, hash};
 
 /// Where one copy's row sits in the table's CSV buffer, and how it ranks.
 #[derive(Debug, Clone)]
@@ -58,14 +58,24 @@ impl Batch {
         let table = &mut self.tables[PAST_RUNNER];
         let csv = &table.csv;
         let copies = &self.past_copies;
+        // The copies of one key together: sorted by the key's hash (the keys of one past race
+        // share their first 40 bytes or so, which a sort by the keys' bytes compared again and
+        // again), then by the bytes, so that keys of one hash stay apart.
+        let hashes: Vec<u64> = copies
+            .iter()
+            .map(|c| hash(&[&csv[c.key.clone()]]))
+            .collect();
+        let key = |i: usize| &csv[copies[i].key.clone()];
         let mut order: Vec<usize> = (0..copies.len()).collect();
-        order.sort_by(|&a, &b| csv[copies[a].key.clone()].cmp(&csv[copies[b].key.clone()]));
+        order.sort_unstable_by(|&a, &b| {
+            (hashes[a].cmp(&hashes[b]))
+                .then_with(|| key(a).cmp(key(b)))
+                .then(a.cmp(&b))
+        });
         let out = &mut self.spare;
         out.clear();
         let mut rows = 0;
-        for group in
-            order.chunk_by(|&a, &b| csv[copies[a].key.clone()] == csv[copies[b].key.clone()])
-        {
+        for group in order.chunk_by(|&a, &b| hashes[a] == hashes[b] && key(a) == key(b)) {
             let values = |i: usize| &csv[copies[i].values.clone()];
             // A copy's group: the copies of the same values. Its rank: the group's newest report,
             // whether one of its copies is itsHim, then the values.
@@ -92,9 +102,9 @@ impl Batch {
                 .min()
                 .expect("chunks are never empty");
             let c = &copies[winner];
-            let key = &csv[c.key.clone()];
+            let key = key(winner);
             if let Some(seen) = seen.as_deref_mut() {
-                let route = seen.route(key, values(winner), first);
+                let route = seen.route(hashes[winner], values(winner), first);
                 if route == Route::Known {
                     continue;
                 }
