@@ -19,8 +19,9 @@
 //! time. Past races that an earlier batch of the same load sent with the same values are not
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
 //! later report of its horse. In a first backfill, a second session loads `past_race_runner`
-//! while the first one loads the other tables ([`side`]), and the tables' foreign keys are set
-//! aside until the end ([`fkeys`]). The statements that run batch after batch with the same
+//! while the first one loads the other tables ([`side`]), the tables' foreign keys are set
+//! aside until the end ([`fkeys`]), and the merges of the runners, reports and payouts are plain
+//! inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with the same
 //! plan are prepared once per session ([`plans`]).
 
 pub mod fkeys;
@@ -249,7 +250,22 @@ fn load_locked(
             Err(e) => eprintln!("pmu-lake: loading on one session only: {e:#}"),
         }
     }
-    let loaded = load_days(client, lake, options, days, batches, seen, second_session);
+    // Merges that can be plain inserts: their tables were empty as the load began.
+    let mut insert_only = Vec::new();
+    for (target, tables) in sql::INSERT_ONLY {
+        let mut empty = true;
+        for table in tables {
+            empty &= table_is_empty(client, table)?;
+        }
+        if empty {
+            insert_only.push(target);
+        }
+    }
+    let empty = Empty {
+        second_session,
+        insert_only,
+    };
+    let loaded = load_days(client, lake, options, days, batches, seen, empty);
     let Some(set_aside) = keys_aside else {
         return loaded;
     };
@@ -276,8 +292,12 @@ fn load_days(
     days: &[Day],
     mut batches: Option<&mut BatchLog>,
     mut seen: SeenPastRaces,
-    second_session: Option<Client>,
+    empty: Empty,
 ) -> Result<Report> {
+    let Empty {
+        second_session,
+        insert_only,
+    } = empty;
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut report = Report::default();
     let budget = options.batch_rows.max(1);
@@ -295,6 +315,7 @@ fn load_days(
             phases: Phases::default(),
             not_whole: HashSet::new(),
             plans: Plans::default(),
+            insert_only,
         };
         // Requests are bounded by the protocol below (never more than MAX_BATCH_DAYS waiting);
         // a prepared batch is handed over only when this thread takes it (rendezvous), so the
@@ -679,6 +700,8 @@ struct Loader<'a> {
     not_whole: HashSet<u64>,
     /// The statements this session prepared.
     plans: Plans,
+    /// Targets merged by their insert-only form ([`sql::INSERT_ONLY`]).
+    insert_only: Vec<&'static str>,
 }
 
 impl Loader<'_> {
@@ -809,7 +832,12 @@ impl Loader<'_> {
             .map(|g| g.entry.clone())
             .chain(rejected.iter().cloned())
             .collect();
-        let here = copy_and_merge(&mut tx, &mut self.plans, batch, &mut self.phases, aside)
+        let merging = Merging {
+            plans: &mut self.plans,
+            insert_only: &self.insert_only,
+            aside,
+        };
+        let here = copy_and_merge(&mut tx, merging, batch, &mut self.phases)
             .and_then(|tables| ledger::upsert(&mut tx, &entries).map(|()| tables));
         let (true, Some(side)) = (aside, self.side.as_mut()) else {
             let tables = here?;
@@ -868,14 +896,13 @@ impl Loader<'_> {
                 continue;
             }
             let mut savepoint = tx.transaction().context("opening a savepoint")?;
-            match copy_and_merge(
-                &mut savepoint,
-                &mut self.plans,
-                &self.batch,
-                &mut self.phases,
-                false,
-            )
-            .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
+            let merging = Merging {
+                plans: &mut self.plans,
+                insert_only: &self.insert_only,
+                aside: false,
+            };
+            match copy_and_merge(&mut savepoint, merging, &self.batch, &mut self.phases)
+                .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
             {
                 Ok(t) => {
                     savepoint.commit().context("releasing a savepoint")?;
@@ -931,15 +958,36 @@ fn decode(stored: &[u8]) -> Result<Vec<u8>> {
     zstd::stream::decode_all(stored).map_err(|e| anyhow!("not a valid zstd frame: {e}"))
 }
 
+/// What a load does differently because tables were empty when it began.
+struct Empty {
+    /// A second session for `past_race_runner` ([`side`]).
+    second_session: Option<Client>,
+    /// Targets merged by their insert-only form ([`sql::INSERT_ONLY`]).
+    insert_only: Vec<&'static str>,
+}
+
+/// How the first session runs a batch's merges.
+struct Merging<'a> {
+    plans: &'a mut Plans,
+    /// Targets merged by their insert-only form ([`sql::INSERT_ONLY`]).
+    insert_only: &'a [&'static str],
+    /// A second session loads `past_race_runner` (see [`side`]).
+    aside: bool,
+}
+
 /// COPY every non-empty staging table, then every merge, summing the counts per target; all
-/// but `past_race_runner`'s when a second session loads that table (`aside`, see [`side`]).
+/// but `past_race_runner`'s when a second session loads that table (`aside`).
 fn copy_and_merge(
     tx: &mut Transaction<'_>,
-    plans: &mut Plans,
+    merging: Merging<'_>,
     batch: &Batch,
     phases: &mut Phases,
-    aside: bool,
 ) -> Result<Tables> {
+    let Merging {
+        plans,
+        insert_only,
+        aside,
+    } = merging;
     let copy_started = Instant::now();
     for (i, table) in sql::STAGING.iter().enumerate() {
         let (csv, rows) = batch.table(i);
@@ -963,7 +1011,13 @@ fn copy_and_merge(
         if aside && merge.target == "past_race_runner" {
             continue;
         }
-        tables.add(merge.target, &run_merge(tx, plans, merge)?);
+        let counts = match merge.insert_only {
+            Some(sql) if insert_only.contains(&merge.target) => {
+                run_merge(tx, plans, &sql::Merge { sql, ..*merge })?
+            }
+            _ => run_merge(tx, plans, merge)?,
+        };
+        tables.add(merge.target, &counts);
     }
     if let Some(direct) = &direct {
         tables.add("past_race_runner", direct);
