@@ -20,8 +20,8 @@
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
 //! later report of its horse. In a first backfill, a second session loads `past_race_runner`
 //! while the first one loads the other tables ([`side`]), the tables' foreign keys are set
-//! aside until the end ([`fkeys`]), and the merges of the runners, reports and payouts are plain
-//! inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with the same
+//! aside until the end ([`fkeys`]), and the merges of the tables one object each writes are
+//! plain inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with the same
 //! plan are prepared once per session ([`plans`]).
 
 pub mod fkeys;
