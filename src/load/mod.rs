@@ -250,17 +250,22 @@ fn load_locked(
             Err(e) => eprintln!("pmu-lake: loading on one session only: {e:#}"),
         }
     }
-    // Merges that can be plain inserts: their tables were empty as the load began.
-    let mut insert_only = Vec::new();
-    for (target, tables) in sql::INSERT_ONLY {
-        let mut empty = true;
-        for table in tables {
-            empty &= table_is_empty(client, table)?;
-        }
-        if empty {
-            insert_only.push(target);
+    // Merges that can be plain inserts: their tables were empty as the load began (each table
+    // looked at once).
+    let mut empty_tables = HashMap::new();
+    for table in sql::INSERT_ONLY
+        .iter()
+        .flat_map(|(_, tables)| tables.iter())
+    {
+        if !empty_tables.contains_key(table) {
+            empty_tables.insert(*table, table_is_empty(client, table)?);
         }
     }
+    let insert_only = sql::INSERT_ONLY
+        .iter()
+        .filter(|(_, tables)| tables.iter().all(|t| empty_tables[t]))
+        .map(|(target, _)| *target)
+        .collect();
     let empty = Empty {
         second_session,
         insert_only,
