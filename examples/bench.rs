@@ -324,8 +324,9 @@ impl Bench<'_> {
         if first.rejected > 0 {
             bail!("the synthetic lake had {} rejected objects", first.rejected);
         }
-        let tables = tables_in_fk_order(&mut Target::parse(url)?.connect()?, &first.tables)?;
-        let rows = count_rows(&mut Target::parse(url)?.connect()?, &tables)?;
+        let mut loaded = Target::parse(url)?.connect()?;
+        let tables = tables_in_fk_order(&mut loaded, &first.tables)?;
+        let rows = count_rows(&mut loaded, &tables)?;
         measured.push(Run {
             label: format!("first load, {days} days"),
             rows,
@@ -343,8 +344,7 @@ impl Bench<'_> {
         if reprocess {
             // As after a release that raised every stage's mapping version: the next load
             // re-derives every object from the lake (issue: at least as fast as a first load).
-            Target::parse(url)?
-                .connect()?
+            loaded
                 .batch_execute("UPDATE load_ledger SET mapping_version = 0")
                 .context("marking every object as mapped by an older version")?;
             let reprocess = self.load_in_child(url, range)?;

@@ -261,14 +261,22 @@ fn load_locked(
             empty_tables.insert(*table, table_is_empty(client, table)?);
         }
     }
-    let insert_only = sql::INSERT_ONLY
+    let insert_only = |target: &str| {
+        sql::INSERT_ONLY
+            .iter()
+            .any(|(t, tables)| *t == target && tables.iter().all(|t| empty_tables[t]))
+    };
+    // The statements this load runs, decided once: each merge, or its insert-only form.
+    let merges = sql::MERGES
         .iter()
-        .filter(|(_, tables)| tables.iter().all(|t| empty_tables[t]))
-        .map(|(target, _)| *target)
+        .map(|m| match m.insert_only {
+            Some(sql) if insert_only(m.target) => sql::Merge { sql, ..*m },
+            _ => *m,
+        })
         .collect();
     let empty = Empty {
         second_session,
-        insert_only,
+        merges,
     };
     let loaded = load_days(client, lake, options, days, batches, seen, empty);
     let Some(set_aside) = keys_aside else {
@@ -301,7 +309,7 @@ fn load_days(
 ) -> Result<Report> {
     let Empty {
         second_session,
-        insert_only,
+        merges,
     } = empty;
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut report = Report::default();
@@ -320,7 +328,7 @@ fn load_days(
             phases: Phases::default(),
             not_whole: HashSet::new(),
             plans: Plans::default(),
-            insert_only,
+            merges,
         };
         // Requests are bounded by the protocol below (never more than MAX_BATCH_DAYS waiting);
         // a prepared batch is handed over only when this thread takes it (rendezvous), so the
@@ -705,8 +713,8 @@ struct Loader<'a> {
     not_whole: HashSet<u64>,
     /// The statements this session prepared.
     plans: Plans,
-    /// Targets merged by their insert-only form ([`sql::INSERT_ONLY`]).
-    insert_only: Vec<&'static str>,
+    /// The merges this load runs, in order ([`Empty::merges`]).
+    merges: Vec<sql::Merge>,
 }
 
 impl Loader<'_> {
@@ -839,7 +847,7 @@ impl Loader<'_> {
             .collect();
         let merging = Merging {
             plans: &mut self.plans,
-            insert_only: &self.insert_only,
+            merges: &self.merges,
             aside,
         };
         let here = copy_and_merge(&mut tx, merging, batch, &mut self.phases)
@@ -903,7 +911,7 @@ impl Loader<'_> {
             let mut savepoint = tx.transaction().context("opening a savepoint")?;
             let merging = Merging {
                 plans: &mut self.plans,
-                insert_only: &self.insert_only,
+                merges: &self.merges,
                 aside: false,
             };
             match copy_and_merge(&mut savepoint, merging, &self.batch, &mut self.phases)
@@ -967,15 +975,16 @@ fn decode(stored: &[u8]) -> Result<Vec<u8>> {
 struct Empty {
     /// A second session for `past_race_runner` ([`side`]).
     second_session: Option<Client>,
-    /// Targets merged by their insert-only form ([`sql::INSERT_ONLY`]).
-    insert_only: Vec<&'static str>,
+    /// [`sql::MERGES`], each in its insert-only form where its tables were empty
+    /// ([`sql::INSERT_ONLY`]).
+    merges: Vec<sql::Merge>,
 }
 
 /// How the first session runs a batch's merges.
 struct Merging<'a> {
     plans: &'a mut Plans,
-    /// Targets merged by their insert-only form ([`sql::INSERT_ONLY`]).
-    insert_only: &'a [&'static str],
+    /// The merges to run, in order ([`Empty::merges`]).
+    merges: &'a [sql::Merge],
     /// A second session loads `past_race_runner` (see [`side`]).
     aside: bool,
 }
@@ -990,7 +999,7 @@ fn copy_and_merge(
 ) -> Result<Tables> {
     let Merging {
         plans,
-        insert_only,
+        merges,
         aside,
     } = merging;
     let copy_started = Instant::now();
@@ -1012,17 +1021,11 @@ fn copy_and_merge(
         copy_rows(tx, plans, &sql::DIRECT_PAST_RUNNER, "past_race_runner", csv)?;
         direct = Some(TableCounts::direct(rows, micros(started)));
     }
-    for merge in sql::MERGES {
+    for merge in merges {
         if aside && merge.target == "past_race_runner" {
             continue;
         }
-        let counts = match merge.insert_only {
-            Some(sql) if insert_only.contains(&merge.target) => {
-                run_merge(tx, plans, &sql::Merge { sql, ..*merge })?
-            }
-            _ => run_merge(tx, plans, merge)?,
-        };
-        tables.add(merge.target, &counts);
+        tables.add(merge.target, &run_merge(tx, plans, merge)?);
     }
     if let Some(direct) = &direct {
         tables.add("past_race_runner", direct);

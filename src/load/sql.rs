@@ -230,7 +230,7 @@ pub struct StagingTable {
 }
 
 /// One merge statement into a target table.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Merge {
     /// The target table, as reports name it (`race`, `horse_race_history`, …).
     pub target: &'static str,
