@@ -14,7 +14,7 @@ pub mod rapports;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// A country: `{code, libelle}` on a réunion, a plain string (`"France"`, `"Ireland"`) on a
@@ -67,10 +67,10 @@ impl<'de> Deserialize<'de> for Pays {
 pub(crate) fn seq_or_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: DeserializeOwned,
+    T: Deserialize<'de>,
 {
     struct SeqVisitor<T>(PhantomData<T>);
-    impl<'de, T: DeserializeOwned> Visitor<'de> for SeqVisitor<T> {
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for SeqVisitor<T> {
         type Value = Vec<T>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("an array")

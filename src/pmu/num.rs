@@ -4,78 +4,84 @@
 //! never fails on a scalar it cannot use: it yields `None` (a tolerant model, not a validator).
 //! Containers where a scalar was expected are skipped the same way.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-/// Any JSON value, reduced to what a scalar field can use.
+/// Any JSON value, reduced to what a scalar field can use. Text borrows from the payload when
+/// it has no escape (most of it): a first backfill reads hundreds of millions of strings.
 #[derive(Debug, Clone, PartialEq)]
-enum Scalar {
+enum Scalar<'de> {
     Nothing,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Text(String),
+    Text(Cow<'de, str>),
 }
 
 struct ScalarVisitor;
 
 impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
+    type Value = Scalar<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
         Ok(Scalar::Bool(v))
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
         Ok(Scalar::Int(v))
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
         Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
         Ok(Scalar::Float(v))
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_owned()))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Borrowed(v)))
     }
 
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Owned(v.to_owned())))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Owned(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
         Ok(Scalar::Nothing)
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+    fn visit_none<E: de::Error>(self) -> Result<Scalar<'de>, E> {
         Ok(Scalar::Nothing)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
         d.deserialize_any(ScalarVisitor)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Scalar::Nothing)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Scalar::Nothing)
     }
 }
 
-fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar<'de>, D::Error> {
     d.deserialize_any(ScalarVisitor)
 }
 
@@ -102,11 +108,16 @@ pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
 
 /// A string; a number or a bool where text was expected is kept as its JSON text (`20` → "20").
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(text_in(d)?.map(Cow::into_owned))
+}
+
+/// [`text`], borrowed from the payload unless the string has escapes (or was not a string).
+pub fn text_in<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     Ok(match scalar(d)? {
         Scalar::Text(s) => Some(s),
-        Scalar::Int(v) => Some(v.to_string()),
-        Scalar::Float(v) => Some(v.to_string()),
-        Scalar::Bool(v) => Some(v.to_string()),
+        Scalar::Int(v) => Some(Cow::Owned(v.to_string())),
+        Scalar::Float(v) => Some(Cow::Owned(v.to_string())),
+        Scalar::Bool(v) => Some(Cow::Owned(v.to_string())),
         Scalar::Nothing => None,
     })
 }
@@ -196,6 +207,28 @@ mod tests {
         assert_eq!(t(r#"{"f":"NaN"}"#).f, None);
         assert_eq!(t(r#"{"f":"inf"}"#).f, None);
         assert_eq!(t(r#"{"f":""}"#).f, None);
+    }
+
+    #[test]
+    fn text_borrows_from_the_payload_unless_the_string_has_escapes() {
+        use std::borrow::Cow;
+
+        #[derive(Deserialize)]
+        struct B<'a> {
+            #[serde(borrow, deserialize_with = "super::text_in")]
+            s: Option<Cow<'a, str>>,
+        }
+        let b = |json: &'static str| serde_json::from_str::<B<'static>>(json).unwrap().s;
+        assert!(matches!(
+            b(r#"{"s":"ÉCURIE DES MOTTES"}"#),
+            Some(Cow::Borrowed("ÉCURIE DES MOTTES"))
+        ));
+        // An escape makes serde_json unescape into a buffer of its own: the text is the same.
+        assert!(
+            matches!(b(r#"{"s":"L\u0027AMI \"X\""}"#), Some(Cow::Owned(s)) if s == "L'AMI \"X\"")
+        );
+        assert!(matches!(b(r#"{"s":20}"#), Some(Cow::Owned(s)) if s == "20"));
+        assert!(b(r#"{"s":null}"#).is_none());
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl Batch {
 }
 
 /// A past race's hippodrome and race name as its rows key them ('' when absent).
-fn past_race_key(past: &PastRace) -> (&str, &str) {
+fn past_race_key<'p>(past: &'p PastRace<'_>) -> (&'p str, &'p str) {
     (
         past.hippodrome.as_deref().unwrap_or(""),
         past.nom_prix.as_deref().unwrap_or(""),
