@@ -1,9 +1,11 @@
 //! A fixed-size memory of one 64-bit value per 64-bit key, keeping the keys used most recently:
 //! where the filters of `load::seen` remember what the batches PostgreSQL committed staged.
 //!
-//! Set-associative: the low half of a key picks its bucket of [`WAYS`] entries, one 64-byte
-//! cache line, allocated once at the first insertion. An entry is 8 bytes: the key's top 16 bits
-//! (its tag; 0 marks a free entry) and the value's low 48 bits. A bucket keeps its entries from
+//! Set-associative: the top half of a key picks its bucket of [`WAYS`] entries, one 64-byte
+//! cache line, allocated once at the first insertion. An entry is 8 bytes: the key's low 16 bits
+//! (its tag; 0 marks a free entry) and the value's low 48 bits. Keys in ascending order map to
+//! buckets in ascending order: the past runners of a batch are looked up sorted by key
+//! (`load::rows::past_runners`), so their lookups sweep the memory once instead of jumping. A bucket keeps its entries from
 //! the most recently used to the least: a key found or inserted moves to the front, and a new
 //! key into a full bucket forgets the last one. That is close to forgetting the least recently
 //! used key of the whole memory, and uses all of it all the time.
@@ -50,12 +52,13 @@ impl Recent {
         }
     }
 
-    /// `key`'s bucket, and its tag in place (the entry's top 16 bits, never 0).
+    /// `key`'s bucket, and its tag in place (the key's low 16 bits as the entry's top 16, never 0).
     fn bucket(&self, key: u64) -> (usize, u64) {
         let buckets = self.buckets.len() as u64;
-        // Lemire's multiply-shift: the low half of the key mapped onto 0..buckets.
-        let bucket = ((key & 0xffff_ffff) * buckets) >> 32;
-        (bucket as usize, (key >> 48).max(1) << 48)
+        // Lemire's multiply-shift: the top half of the key mapped onto 0..buckets, in order, so
+        // that keys looked up in ascending order sweep the memory from one end to the other.
+        let bucket = ((key >> 32) * buckets) >> 32;
+        (bucket as usize, (key & 0xffff).max(1) << 48)
     }
 
     /// Whether `key` is remembered with `value` (its low 48 bits); a key found becomes the most
@@ -160,8 +163,8 @@ mod tests {
     #[test]
     fn keys_of_one_tag_in_one_bucket_are_forgotten_together() {
         let mut recent = Recent::new(1000);
-        // One bucket (the low half) and one tag (the top 16 bits); bits 32 to 47 differ.
-        let (a, b) = (0xabcd_0001_1234_5678, 0xabcd_0002_1234_5678);
+        // One bucket (the top half) and one tag (the low 16 bits); bits 16 to 31 differ.
+        let (a, b) = (0x1234_5678_0001_abcd, 0x1234_5678_0002_abcd);
         recent.insert(a, 1);
         recent.insert(b, 2);
         // The memory answers for either key with the last one's entry: callers store values
