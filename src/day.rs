@@ -190,14 +190,21 @@ impl DayRange {
 /// writes a date into every row of the past performances, millions of them, and chrono's
 /// formatting was a seventh of the reader's time.
 pub fn push_iso(buf: &mut Vec<u8>, date: NaiveDate) {
-    if !(0..=9999).contains(&date.year()) {
+    match iso10(date) {
+        Some(iso) => buf.extend_from_slice(&iso),
         // A sign or a fifth digit: rare enough for chrono.
-        buf.extend_from_slice(date.format("%Y-%m-%d").to_string().as_bytes());
-        return;
+        None => buf.extend_from_slice(date.format("%Y-%m-%d").to_string().as_bytes()),
+    }
+}
+
+/// `date` as [`push_iso`] writes it, if that is 10 bytes (years 0 to 9999).
+pub fn iso10(date: NaiveDate) -> Option<[u8; 10]> {
+    if !(0..=9999).contains(&date.year()) {
+        return None;
     }
     let y = date.year().unsigned_abs();
     let (m, d) = (date.month(), date.day());
-    buf.extend_from_slice(&[
+    Some([
         digit(y / 1000),
         digit(y / 100),
         digit(y / 10),
@@ -208,7 +215,7 @@ pub fn push_iso(buf: &mut Vec<u8>, date: NaiveDate) {
         b'-',
         digit(d / 10),
         digit(d),
-    ]);
+    ])
 }
 
 /// Appends `time` as chrono's `%Y-%m-%d %H:%M:%S` writes it, then, with `millis`, the

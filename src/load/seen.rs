@@ -312,6 +312,15 @@ impl SeenPastRaces {
 /// of them again (0.2 %), and 160,614 of 65 million at 3,000 days.
 pub const MAX_RUNNERS_REMEMBERED: usize = 2_250_000;
 
+/// Why a batch may leave a `stg_past_runner` row out ([`SeenRunners::lookup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// A batch PostgreSQL committed whole staged these values.
+    Committed,
+    /// This batch in flight staged them: the current batch depends on it.
+    InFlight(u64),
+}
+
 /// Where a batch sends a `stg_past_runner` row ([`SeenRunners::route`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Route {
@@ -375,14 +384,31 @@ impl SeenRunners {
     /// when it need not), first listed in the batch on `first_day` (ISO bytes).
     #[cfg(test)]
     fn stage(&mut self, key: &[u8], values: &[u8], first_day: &[u8]) -> bool {
-        self.route(hash(&[key]), values, first_day) != Route::Known
+        let k = hash(&[key]);
+        self.route(k, hash_after(k, values), first_day) != Route::Known
     }
 
-    /// Where the current batch sends the row of the key of hash `k` (`hash(&[key])`) with
-    /// `values`, first listed in the batch on `first_day` (ISO bytes).
-    pub(crate) fn route(&mut self, k: u64, values: &[u8], first_day: &[u8]) -> Route {
-        // The key's and values' hash together (see `load::recent`).
-        let v = hash_after(k, values);
+    /// Where the current batch sends the row of the key of hash `k` with values of hash `v`
+    /// (see `load::rows::past_runners`: `v` is seeded with `k`), first listed in the batch on
+    /// `first_day` (ISO bytes): [`SeenRunners::lookup`], then [`SeenRunners::known`] or
+    /// [`SeenRunners::send`].
+    pub(crate) fn route(&mut self, k: u64, v: u64, first_day: &[u8]) -> Route {
+        match self.lookup(k, v) {
+            Some(via) => {
+                self.known(via);
+                Route::Known
+            }
+            None => self.send(k, v, first_day),
+        }
+    }
+
+    /// Whether PostgreSQL holds the row of key `k` with values `v`, or will once a batch in
+    /// flight is committed (then [`Via::InFlight`] says which). Changes nothing but which keys
+    /// the memory of committed rows used most recently: a key found there becomes the most
+    /// recently used (a runner listed again and again, by every run of its horses, is not
+    /// forgotten). Nothing that happens to the current batch's own rows changes the answer, so
+    /// it may be asked as a row is read, long before the batch is finished.
+    pub(crate) fn lookup(&mut self, k: u64, v: u64) -> Option<Via> {
         // The newest batch in flight that staged the key, else what was committed.
         let in_flight = self
             .pending
@@ -390,22 +416,26 @@ impl SeenRunners {
             .rev()
             .find_map(|(seq, keys)| keys.get(&k).map(|staged| (*seq, *staged)));
         match in_flight {
-            Some((seq, staged)) if staged == Some(v) => {
-                if !self.depends_on.contains(&seq) {
-                    self.depends_on.push(seq);
-                }
-                self.not_sent += 1;
-                return Route::Known;
-            }
-            Some(_) => {}
-            // Found, it becomes the most recently used: a runner listed again and again (every
-            // run of its horses lists it) is not forgotten.
-            None if self.committed.holds(k, v) => {
-                self.not_sent += 1;
-                return Route::Known;
-            }
-            None => {}
+            Some((seq, staged)) => (staged == Some(v)).then_some(Via::InFlight(seq)),
+            None => self.committed.holds(k, v).then_some(Via::Committed),
         }
+    }
+
+    /// The current batch leaves out a row [`SeenRunners::lookup`] found, as it said.
+    pub(crate) fn known(&mut self, via: Via) {
+        if let Via::InFlight(seq) = via
+            && !self.depends_on.contains(&seq)
+        {
+            self.depends_on.push(seq);
+        }
+        self.not_sent += 1;
+    }
+
+    /// The current batch sends the row of key `k` with values `v`, which
+    /// [`SeenRunners::lookup`] did not find, first listed in the batch on `first_day` (ISO
+    /// bytes): [`Route::Direct`] for a key the load never sent into a table empty as it began,
+    /// else [`Route::Staged`].
+    pub(crate) fn send(&mut self, k: u64, v: u64, first_day: &[u8]) -> Route {
         let reliable = self.after.as_ref().is_none_or(|a| first_day > a.as_bytes());
         self.current.insert(k, reliable.then_some(v));
         // Every key staged goes through the filter of sent keys: one it never had is new.
@@ -461,7 +491,7 @@ pub(crate) fn hash(parts: &[&[u8]]) -> u64 {
 
 /// The hash of the parts whose hash is `seed` followed by `part`: `hash(&[a, b, c])` is
 /// `hash_after(hash(&[a, b]), c)`, without hashing `a` and `b` again.
-fn hash_after(seed: u64, part: &[u8]) -> u64 {
+pub(crate) fn hash_after(seed: u64, part: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(part, seed)
 }
 

@@ -95,6 +95,10 @@ pub struct Batch {
     past_copies: Vec<past_runners::Copy>,
     /// A buffer [`Batch::finish`] writes into, kept for its capacity.
     spare: Vec<u8>,
+    /// The fields of a past runner's copy, hashed as it is read.
+    fields: past_runners::Fields,
+    /// Copies of `past_copies` not written, until [`Batch::finish`].
+    unwritten: u64,
     /// `past_race_runner` rows sure to be new ([`crate::load::seen::Route::Direct`]), in the
     /// columns of [`crate::load::sql::DIRECT_PAST_RUNNER`]: copied straight into the table.
     direct: Table,
@@ -113,6 +117,8 @@ impl Default for Batch {
             current: String::new(),
             past_copies: Vec::new(),
             spare: Vec::new(),
+            fields: past_runners::Fields::default(),
+            unwritten: 0,
             direct: Table::default(),
             reported: Table::default(),
             finished: false,
@@ -133,6 +139,7 @@ impl Batch {
         }
         self.out_of_range.clear();
         self.past_copies.clear();
+        self.unwritten = 0;
         self.direct.csv.clear();
         self.direct.rows = 0;
         self.reported.csv.clear();
@@ -163,6 +170,7 @@ impl Batch {
         assert!(!self.finished, "an object added to a finished batch");
         let marks: Vec<(usize, u64)> = self.tables.iter().map(|t| (t.csv.len(), t.rows)).collect();
         let (overflows, copies) = (self.out_of_range.len(), self.past_copies.len());
+        let unwritten = self.unwritten;
         self.current = key.display_path();
         let result = self
             .add_rows(key, body, seen)
@@ -188,6 +196,7 @@ impl Batch {
             }
             self.out_of_range.truncate(overflows);
             self.past_copies.truncate(copies);
+            self.unwritten = unwritten;
         }
         result
     }
@@ -241,9 +250,11 @@ impl Batch {
         }
     }
 
-    /// Total rows staged, all tables.
+    /// Total rows staged, all tables, with the copies of past runners left unwritten until
+    /// [`Batch::finish`] (known to PostgreSQL already): what a batch's size is measured by, as
+    /// when every copy was written.
     pub fn rows(&self) -> u64 {
-        self.tables.iter().map(|t| t.rows).sum()
+        self.tables.iter().map(|t| t.rows).sum::<u64>() + self.unwritten
     }
 
     fn add_rows(
@@ -1481,6 +1492,89 @@ mod tests {
             (None, Some("DP"), Some("DISQUALIFIE"))
         );
         assert_eq!(get(alpha, "distance_parcourue_m"), Some("1900"));
+    }
+
+    /// Loads `objects` as one batch through the filter `seen`, committed whole as batch `seq`:
+    /// the `stg_past_runner` rows staged, the rows left out, and the copies written as CSV.
+    fn through_filter(
+        seen: &mut SeenPastRaces,
+        seq: u64,
+        objects: &[(ObjectKey, &[u8])],
+    ) -> (Vec<Fields>, u64, usize) {
+        let mut b = Batch::new();
+        for (k, body) in objects {
+            b.add_object_filtered(k, body, Some(&mut *seen)).unwrap();
+        }
+        let written = b.past_copies.iter().filter(|c| c.row.is_some()).count();
+        b.finish_filtered(Some(&mut seen.past_runners));
+        let handed = seen.hand_over(seq);
+        seen.outcome(seq, true);
+        (rows(&b, PAST_RUNNER), handed.runners_not_sent, written)
+    }
+
+    #[test]
+    fn copies_the_filter_knows_are_never_written_and_win_or_lose_by_their_report() {
+        let body = fixture("2025-11-05/R1C1/performances.json");
+        let changed = String::from_utf8(body.clone())
+            .unwrap()
+            .replace("L. DRIVER", "M. NOUVEAU")
+            .into_bytes();
+        assert_ne!(changed, body);
+        let perf = |d: &str, c: i64| key(d, Some((1, c)), Stage::Performances);
+        let jockeys = |staged: &[Fields]| -> Vec<String> {
+            let mut j: Vec<String> = staged
+                .iter()
+                .map(|r| get(r, "nom_jockey").unwrap_or("").to_string())
+                .collect();
+            j.sort();
+            j
+        };
+        let mut seen = SeenPastRaces::new(None);
+        let (staged, left_out, written) =
+            through_filter(&mut seen, 1, &[(perf("2025-11-05", 1), &body)]);
+        assert_eq!((staged.len(), left_out, written), (5, 0, 7));
+        // The same report a day later: PostgreSQL holds every row, and only the copy that lost
+        // (ALPHA's row of PRIX JEAN as CHARLIE's report gives it, not ALPHA's own) is written.
+        let (staged, left_out, written) =
+            through_filter(&mut seen, 2, &[(perf("2025-11-06", 1), &body)]);
+        assert_eq!((staged.len(), left_out, written), (0, 5, 1));
+        // A newer report of the day (C2) changes CHARLIE's jockey in PRIX JEAN: that row is
+        // staged with its values; the rest are left out. Written: that row's two copies (in
+        // ALPHA's and CHARLIE's reports) and the losing copy of each report.
+        let (staged, left_out, written) = through_filter(
+            &mut seen,
+            3,
+            &[
+                (perf("2025-11-07", 1), &body),
+                (perf("2025-11-07", 2), &changed),
+            ],
+        );
+        assert_eq!(jockeys(&staged), ["M. NOUVEAU"]);
+        assert_eq!((left_out, written), (4, 4));
+        // The other way round: the older report (C1) has the values PostgreSQL now holds, the
+        // newer one (C2) the first ones, which win and are staged. C1's two copies of the row
+        // are known, and not written.
+        let (staged, left_out, written) = through_filter(
+            &mut seen,
+            4,
+            &[
+                (perf("2025-11-08", 1), &changed),
+                (perf("2025-11-08", 2), &body),
+            ],
+        );
+        assert_eq!(jockeys(&staged), ["L. DRIVER"]);
+        assert_eq!((left_out, written), (4, 4));
+        // Known values in the newer report win over values written for the older one: nothing
+        // is staged, though the older report's copies of the row were written.
+        let (staged, left_out, written) = through_filter(
+            &mut seen,
+            5,
+            &[
+                (perf("2025-11-09", 1), &changed),
+                (perf("2025-11-09", 2), &body),
+            ],
+        );
+        assert_eq!((staged.len(), left_out, written), (0, 5, 4));
     }
 
     #[test]

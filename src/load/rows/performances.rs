@@ -6,10 +6,10 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
-use super::past_runners::Copy;
+use super::past_runners::{Copy, Seen, Written};
 use super::{Batch, HISTORY, PAST_RUNNER, PERF_REPORT};
 use crate::lake::RaceId;
-use crate::load::seen::SeenPastRaces;
+use crate::load::seen::{SeenPastRaces, SeenRunners};
 use crate::pmu::performances::{PastRace, PerformancesResponse, Runner};
 
 impl Batch {
@@ -26,9 +26,10 @@ impl Batch {
             races.clear();
             runners.clear();
             for past in &runner.courses_courues {
-                let seen = seen.as_deref_mut();
-                races.extend(self.history(day, race, runner, past, allure, seen));
-                self.past_runners(day, race, past, &mut runners);
+                let history = seen.as_deref_mut();
+                races.extend(self.history(day, race, runner, past, allure, history));
+                let past_runners = seen.as_deref_mut().map(|s| &mut s.past_runners);
+                self.past_runners(day, race, past, &mut runners, past_runners);
             }
             if runner.num_pmu.is_some() {
                 races.sort_unstable();
@@ -47,13 +48,15 @@ impl Batch {
 
     /// Every runner the report lists for a past race (its own horse's row too) with a name: the
     /// past race's key and the name are the row's key, shared by every report that lists it.
-    /// Adds the key hash of each row to `listed`.
+    /// Adds the key hash of each row to `listed`. A copy whose values `seen` knows PostgreSQL
+    /// holds is not written (see `load::rows::past_runners`).
     fn past_runners(
         &mut self,
         day: NaiveDate,
         race: RaceId,
         past: &PastRace,
         listed: &mut Vec<i64>,
+        mut seen: Option<&mut SeenRunners>,
     ) {
         let Some(race_date) = past.date.and_then(paris_date) else {
             return;
@@ -64,6 +67,66 @@ impl Batch {
             let Some(nom) = p.nom_cheval.as_deref().filter(|n| !n.trim().is_empty()) else {
                 continue;
             };
+            let hash = key_hash(race_date, &[hippodrome, nom_prix, nom]);
+            listed.push(hash);
+            let reduction = p.reduction_kilometrique.and_then(centis_to_ms);
+            let poids = p.poids_jockey.and_then(kg_to_hg);
+            let gap = &p.distance_avec_precedent;
+            // The `integer` values, NULL when out of range as the row writer stores them (it
+            // also reports them, so such a copy is always written).
+            let ints = [
+                p.num_pmu,
+                p.place.place,
+                p.distance_parcourue,
+                poids,
+                p.corde,
+                gap.code,
+            ];
+            let fits = |v: Option<i64>| v.filter(|&v| i32::try_from(v).is_ok());
+            let in_range = ints.iter().all(|&v| fits(v) == v);
+            let f = &mut self.fields;
+            f.clear();
+            f.date(race_date);
+            for text in [hippodrome, nom_prix, nom] {
+                f.text(Some(text));
+            }
+            let key = f.hash(0);
+            f.clear();
+            f.int(fits(p.num_pmu));
+            f.int(fits(p.place.place));
+            f.text(p.place.raw_value.as_deref());
+            f.text(p.place.status_arrivee.as_deref());
+            f.text(p.nom_jockey.as_deref());
+            f.int(reduction);
+            f.int(fits(p.distance_parcourue));
+            f.int(fits(poids));
+            f.int(fits(p.corde));
+            f.text(p.oeillere.as_deref());
+            f.text(gap.libelle_court.as_deref());
+            f.text(gap.libelle_long.as_deref());
+            f.int(fits(gap.code));
+            f.text(gap.identifiant.as_deref());
+            let values = f.hash(key);
+            let seen = match seen.as_deref_mut() {
+                Some(seen) if in_range => match seen.lookup(key, values) {
+                    Some(via) => Seen::Known(via),
+                    None => Seen::New,
+                },
+                _ => Seen::Unasked,
+            };
+            let mut copy = Copy {
+                key,
+                values,
+                report,
+                its_him: p.its_him == Some(true),
+                seen,
+                row: None,
+            };
+            if matches!(seen, Seen::Known(_)) {
+                self.past_copies.push(copy);
+                self.unwritten += 1;
+                continue;
+            }
             let start = self.tables[PAST_RUNNER].csv.len();
             let mut r = self.row(PAST_RUNNER);
             r.race_key(day, race);
@@ -74,24 +137,18 @@ impl Batch {
             r.text("hippodrome", Some(hippodrome));
             r.text("nom_prix", Some(nom_prix));
             r.text("nom_cheval", Some(nom));
-            let hash = key_hash(race_date, &[hippodrome, nom_prix, nom]);
             r.int("key_hash", Some(hash));
             let key_end = r.buf.len();
-            listed.push(hash);
             r.int("num_pmu", p.num_pmu);
             r.int("place", p.place.place);
             r.text("place_raw", p.place.raw_value.as_deref());
             r.text("status_arrivee", p.place.status_arrivee.as_deref());
             r.text("nom_jockey", p.nom_jockey.as_deref());
-            r.int(
-                "reduction_km_ms",
-                p.reduction_kilometrique.and_then(centis_to_ms),
-            );
+            r.int("reduction_km_ms", reduction);
             r.int("distance_parcourue_m", p.distance_parcourue);
-            r.int("poids_jockey_hg", p.poids_jockey.and_then(kg_to_hg));
+            r.int("poids_jockey_hg", poids);
             r.int("corde", p.corde);
             r.text("oeillere", p.oeillere.as_deref());
-            let gap = &p.distance_avec_precedent;
             r.text("distance_avec_precedent", gap.libelle_court.as_deref());
             r.text("distance_avec_precedent_long", gap.libelle_long.as_deref());
             r.int("distance_avec_precedent_code", gap.code);
@@ -101,14 +158,13 @@ impl Batch {
             );
             r.end();
             let end = self.tables[PAST_RUNNER].csv.len();
-            self.past_copies.push(Copy {
+            copy.row = Some(Written {
                 row: start..end,
                 first_day,
                 key: key_start..key_end,
                 values: key_end + 1..end - 1,
-                report,
-                its_him: p.its_him == Some(true),
             });
+            self.past_copies.push(copy);
         }
     }
 
@@ -194,9 +250,14 @@ pub(crate) fn key_hash(race_date: NaiveDate, texts: &[&str]) -> i64 {
     const OFFSET: u32 = 0x811c_9dc5;
     const PRIME: u32 = 0x0100_0193;
     let step = |h: u32, b: u8| (h ^ u32::from(b)).wrapping_mul(PRIME);
-    let mut iso = Vec::with_capacity(10);
-    crate::day::push_iso(&mut iso, race_date);
-    let mut h = iso.iter().fold(OFFSET, |h, b| step(h, *b));
+    let mut h = match crate::day::iso10(race_date) {
+        Some(iso) => iso.iter().fold(OFFSET, |h, b| step(h, *b)),
+        None => {
+            let mut iso = Vec::new();
+            crate::day::push_iso(&mut iso, race_date);
+            iso.iter().fold(OFFSET, |h, b| step(h, *b))
+        }
+    };
     for text in texts {
         h = step(h, 0);
         h = text.bytes().filter(|b| *b != 0).fold(h, step);
