@@ -155,9 +155,10 @@ impl SeenPastRaces {
             .or_insert_with(|| horse.map(str::to_string));
     }
 
-    /// Whether to stage a performances row of `race` on `day` for runner `num_pmu`, whose CSV
-    /// holds the key fields (date, hippodrome, race name) in `key` and the compared values in
-    /// `values`.
+    /// Whether to stage a performances row of `race` on `day` for runner `num_pmu`, whose key
+    /// fields (date, hippodrome, race name) are `key` and compared values `values`, as bytes
+    /// that are equal when PostgreSQL would store the fields alike (`load::rows` gives them as
+    /// `past_runners::Fields` writes them).
     pub fn keep(
         &mut self,
         day: NaiveDate,

@@ -86,6 +86,14 @@ impl Fields {
         self.0.clear();
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn date(&mut self, d: NaiveDate) {
         use chrono::Datelike as _;
         self.0

@@ -168,9 +168,11 @@ impl Batch {
         }
     }
 
-    /// One past race; left out when `seen` knows PostgreSQL holds it unchanged (it compares the
-    /// CSV bytes of the past race's key, `race_date`..`key_hash`, and of its values, the rest).
-    /// Returns the key's hash when the report gives the row (staged or left out).
+    /// One past race; left out when `seen` knows PostgreSQL holds it unchanged (it compares
+    /// the fields of the past race's key, `race_date`..`nom_prix`, and of its values, the rest,
+    /// as `past_runners::Fields` gives them), and then not even written unless a value is out
+    /// of range (the row writer reports those). Returns the key's hash when the report gives
+    /// the row (staged or left out).
     fn history(
         &mut self,
         day: NaiveDate,
@@ -186,48 +188,82 @@ impl Batch {
         let (hippodrome, nom_prix) = past_race_key(past);
         let hash = key_hash(race_date, &[hippodrome, nom_prix]);
         let winner = past.participants.iter().find(|p| p.place.place == Some(1));
+        let winner = winner.and_then(|w| w.nom_cheval.as_deref());
+        let temps = past.temps_du_premier.and_then(centis_to_ms);
+        let reduction = him.reduction_kilometrique.and_then(centis_to_ms);
+        let poids = him.poids_jockey.and_then(kg_to_hg);
+        let gap = &him.distance_avec_precedent;
+        let gap = gap.libelle_court.as_deref().or(gap.libelle_long.as_deref());
+        let mut keep = true;
+        let mut in_range = true;
+        if let Some(seen) = seen {
+            // The `integer` values, NULL when out of range as the row writer stores them.
+            let mut fits = |v: Option<i64>| {
+                let fit = v.filter(|&v| i32::try_from(v).is_ok());
+                in_range &= fit == v;
+                fit
+            };
+            let f = &mut self.fields;
+            f.clear();
+            f.date(race_date);
+            f.text(Some(hippodrome));
+            f.text(Some(nom_prix));
+            let key_len = f.len();
+            f.text(past.discipline.as_deref());
+            f.int(past.allocation);
+            f.int(fits(past.distance));
+            f.int(fits(past.nb_participants));
+            f.int(temps);
+            f.int(fits(him.place.place));
+            f.text(him.place.raw_value.as_deref());
+            f.text(him.place.status_arrivee.as_deref());
+            f.text(him.nom_jockey.as_deref());
+            f.int(reduction);
+            f.int(fits(him.distance_parcourue));
+            f.int(fits(poids));
+            f.int(fits(him.corde));
+            f.text(him.oeillere.as_deref());
+            f.text(gap);
+            f.text(winner);
+            f.text(allure);
+            let (key, values) = f.bytes().split_at(key_len);
+            keep = seen.keep(day, race, num_pmu, key, values);
+            if !keep && in_range {
+                return Some(hash);
+            }
+        }
         let start = self.tables[HISTORY].csv.len();
         let mut r = self.row(HISTORY);
         r.race_key(day, race);
         r.int("num_pmu", num_pmu);
         r.text("nom_cheval", nom.or(him.nom_cheval.as_deref()));
-        let key_start = r.buf.len();
         r.date("race_date", race_date);
         r.text("hippodrome", Some(hippodrome));
         r.text("nom_prix", Some(nom_prix));
         r.int("key_hash", Some(hash));
-        let values_start = r.buf.len();
         r.text("discipline", past.discipline.as_deref());
         r.int("allocation_eur", past.allocation);
         r.int("distance_m", past.distance);
         r.int("nb_participants", past.nb_participants);
-        r.int(
-            "temps_du_premier_ms",
-            past.temps_du_premier.and_then(centis_to_ms),
-        );
+        r.int("temps_du_premier_ms", temps);
         r.int("place", him.place.place);
         r.text("place_raw", him.place.raw_value.as_deref());
         r.text("status_arrivee", him.place.status_arrivee.as_deref());
         r.text("nom_jockey", him.nom_jockey.as_deref());
-        let reduction = him.reduction_kilometrique.and_then(centis_to_ms);
         r.int("reduction_km_ms", reduction);
         r.int("distance_parcourue_m", him.distance_parcourue);
-        r.int("poids_jockey_hg", him.poids_jockey.and_then(kg_to_hg));
+        r.int("poids_jockey_hg", poids);
         r.int("corde", him.corde);
         r.text("oeillere", him.oeillere.as_deref());
-        let gap = &him.distance_avec_precedent;
-        let gap = gap.libelle_court.as_deref().or(gap.libelle_long.as_deref());
         r.text("distance_avec_precedent", gap);
-        r.text("winner_nom", winner.and_then(|w| w.nom_cheval.as_deref()));
+        r.text("winner_nom", winner);
         r.text("allure", allure);
         r.end();
-        if let Some(seen) = seen {
+        if !keep {
+            // Written for the values it reports out of range only.
             let t = &mut self.tables[HISTORY];
-            let (key, values) = (&t.csv[key_start..values_start], &t.csv[values_start..]);
-            if !seen.keep(day, race, num_pmu, key, values) {
-                t.csv.truncate(start);
-                t.rows -= 1;
-            }
+            t.csv.truncate(start);
+            t.rows -= 1;
         }
         Some(hash)
     }
