@@ -158,12 +158,7 @@ impl Batch {
             );
             r.end();
             let end = self.tables[PAST_RUNNER].csv.len();
-            copy.row = Some(Written {
-                row: start..end,
-                first_day,
-                key: key_start..key_end,
-                values: key_end + 1..end - 1,
-            });
+            copy.row = Some(Written::new(start, first_day, key_start..key_end, end));
             self.past_copies.push(copy);
         }
     }
