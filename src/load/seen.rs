@@ -10,7 +10,8 @@
 //! `stg_past_runner` rows (one per runner of a past race per batch, see `load::rows`).
 //!
 //! A row is dropped when it has the same key (horse, date, hippodrome, race name) and the same
-//! values, byte for byte in CSV, as:
+//! values, as PostgreSQL would store them (compared by a hash of their fields, see
+//! `load::rows::past_runners::Fields`), as:
 //! - the last row staged for that key in the batch being prepared (the merge groups them
 //!   anyway), when the key's first row in the batch is of a day after every day the ledger had
 //!   (else the newer copy may be what makes the report win over a stored row), or
@@ -335,8 +336,8 @@ pub(crate) enum Route {
 }
 
 /// The `past_race_runner` rows a load need not stage again, owned by the thread that prepares
-/// batches. A batch's row for a runner of a past race is left out when its values are, byte for
-/// byte, those the last earlier batch of the same load that staged that key staged (committed
+/// batches. A batch's row for a runner of a past race is left out when its values are (by the
+/// hash of their fields) those the last earlier batch of the same load that staged that key staged (committed
 /// whole, or still in flight), and that earlier batch's first day for the
 /// key is after every day the ledger had when the load started. The merge would then change
 /// nothing: the earlier batch's values were taken (no report loaded before it can be newer,
