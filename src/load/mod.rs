@@ -64,8 +64,9 @@ use side::Side;
 /// see [`Batch::rows`] for how copies of past runners left out count): in a first backfill of
 /// the bench's 67 races a day, one day while most rows are new, then two. A few MB of CSV per
 /// batch. Each batch costs a commit and a dozen COPY and merge statements whatever its size:
-/// 600 bench days loaded in 600 batches took 92.8-102.6 s, in 307 batches 84.6 s, in 167
-/// batches 80.6-85.5 s but 121 MiB at peak.
+/// a first load of 600 bench days in 600 batches took 92.8-105.0 s (7 runs) and 85 MiB at
+/// peak, in 307 batches 84.6 s and 92.5 MiB, in 150 batches (`--batch-rows 100000`)
+/// 80.6-85.4 s (5 runs) but 157 MiB.
 pub const DEFAULT_BATCH_ROWS: u64 = 25_000;
 
 /// Most days in one batch, whatever their rows: bounds the ledger look-ahead, the work a crash

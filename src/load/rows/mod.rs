@@ -255,7 +255,7 @@ impl Batch {
     /// takes 72 bytes until [`Batch::finish`], a written one about three times that with its
     /// row. Late in a long backfill a day of the bench writes about 8,500 rows and leaves
     /// 21,000 copies unwritten: two days a batch (one when every copy counted as a row; a first
-    /// load of 600 bench days: 307 batches in 84.6 s and 92.5 MiB, against 600 in 92.8-102.6 s
+    /// load of 600 bench days: 307 batches in 84.6 s and 92.5 MiB, against 600 in 92.8-105.0 s
     /// and 85 MiB).
     pub fn rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum::<u64>() + self.unwritten / 3
