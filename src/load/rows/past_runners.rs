@@ -161,6 +161,14 @@ impl Fields {
         }
     }
 
+    /// The value of an `integer` column: NULL when out of range, as the row writer stores it
+    /// (and reports it). Returns whether it was in range.
+    pub fn int32(&mut self, v: Option<i64>) -> bool {
+        let fit = v.filter(|&v| i32::try_from(v).is_ok());
+        self.int(fit);
+        fit == v
+    }
+
     /// XXH3 of the bytes, seeded with `seed`.
     pub fn hash(&self, seed: u64) -> u64 {
         xxhash_rust::xxh3::xxh3_64_with_seed(&self.0, seed)

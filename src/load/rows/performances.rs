@@ -72,18 +72,6 @@ impl Batch {
             let reduction = p.reduction_kilometrique.and_then(centis_to_ms);
             let poids = p.poids_jockey.and_then(kg_to_hg);
             let gap = &p.distance_avec_precedent;
-            // The `integer` values, NULL when out of range as the row writer stores them (it
-            // also reports them, so such a copy is always written).
-            let ints = [
-                p.num_pmu,
-                p.place.place,
-                p.distance_parcourue,
-                poids,
-                p.corde,
-                gap.code,
-            ];
-            let fits = |v: Option<i64>| v.filter(|&v| i32::try_from(v).is_ok());
-            let in_range = ints.iter().all(|&v| fits(v) == v);
             let f = &mut self.fields;
             f.clear();
             f.date(race_date);
@@ -92,19 +80,21 @@ impl Batch {
             }
             let key = f.hash(0);
             f.clear();
-            f.int(fits(p.num_pmu));
-            f.int(fits(p.place.place));
+            // A value out of range is written for the row writer to report it, and the copy
+            // is not asked about.
+            let mut in_range = f.int32(p.num_pmu);
+            in_range &= f.int32(p.place.place);
             f.text(p.place.raw_value.as_deref());
             f.text(p.place.status_arrivee.as_deref());
             f.text(p.nom_jockey.as_deref());
             f.int(reduction);
-            f.int(fits(p.distance_parcourue));
-            f.int(fits(poids));
-            f.int(fits(p.corde));
+            in_range &= f.int32(p.distance_parcourue);
+            in_range &= f.int32(poids);
+            in_range &= f.int32(p.corde);
             f.text(p.oeillere.as_deref());
             f.text(gap.libelle_court.as_deref());
             f.text(gap.libelle_long.as_deref());
-            f.int(fits(gap.code));
+            in_range &= f.int32(gap.code);
             f.text(gap.identifiant.as_deref());
             let values = f.hash(key);
             let seen = match seen.as_deref_mut() {
@@ -190,14 +180,9 @@ impl Batch {
         let gap = &him.distance_avec_precedent;
         let gap = gap.libelle_court.as_deref().or(gap.libelle_long.as_deref());
         let mut keep = true;
-        let mut in_range = true;
         if let Some(seen) = seen {
-            // The `integer` values, NULL when out of range as the row writer stores them.
-            let mut fits = |v: Option<i64>| {
-                let fit = v.filter(|&v| i32::try_from(v).is_ok());
-                in_range &= fit == v;
-                fit
-            };
+            // A row with a value out of range is written for the row writer to report it.
+            let mut in_range = true;
             let f = &mut self.fields;
             f.clear();
             f.date(race_date);
@@ -206,17 +191,17 @@ impl Batch {
             let key_len = f.len();
             f.text(past.discipline.as_deref());
             f.int(past.allocation);
-            f.int(fits(past.distance));
-            f.int(fits(past.nb_participants));
+            in_range &= f.int32(past.distance);
+            in_range &= f.int32(past.nb_participants);
             f.int(temps);
-            f.int(fits(him.place.place));
+            in_range &= f.int32(him.place.place);
             f.text(him.place.raw_value.as_deref());
             f.text(him.place.status_arrivee.as_deref());
             f.text(him.nom_jockey.as_deref());
             f.int(reduction);
-            f.int(fits(him.distance_parcourue));
-            f.int(fits(poids));
-            f.int(fits(him.corde));
+            in_range &= f.int32(him.distance_parcourue);
+            in_range &= f.int32(poids);
+            in_range &= f.int32(him.corde);
             f.text(him.oeillere.as_deref());
             f.text(gap);
             f.text(winner);
