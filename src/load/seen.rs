@@ -337,8 +337,8 @@ pub(crate) enum Route {
 
 /// The `past_race_runner` rows a load need not stage again, owned by the thread that prepares
 /// batches. A batch's row for a runner of a past race is left out when its values are (by the
-/// hash of their fields) those the last earlier batch of the same load that staged that key staged (committed
-/// whole, or still in flight), and that earlier batch's first day for the
+/// hash of their fields) those the last earlier batch of the same load that staged that key
+/// staged (committed whole, or still in flight), and that earlier batch's first day for the
 /// key is after every day the ledger had when the load started. The merge would then change
 /// nothing: the earlier batch's values were taken (no report loaded before it can be newer,
 /// since days load in order), nothing since changed them, and `reported_on`, the first day,

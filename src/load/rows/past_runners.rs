@@ -27,7 +27,7 @@ use std::ops::Range;
 use chrono::NaiveDate;
 
 use super::{Batch, PAST_RUNNER};
-use crate::load::seen::{Route, SeenRunners, Via};
+use crate::load::seen::{Route, SeenRunners, Via, hash_after};
 
 /// One copy of a runner's row: how it ranks, and where its row sits in the table's CSV buffer
 /// unless it was left unwritten.
@@ -169,9 +169,9 @@ impl Fields {
         fit == v
     }
 
-    /// XXH3 of the bytes, seeded with `seed`.
+    /// The load's hash of the bytes ([`hash_after`]), seeded with `seed`.
     pub fn hash(&self, seed: u64) -> u64 {
-        xxhash_rust::xxh3::xxh3_64_with_seed(&self.0, seed)
+        hash_after(seed, &self.0)
     }
 }
 
