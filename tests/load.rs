@@ -1625,6 +1625,101 @@ fn a_corrected_latest_race_reaches_horse_and_an_older_one_does_not() {
     assert_eq!(ordre_row(&db), corrected, "{report}");
 }
 
+/// Removes `idCheval` from runner 1 (`ORDRE`) in the participants of day `i`, as 2018 payloads
+/// lack it: the loader computes the same key, `ORDRE-MERE-PERE`, and flags it computed.
+fn without_id_cheval(lake: &Lake, spec: &Spec, i: u32) {
+    let day = spec.day(i);
+    for o in lake.objects(day).expect("listing a day") {
+        if o.marker.is_some() || o.key.stage != Stage::Participants {
+            continue;
+        }
+        let mut v = json_of(lake, &o.key);
+        let runner = v["participants"][0].as_object_mut().unwrap();
+        assert!(runner.remove("idCheval").is_some());
+        lake.write_body(&o.key, &serde_json::to_vec(&v).unwrap())
+            .unwrap();
+    }
+}
+
+/// (id_cheval_computed, source_day) of `ORDRE` in `db`.
+fn ordre_flag(db: &TestDb) -> (bool, String) {
+    let row = db
+        .client()
+        .query_one(
+            "SELECT id_cheval_computed, source_day::text FROM horse WHERE id_cheval = 'ORDRE-MERE-PERE'",
+            &[],
+        )
+        .expect("the shared horse is loaded");
+    (row.get(0), row.get(1))
+}
+
+#[test]
+fn a_horse_key_is_computed_only_while_every_payload_lacked_id_cheval_in_any_order() {
+    let (dir, spec) = lake_with(2, 2);
+    let lake = Lake::new(&dir);
+    let latest = disagreeing_horse(&lake, &spec, 0..spec.days, "");
+    let (old, new) = (spec.day(0).iso(), spec.day(1).iso());
+    let one_day = |db: &TestDb, day: &str| {
+        let (out, report) = load(db, &dir, &["--date", day]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        report
+    };
+    let horse_counts = |report: &Value| {
+        let t = report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "horse")
+            .expect("horse counts");
+        (t["inserted"].as_u64(), t["updated"].as_u64())
+    };
+
+    // The newest day lacks idCheval. Alone, it gives a computed key.
+    without_id_cheval(&lake, &spec, 1);
+    let db = pg::migrated_db("computed-newest");
+    one_day(&db, &new);
+    assert_eq!(ordre_flag(&db), (true, new.clone()));
+    // An older payload that sends idCheval clears the flag and leaves the attributes alone.
+    let report = one_day(&db, &old);
+    assert_eq!(ordre_flag(&db), (false, new.clone()), "{report}");
+    assert_eq!(ordre_row(&db), latest, "{report}");
+    let (_, updated) = horse_counts(&report);
+    assert!(
+        updated >= Some(1),
+        "the flag cleared is an update: {report}"
+    );
+    // In day order, the newest payload replaces the attributes but not the flag.
+    let in_order = pg::migrated_db("computed-newest-in-order");
+    one_day(&in_order, &old);
+    assert_eq!(ordre_flag(&in_order), (false, old.clone()));
+    one_day(&in_order, &new);
+    assert_eq!(ordre_flag(&in_order), (false, new.clone()));
+    assert_eq!(ordre_row(&in_order), latest);
+    // All at once: the same row.
+    let all = pg::migrated_db("computed-newest-all");
+    let (out, _) = load(&all, &dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(ordre_flag(&all), (false, new.clone()));
+    assert_eq!(ordre_row(&all), latest);
+
+    // The older day lacks idCheval instead: loaded first, then the newer one clears the flag
+    // as it replaces the attributes.
+    disagreeing_horse(&lake, &spec, 0..spec.days, "");
+    without_id_cheval(&lake, &spec, 0);
+    let db = pg::migrated_db("computed-oldest");
+    let report = one_day(&db, &old);
+    assert_eq!(ordre_flag(&db), (true, old.clone()));
+    assert_eq!(horse_counts(&report).0.map(|n| n > 0), Some(true));
+    one_day(&db, &new);
+    assert_eq!(ordre_flag(&db), (false, new.clone()));
+    assert_eq!(ordre_row(&db), latest);
+    // Loaded again, nothing changes: no update.
+    let (out, report) = load(&db, &dir, &["--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(horse_counts(&report).1, Some(0), "{report}");
+    assert_eq!(ordre_flag(&db), (false, new));
+}
+
 /// Sets the arrival of R1C1 on day 0: the programme's `ordreArrivee` to `programme`, and the
 /// participants' `ordreArrivee` to `ranks` (numPmu, rank); every other runner is unranked.
 fn set_arrival(lake: &Lake, spec: &Spec, programme: Value, ranks: &[(u32, i64)]) {

@@ -46,7 +46,7 @@
 //! text of the attributes among duplicates of one race. The row's race is kept in
 //! `horse.source_*`; a staged row replaces the stored attributes when its key is at least the
 //! stored one (equal: a re-fetched object of that race, a correction), never when it is older;
-//! `id_cheval_computed` stays the AND of every payload seen. The horse lookup before the upsert
+//! `id_cheval_computed` stays the AND of every payload seen. The horse lookup before the insert
 //! is safe under the load lock, as for `horse_race_history` below.
 //!
 //! `horse_race_history` and `past_race_runner` hold what the newest loaded report says: a past
