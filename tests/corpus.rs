@@ -686,7 +686,7 @@ mod merges {
 
     use pmu_lake::lake::{ObjectKey, RaceId, Stage};
     use pmu_lake::load::rows::Batch;
-    use pmu_lake::load::sql::{MERGES, STAGING};
+    use pmu_lake::load::sql::{HORSE_IDS, MERGES, STAGING};
     use postgres::Client;
     use serde_json::{Value, json};
 
@@ -758,6 +758,7 @@ mod merges {
                     .unwrap_or_else(|e| panic!("COPY {}: {e}", table.name));
             }
         }
+        tx.batch_execute(HORSE_IDS).unwrap();
         for m in MERGES {
             let row = tx
                 .query_one(m.sql, &[])

@@ -532,6 +532,9 @@ fn create_staging(client: &mut Client) -> Result<()> {
             .batch_execute(table.create)
             .with_context(|| format!("creating staging table {}", table.name))?;
     }
+    client
+        .batch_execute(sql::HORSE_IDS)
+        .context("creating staging table stg_horse_id")?;
     Ok(())
 }
 
@@ -1098,7 +1101,7 @@ fn truncate_staging(tx: &mut Transaction<'_>) -> Result<()> {
         return Ok(());
     }
     let names: Vec<&str> = sql::STAGING.iter().map(|t| t.name).collect();
-    tx.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+    tx.batch_execute(&format!("TRUNCATE {}, stg_horse_id", names.join(", ")))
         .context("emptying the staging tables")
 }
 

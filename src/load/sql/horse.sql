@@ -69,7 +69,15 @@ ins AS (
            horse_race, horse_pays, horse_robe_code, horse_robe_libelle,
            day, num_reunion, num_ordre, num_pmu
     FROM src WHERE target_id IS NULL
-    RETURNING 1
+    RETURNING id, id_cheval
+),
+-- Each staged horse's id, for the race_participant merge that follows: a hash join there
+-- instead of an index probe of horse per runner.
+ids AS (
+    INSERT INTO stg_horse_id (id_cheval, horse_id)
+    SELECT id_cheval, target_id FROM src WHERE target_id IS NOT NULL
+    UNION ALL
+    SELECT id_cheval, id FROM ins
 )
 SELECT (SELECT count(*) FROM src)::bigint AS read,
        (SELECT count(*) FROM ins)::bigint AS inserted,

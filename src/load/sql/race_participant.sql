@@ -3,9 +3,10 @@ WITH src AS (
     ORDER BY day, num_reunion, num_ordre, num_pmu
 ),
 j AS (
-    SELECT r.id AS race_id, h.id AS horse_id, s.* FROM src s
+    SELECT r.id AS race_id, h.horse_id, s.* FROM src s
     JOIN race r ON r.day = s.day AND r.num_reunion = s.num_reunion AND r.num_ordre = s.num_ordre
-    LEFT JOIN horse h ON h.id_cheval = s.id_cheval
+    -- The ids the horse merge, which runs just before, left for the batch's horses.
+    LEFT JOIN stg_horse_id h ON h.id_cheval = s.id_cheval
 ),
 gone AS (
     DELETE FROM race_participant d
