@@ -26,6 +26,14 @@
 //! The two sessions never write the same row: with a second session, the first one writes no
 //! `past_race_runner` row, and this one nothing else; the next batch starts after both commits.
 //! No lock is ever waited for between them.
+//!
+//! Tried and left out: `horse_race_history` here too, the first session's costliest merge. It
+//! finds each horse by the runners of its race, which the first session writes, so each batch's
+//! performances objects had to load with the next batch (their reports in the first session,
+//! their past races here). The statements of the two sessions were then about even, but in first
+//! loads of 600 bench days it took 90.6 and 104.2 s against 100.2 and 90.5 s, and 110 MiB at
+//! peak against 92 (a third batch in memory): the two cores, not one session's statements, are
+//! what a first backfill waits for (the reader thread, the two server processes).
 
 use std::sync::mpsc;
 use std::thread::Scope;
