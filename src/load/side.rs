@@ -32,8 +32,9 @@
 //! performances objects had to load with the next batch (their reports in the first session,
 //! their past races here). The statements of the two sessions were then about even, but in first
 //! loads of 600 bench days it took 90.6 and 104.2 s against 100.2 and 90.5 s, and 110 MiB at
-//! peak against 92 (a third batch in memory): the two cores, not one session's statements, are
-//! what a first backfill waits for (the reader thread, the two server processes).
+//! peak against 92 (a third batch in memory): each batch waited for the slower of two even
+//! sessions, and the first session's merges ran slower beside the second's on two cores
+//! (`race_participant` 17.3 and 19.9 s against 13.9 and 15.1 s).
 
 use std::sync::mpsc;
 use std::thread::Scope;
