@@ -179,10 +179,12 @@ pub const fn value(name: &'static str, ty: Ty, doc: &'static str) -> Column {
     }
 }
 
-/// The declaration of one staging table: its columns in COPY (CSV) order.
+/// The declaration of one staging table: its columns in COPY order.
 #[derive(Debug)]
 pub struct Table {
     pub name: &'static str,
+    /// Its rows are sent in PostgreSQL's binary COPY format (`load::rows::binary`), not CSV.
+    pub binary: bool,
     pub columns: &'static [Column],
 }
 
@@ -205,9 +207,10 @@ impl Table {
     pub fn copy_sql(&self) -> String {
         let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
         format!(
-            "COPY {} ({}) FROM STDIN (FORMAT csv)",
+            "COPY {} ({}) FROM STDIN (FORMAT {})",
             self.name,
-            names.join(", ")
+            names.join(", "),
+            if self.binary { "binary" } else { "csv" }
         )
     }
 
@@ -567,6 +570,7 @@ mod tests {
     fn staging_texts_come_from_the_declaration() {
         const T: Table = Table {
             name: "stg_x",
+            binary: false,
             columns: &[
                 named("day", Ty::Date, ""),
                 value("n", Ty::Int, ""),
@@ -591,6 +595,7 @@ mod tests {
     fn values_placeholders_expand_to_the_value_columns() {
         const T: Table = Table {
             name: "stg_x",
+            binary: false,
             columns: &[
                 named("k", Ty::Int, ""),
                 value("a", Ty::Text, ""),

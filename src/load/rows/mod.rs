@@ -1,4 +1,4 @@
-//! Payloads → staging rows: one lake object's JSON turned into CSV records for the staging
+//! Payloads → staging rows: one lake object's JSON turned into COPY records for the staging
 //! tables declared in `load/sql/tables.rs`, one file per payload (as `pmu/` is split).
 //!
 //! Every field is written by its column's name (`r.int("age", p.age)`): the writer knows the
@@ -15,7 +15,15 @@
 //! non-NULL text value is quoted, so `""` is the empty string. This is why fields are encoded by
 //! [`Row`] rather than the csv crate's writer, whose quoting styles cannot mix a bare NULL with
 //! always-quoted text; the csv crate reads the output back in the tests.
+//!
+//! The tables whose text the server is slowest to parse (`Table::binary`: the runners, their
+//! past races, the reports' key arrays) are sent in PostgreSQL's binary COPY format instead
+//! ([`binary`]), by the same [`Row`] methods: the writer of a row does not know which format
+//! its table uses. A key out of its column's range cannot be sent as is there (in CSV
+//! PostgreSQL refuses it, naming it): the writers of those payloads check their keys first, and
+//! reject the object before writing any row of it.
 
+mod binary;
 mod participants;
 mod past_runners;
 mod performances;
@@ -201,8 +209,8 @@ impl Batch {
         result
     }
 
-    /// CSV bytes and row count of staging table `i` (index into [`tables::ALL`]), once the
-    /// batch is [finished](Batch::finish).
+    /// The COPY data (CSV, or binary for a `binary` table) and row count of staging table `i`
+    /// (index into [`tables::ALL`]), once the batch is [finished](Batch::finish).
     pub fn table(&self, i: usize) -> (&[u8], u64) {
         assert!(self.finished, "staging rows read before Batch::finish");
         let t = &self.tables[i];
@@ -291,14 +299,12 @@ impl Batch {
             (Stage::Participants, Some(race)) => {
                 let p: ParticipantsResponse = serde_json::from_str(body)
                     .context("not a participants payload ({participants:[…]} expected)")?;
-                self.participants(day, race, &p, seen);
-                Ok(())
+                self.participants(day, race, &p, seen)
             }
             (Stage::Performances, Some(race)) => {
                 let p: PerformancesResponse = serde_json::from_str(body)
                     .context("not a performances payload ({participants:[…]} expected)")?;
-                self.performances(day, race, &p, seen);
-                Ok(())
+                self.performances(day, race, &p, seen)
             }
             (Stage::Rapports, Some(race)) => {
                 let p: RapportsResponse = serde_json::from_str(body)
@@ -313,13 +319,12 @@ impl Batch {
     fn row(&mut self, table: usize) -> Row<'_> {
         let t = &mut self.tables[table];
         t.rows += 1;
-        Row {
-            buf: &mut t.csv,
-            table: tables::ALL[table],
-            col: 0,
-            out_of_range: &mut self.out_of_range,
-            path: &self.current,
-        }
+        Row::new(
+            &mut t.csv,
+            tables::ALL[table],
+            &mut self.out_of_range,
+            &self.current,
+        )
     }
 }
 
@@ -333,7 +338,28 @@ struct Row<'a> {
     path: &'a str,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// Starts a record of `table` at the end of `buf` (after the binary header when `buf` is
+    /// empty and the table is sent in binary).
+    fn new(
+        buf: &'a mut Vec<u8>,
+        table: &'static Declaration,
+        out_of_range: &'a mut Vec<OutOfRange>,
+        path: &'a str,
+    ) -> Row<'a> {
+        if table.binary {
+            let fields = i16::try_from(table.columns.len()).expect("fewer than 2^15 columns");
+            binary::row(buf, fields);
+        }
+        Row {
+            buf,
+            table,
+            col: 0,
+            out_of_range,
+            path,
+        }
+    }
+
     /// Starts the field of column `name`, which must be the next one of the declaration and of
     /// one of the types `tys` (checked in debug builds). Returns its declaration.
     fn field(&mut self, name: &str, tys: &[Ty]) -> Option<&'static Column> {
@@ -344,18 +370,38 @@ impl Row<'_> {
             self.table.name,
             column.map(|c| (c.name, c.ty)),
         );
-        if self.col > 0 {
+        if self.col > 0 && !self.table.binary {
             self.buf.push(b',');
         }
         self.col += 1;
         column
     }
 
+    /// The writers of the types no binary table has ([`binary::TYPES`]) write CSV only.
+    fn csv_only(&self, name: &str) {
+        assert!(
+            !self.table.binary,
+            "{}.{name}: no binary writer for its type",
+            self.table.name
+        );
+    }
+
+    /// A NULL field: nothing in CSV, length -1 in binary.
+    fn null(&mut self) {
+        if self.table.binary {
+            binary::null(self.buf);
+        }
+    }
+
     /// Text, always quoted (so `""` is the empty string and never NULL). NUL bytes, which
     /// PostgreSQL text cannot hold, are dropped.
     fn text(&mut self, name: &str, v: Option<&str>) {
         self.field(name, &[Ty::Text]);
-        self.quoted(v);
+        match v {
+            Some(s) if self.table.binary => binary::text(self.buf, s),
+            Some(_) => self.quoted(v),
+            None => self.null(),
+        }
     }
 
     fn quoted(&mut self, v: Option<&str>) {
@@ -383,43 +429,77 @@ impl Row<'_> {
     /// An integer; NULL, and reported, where its value column is an `integer` too small for
     /// it. A key (a `Named` column: numPmu, R, C…) is written as sent: NULL there would lose
     /// the row anyway, and PostgreSQL's refusal names the real cause.
+    ///
+    /// In binary a key must fit its column: the payload's writer checks that before it writes
+    /// any row of the object, and rejects the object otherwise.
     fn int(&mut self, name: &str, v: Option<i64>) {
         let column = self.field(name, &[Ty::Int, Ty::BigInt]);
-        let Some(v) = v else { return };
+        let Some(v) = v else { return self.null() };
+        let int4 = column.is_some_and(|c| c.ty == Ty::Int);
         if let Some(c) = column.filter(|c| {
-            c.ty == Ty::Int && c.role == crate::load::sql::Role::Value && i32::try_from(v).is_err()
+            c.ty == Ty::Int
+                && (c.role == crate::load::sql::Role::Value || self.table.binary)
+                && i32::try_from(v).is_err()
         }) {
+            debug_assert!(
+                c.role == crate::load::sql::Role::Value,
+                "{}.{} = {v}: a key out of range reached the binary writer",
+                self.table.name,
+                c.name
+            );
             self.too_large(c.name, v);
-            return;
+            return self.null();
         }
-        self.buf
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        match (self.table.binary, int4) {
+            (true, true) => binary::int4(self.buf, v as i32),
+            (true, false) => binary::int8(self.buf, v),
+            (false, _) => self
+                .buf
+                .extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        }
     }
 
     /// A decimal for a `numeric` column: Rust prints the shortest exact decimal, never an exponent.
+    /// In binary, the same decimal as `numeric`'s binary form (see [`binary::numeric`]).
     fn num(&mut self, name: &str, v: Option<f64>) {
         self.field(name, &[Ty::Numeric]);
-        if let Some(v) = v.filter(|v| v.is_finite()) {
+        let Some(v) = v.filter(|v| v.is_finite()) else {
+            return self.null();
+        };
+        if self.table.binary {
+            binary::numeric(self.buf, &v.to_string());
+        } else {
             write!(self.buf, "{v}").expect("writing to a Vec");
         }
     }
 
     fn boolean(&mut self, name: &str, v: Option<bool>) {
         self.field(name, &[Ty::Boolean]);
-        if let Some(v) = v {
-            self.buf.push(if v { b't' } else { b'f' });
+        match v {
+            Some(v) if self.table.binary => binary::boolean(self.buf, v),
+            Some(v) => self.buf.push(if v { b't' } else { b'f' }),
+            None => self.null(),
         }
     }
 
     fn date(&mut self, name: &str, d: NaiveDate) {
         self.field(name, &[Ty::Date]);
-        crate::day::push_iso(self.buf, d);
+        if self.table.binary {
+            binary::date(self.buf, d);
+        } else {
+            crate::day::push_iso(self.buf, d);
+        }
     }
 
     /// Epoch milliseconds as a UTC timestamptz literal.
     fn ts_ms(&mut self, name: &str, ms: Option<i64>) {
         self.field(name, &[Ty::Timestamptz]);
-        if let Some(t) = ms.and_then(DateTime::<Utc>::from_timestamp_millis) {
+        let Some(t) = ms.and_then(DateTime::<Utc>::from_timestamp_millis) else {
+            return self.null();
+        };
+        if self.table.binary {
+            binary::timestamp(self.buf, t.naive_utc());
+        } else {
             crate::day::push_iso_time(self.buf, t.naive_utc(), true);
             self.buf.extend_from_slice(b"+00");
         }
@@ -427,6 +507,7 @@ impl Row<'_> {
 
     /// A local time without zone as the API writes it (`2025-11-05T09:00`); NULL if unreadable.
     fn local_ts(&mut self, name: &str, v: Option<&str>) {
+        self.csv_only(name);
         self.field(name, &[Ty::Timestamp]);
         let parsed = v.and_then(|s| {
             let s = s.trim();
@@ -440,6 +521,7 @@ impl Row<'_> {
     }
 
     fn json<T: Serialize>(&mut self, name: &str, v: Option<&T>) {
+        self.csv_only(name);
         self.field(name, &[Ty::Jsonb]);
         let text = v.map(|v| serde_json::to_string(v).expect("plain data serializes"));
         self.quoted(text.as_deref());
@@ -447,6 +529,7 @@ impl Row<'_> {
 
     /// A PostgreSQL array literal (`{"TROT","PLAT"}`) for a `text[]` column.
     fn array(&mut self, name: &str, items: &[String]) {
+        self.csv_only(name);
         self.field(name, &[Ty::TextArray]);
         let mut lit = String::from("{");
         for (i, item) in items.iter().enumerate() {
@@ -472,7 +555,10 @@ impl Row<'_> {
         let column = self.field(name, &[Ty::IntArray]);
         if let Some(&v) = items.iter().find(|v| i32::try_from(**v).is_err()) {
             self.too_large(column.map_or(name, |c| c.name), v);
-            return;
+            return self.null();
+        }
+        if self.table.binary {
+            return binary::int4_array(self.buf, items.iter().map(|&v| v as i32));
         }
         // Quoted like any text; digits, commas and braces need no escaping.
         self.buf.extend_from_slice(b"\"{");
@@ -513,7 +599,9 @@ impl Row<'_> {
             "{}: fields written, columns declared",
             self.table.name
         );
-        self.buf.push(b'\n');
+        if !self.table.binary {
+            self.buf.push(b'\n');
+        }
     }
 }
 
@@ -590,6 +678,26 @@ mod tests {
     fn rows(batch: &Batch, table: usize) -> Vec<Fields> {
         let (bytes, count) = batch.table(table);
         let cols = columns(table);
+        let declaration = tables::ALL[table];
+        if declaration.binary {
+            let types: Vec<Ty> = declaration.columns.iter().map(|c| c.ty).collect();
+            let parsed = if count == 0 {
+                assert!(bytes.is_empty(), "{}: bytes without rows", declaration.name);
+                Vec::new()
+            } else {
+                binary::parse(bytes, &types)
+            };
+            assert_eq!(
+                parsed.len() as u64,
+                count,
+                "{}: row count",
+                declaration.name
+            );
+            return parsed
+                .into_iter()
+                .map(|fields| cols.iter().cloned().zip(fields).collect())
+                .collect();
+        }
         let parsed = parse_pg_csv(bytes);
         assert_eq!(
             parsed.len() as u64,
@@ -787,6 +895,7 @@ mod tests {
     fn null_and_empty_string_stay_distinct_in_the_copy_text() {
         const T: Declaration = Declaration {
             name: "stg_test",
+            binary: false,
             columns: &[
                 named("a", Ty::Text, "-"),
                 named("b", Ty::Text, "-"),
@@ -1094,6 +1203,167 @@ mod tests {
         assert_eq!(get(galop, "distance_avec_precedent"), Some("Enc"));
         let by_name = find(&past, "nom_cheval", "DELTA");
         assert_eq!(get(by_name, "num_pmu"), None, "found later by name");
+    }
+
+    #[test]
+    fn each_runner_with_a_num_pmu_reports_the_keys_of_its_past_races_in_binary() {
+        let b = loaded(&[(
+            key("2025-11-05", Some((1, 1)), Stage::Performances),
+            "2025-11-05/R1C1/performances.json",
+        )]);
+        let (bytes, _) = b.table(PERF_REPORT);
+        assert!(
+            bytes.starts_with(b"PGCOPY\n\xff\r\n\0"),
+            "the binary header"
+        );
+        assert!(bytes.ends_with(&binary::TRAILER), "the trailer");
+        let reports = rows(&b, PERF_REPORT);
+        let past = rows(&b, HISTORY);
+        assert!(!reports.is_empty());
+        for report in &reports {
+            assert_eq!(get(report, "day"), Some("2025-11-05"));
+            assert_eq!(
+                (get(report, "num_reunion"), get(report, "num_ordre")),
+                (Some("1"), Some("1"))
+            );
+            // The hashes of the runner's stg_history rows, sorted: what the merges look up.
+            let mut hashes: Vec<i64> = past
+                .iter()
+                .filter(|p| get(p, "num_pmu") == get(report, "num_pmu"))
+                .map(|p| get(p, "key_hash").unwrap().parse().unwrap())
+                .collect();
+            hashes.sort_unstable();
+            hashes.dedup();
+            let listed: Vec<String> = hashes.iter().map(i64::to_string).collect();
+            assert_eq!(
+                get(report, "past_races"),
+                Some(format!("{{{}}}", listed.join(",")).as_str()),
+                "runner {:?}",
+                get(report, "num_pmu")
+            );
+            assert!(get(report, "past_runners").is_some_and(|a| a.starts_with('{')));
+        }
+        assert!(
+            reports
+                .iter()
+                .any(|r| get(r, "past_races").is_some_and(|a| a.len() > 2)),
+            "some runner has past races"
+        );
+    }
+
+    #[test]
+    fn tables_sent_in_binary_have_only_types_with_a_binary_writer() {
+        let binary: Vec<&str> = tables::ALL
+            .iter()
+            .filter(|t| t.binary)
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(
+            binary,
+            ["stg_participant", "stg_history", "stg_perf_report"]
+        );
+        for t in tables::ALL.iter().filter(|t| t.binary) {
+            for c in t.columns {
+                assert!(
+                    binary::TYPES.contains(&c.ty),
+                    "{}.{}: {:?}",
+                    t.name,
+                    c.name,
+                    c.ty
+                );
+            }
+        }
+        assert!(
+            crate::load::sql::STAGING[PARTICIPANT]
+                .copy
+                .ends_with("(FORMAT binary)")
+        );
+    }
+
+    #[test]
+    fn numerics_in_binary_read_back_as_the_decimal_written() {
+        for v in [
+            0.0,
+            -0.0,
+            3.1,
+            4.0,
+            -1.28,
+            12.5,
+            0.0001,
+            1234.5678,
+            10000.0,
+            99999.99999,
+            1e21,
+            -0.5,
+            123456789.0,
+            0.1 + 0.2,
+        ] {
+            let mut buf = Vec::new();
+            binary::row(&mut buf, 1);
+            binary::numeric(&mut buf, &v.to_string());
+            buf.extend_from_slice(&binary::TRAILER);
+            let text = binary::parse(&buf, &[Ty::Numeric]).remove(0).remove(0);
+            let expected = if v == 0.0 {
+                "0".to_string()
+            } else {
+                v.to_string()
+            };
+            assert_eq!(text.as_deref(), Some(expected.as_str()), "{v}");
+        }
+    }
+
+    #[test]
+    fn an_empty_list_of_past_races_is_an_empty_array_not_null() {
+        let mut buf = Vec::new();
+        binary::row(&mut buf, 2);
+        binary::int4_array(&mut buf, std::iter::empty());
+        binary::int4_array(&mut buf, [7, -3].into_iter());
+        buf.extend_from_slice(&binary::TRAILER);
+        let parsed = binary::parse(&buf, &[Ty::IntArray, Ty::IntArray]);
+        assert_eq!(
+            parsed,
+            vec![vec![Some("{}".to_string()), Some("{7,-3}".to_string())]]
+        );
+    }
+
+    #[test]
+    fn a_num_pmu_past_32_bits_in_performances_rejects_the_object_before_any_row() {
+        let text = String::from_utf8(fixture("2025-11-05/R1C1/performances.json")).unwrap();
+        let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let last = body["participants"].as_array().unwrap().len() - 1;
+        body["participants"][last]["numPmu"] = serde_json::json!(4_294_967_296_i64);
+        let mut batch = Batch::new();
+        let key = key("2025-11-05", Some((1, 1)), Stage::Performances);
+        let err = batch
+            .add_object(&key, &serde_json::to_vec(&body).unwrap())
+            .unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("numPmu 4294967296") && message.contains("R1C1"),
+            "{message}"
+        );
+        batch.finish();
+        assert_eq!(batch.rows(), 0, "nothing of the object is staged");
+    }
+
+    #[test]
+    fn a_num_pmu_past_32_bits_in_participants_rejects_the_object_before_any_row() {
+        let text = String::from_utf8(fixture("2025-11-05/R1C1/participants.json")).unwrap();
+        let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        body["participants"][1]["numPmu"] = serde_json::json!(-2_147_483_649_i64);
+        let mut batch = Batch::new();
+        let mut seen = SeenPastRaces::new(None);
+        let key = key("2025-11-05", Some((1, 1)), Stage::Participants);
+        let err = batch
+            .add_object_filtered(&key, &serde_json::to_vec(&body).unwrap(), Some(&mut seen))
+            .unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("numPmu -2147483649") && message.contains("R1C1"),
+            "{message}"
+        );
+        batch.finish();
+        assert_eq!(batch.rows(), 0, "nothing of the object is staged");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use chrono::NaiveDate;
 
 use super::{Batch, PAST_RUNNER};
 use crate::load::seen::{Route, SeenRunners, Via, hash_after};
+use crate::load::sql::tables;
 
 /// One copy of a runner's row: how it ranks, and where its row sits in the table's CSV buffer
 /// unless it was left unwritten.
@@ -194,6 +195,11 @@ impl Batch {
             return;
         }
         self.finished = true;
+        for (t, declaration) in self.tables.iter_mut().zip(tables::ALL) {
+            if declaration.binary && t.rows > 0 {
+                t.csv.extend_from_slice(&super::binary::TRAILER);
+            }
+        }
         let table = &mut self.tables[PAST_RUNNER];
         let csv = &table.csv;
         let copies = &self.past_copies;

@@ -3,6 +3,7 @@
 //! `stg_perf_report`: for each runner with a `numPmu`, the keys of the rows its report gave
 //! (hashed), which the merges read to tell whether a report is the newest listing a row.
 
+use anyhow::{Result, bail};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
@@ -19,7 +20,17 @@ impl Batch {
         race: RaceId,
         p: &PerformancesResponse,
         mut seen: Option<&mut SeenPastRaces>,
-    ) {
+    ) -> Result<()> {
+        // Checked before any row is written, or `seen` told of any: the object is then
+        // rejected whole, its bytes kept in the lake.
+        if let Some(n) = p
+            .participants
+            .iter()
+            .filter_map(|r| r.num_pmu)
+            .find(|n| i32::try_from(*n).is_err())
+        {
+            bail!("participants[].numPmu {n} does not fit stg_perf_report.num_pmu (an integer)");
+        }
         let allure = p.allure.as_deref();
         let (mut races, mut runners) = (Vec::new(), Vec::new());
         for runner in &p.participants {
@@ -31,19 +42,20 @@ impl Batch {
                 let past_runners = seen.as_deref_mut().map(|s| &mut s.past_runners);
                 self.past_runners(day, race, past, &mut runners, past_runners);
             }
-            if runner.num_pmu.is_some() {
+            if let Some(num_pmu) = runner.num_pmu {
                 races.sort_unstable();
                 races.dedup();
                 runners.sort_unstable();
                 runners.dedup();
                 let mut r = self.row(PERF_REPORT);
                 r.race_key(day, race);
-                r.int("num_pmu", runner.num_pmu);
+                r.int("num_pmu", Some(num_pmu));
                 r.int_array("past_races", &races);
                 r.int_array("past_runners", &runners);
                 r.end();
             }
         }
+        Ok(())
     }
 
     /// Every runner the report lists for a past race (its own horse's row too) with a name: the

@@ -20,6 +20,7 @@ use crate::load::sql::Ty::*;
 #[rustfmt::skip]
 pub const DAILY_PROGRAM: Table = Table {
     name: "stg_daily_program",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day"),
         value("programme_date", Timestamptz, "programme.date (epoch ms)"),
@@ -32,6 +33,7 @@ pub const DAILY_PROGRAM: Table = Table {
 #[rustfmt::skip]
 pub const RACE_MEETING: Table = Table {
     name: "stg_race_meeting",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_officiel", Int, "numOfficiel (R)"),
@@ -63,6 +65,7 @@ pub const RACE_MEETING: Table = Table {
 #[rustfmt::skip]
 pub const RACE: Table = Table {
     name: "stg_race",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_reunion", Int, "the réunion's numOfficiel (R)"),
@@ -116,6 +119,7 @@ pub const RACE: Table = Table {
 #[rustfmt::skip]
 pub const PARTICIPANT: Table = Table {
     name: "stg_participant",
+    binary: true,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_reunion", Int, "the lake path's R"),
@@ -194,11 +198,12 @@ pub const PARTICIPANT: Table = Table {
 };
 
 /// `participants[].coursesCourues[]` of a performances object, with the `itsHim` runner's row.
-/// `seen` compares the CSV bytes from `race_date` to `nom_prix` (the past race's key) and from
+/// `seen` compares the fields from `race_date` to `nom_prix` (the past race's key) and from
 /// `discipline` to the end (its values): keep them in that order, values last.
 #[rustfmt::skip]
 pub const HISTORY: Table = Table {
     name: "stg_history",
+    binary: true,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_reunion", Int, "the lake path's R"),
@@ -235,6 +240,7 @@ pub const HISTORY: Table = Table {
 #[rustfmt::skip]
 pub const PAST_RUNNER: Table = Table {
     name: "stg_past_runner",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day of the report whose values win in the batch"),
         named("num_reunion", Int, "its R"),
@@ -266,6 +272,7 @@ pub const PAST_RUNNER: Table = Table {
 #[rustfmt::skip]
 pub const RACE_BET: Table = Table {
     name: "stg_race_bet",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_reunion", Int, "the lake path's R"),
@@ -285,6 +292,7 @@ pub const RACE_BET: Table = Table {
 #[rustfmt::skip]
 pub const BET_REPORT: Table = Table {
     name: "stg_bet_report",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_reunion", Int, "the lake path's R"),
@@ -304,6 +312,7 @@ pub const BET_REPORT: Table = Table {
 #[rustfmt::skip]
 pub const RACE_BET_OFFER: Table = Table {
     name: "stg_race_bet_offer",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_reunion", Int, "the réunion's numOfficiel (R)"),
@@ -343,6 +352,7 @@ pub const RACE_BET_OFFER: Table = Table {
 #[rustfmt::skip]
 pub const MEETING_JACKPOT: Table = Table {
     name: "stg_meeting_jackpot",
+    binary: false,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_officiel", Int, "the réunion's numOfficiel (R)"),
@@ -359,6 +369,7 @@ pub const MEETING_JACKPOT: Table = Table {
 #[rustfmt::skip]
 pub const PERF_REPORT: Table = Table {
     name: "stg_perf_report",
+    binary: true,
     columns: &[
         named("day", Date, "the lake path's day"),
         named("num_reunion", Int, "the lake path's R"),
