@@ -1067,8 +1067,8 @@ fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// `COPY table … FROM STDIN` (the statement `copy`) of the CSV rows `csv`; PostgreSQL refusing
-/// them is a [`Refused`].
+/// `COPY table … FROM STDIN` (the statement `copy`) of the rows `csv` (CSV, or binary for the
+/// tables sent so); PostgreSQL refusing them is a [`Refused`].
 /// Bytes handed to a COPY writer at a time (see [`copy_rows`]).
 const COPY_PIECE: usize = 64 * 1024;
 

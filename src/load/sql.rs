@@ -9,7 +9,7 @@
 //!
 //! Contract with `load/mod.rs` (the machinery):
 //! - `STAGING[i].create` is run once per session (temp tables, `ON COMMIT DELETE ROWS`).
-//! - For each staging table with rows, `STAGING[i].copy` (`COPY … FROM STDIN …`) is fed the CSV
+//! - For each staging table with rows, `STAGING[i].copy` (`COPY … FROM STDIN …`) is fed the
 //!   bytes that [`crate::load::rows::Batch`] produced for table `i`.
 //! - Then every statement of `MERGES`, in order, inside the same transaction. Each returns exactly
 //!   one row of four `bigint`: (read, inserted, updated, orphaned) for its target table: `read`
@@ -19,7 +19,8 @@
 //!
 //! COPY format: CSV, PostgreSQL's defaults (`,`, `"` doubled inside quotes, NULL = an unquoted
 //! empty field). `load::rows` quotes every non-NULL text value, so `""` is the empty string and an
-//! empty unquoted field is NULL: the two never meet.
+//! empty unquoted field is NULL: the two never meet. The tables declared [`Table::binary`] are
+//! sent in PostgreSQL's binary COPY format instead (`load::rows::binary`).
 //!
 //! Merges are `INSERT … SELECT … ON CONFLICT (natural key) DO UPDATE … WHERE (target) IS
 //! DISTINCT FROM (excluded)`: an unchanged row is not written at all. Staged rows are deduplicated
