@@ -316,6 +316,20 @@ impl Batch {
         }
     }
 
+    /// Fails when a runner's `numPmu` does not fit `table.num_pmu` (an `integer`). That key
+    /// goes to PostgreSQL in binary, which cannot carry it as sent: the writers of the payloads
+    /// with runners check it before they write any row of the object or tell `seen` of any.
+    fn num_pmus_fit(num_pmus: impl IntoIterator<Item = Option<i64>>, table: &str) -> Result<()> {
+        if let Some(n) = num_pmus
+            .into_iter()
+            .flatten()
+            .find(|n| i32::try_from(*n).is_err())
+        {
+            bail!("participants[].numPmu {n} does not fit {table}.num_pmu (an integer)");
+        }
+        Ok(())
+    }
+
     fn row(&mut self, table: usize) -> Row<'_> {
         let t = &mut self.tables[table];
         t.rows += 1;
@@ -1327,43 +1341,39 @@ mod tests {
     }
 
     #[test]
-    fn a_num_pmu_past_32_bits_in_performances_rejects_the_object_before_any_row() {
-        let text = String::from_utf8(fixture("2025-11-05/R1C1/performances.json")).unwrap();
-        let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let last = body["participants"].as_array().unwrap().len() - 1;
-        body["participants"][last]["numPmu"] = serde_json::json!(4_294_967_296_i64);
-        let mut batch = Batch::new();
-        let key = key("2025-11-05", Some((1, 1)), Stage::Performances);
-        let err = batch
-            .add_object(&key, &serde_json::to_vec(&body).unwrap())
-            .unwrap_err();
-        let message = format!("{err:#}");
-        assert!(
-            message.contains("numPmu 4294967296") && message.contains("R1C1"),
-            "{message}"
-        );
-        batch.finish();
-        assert_eq!(batch.rows(), 0, "nothing of the object is staged");
-    }
-
-    #[test]
-    fn a_num_pmu_past_32_bits_in_participants_rejects_the_object_before_any_row() {
-        let text = String::from_utf8(fixture("2025-11-05/R1C1/participants.json")).unwrap();
-        let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
-        body["participants"][1]["numPmu"] = serde_json::json!(-2_147_483_649_i64);
-        let mut batch = Batch::new();
-        let mut seen = SeenPastRaces::new(None);
-        let key = key("2025-11-05", Some((1, 1)), Stage::Participants);
-        let err = batch
-            .add_object_filtered(&key, &serde_json::to_vec(&body).unwrap(), Some(&mut seen))
-            .unwrap_err();
-        let message = format!("{err:#}");
-        assert!(
-            message.contains("numPmu -2147483649") && message.contains("R1C1"),
-            "{message}"
-        );
-        batch.finish();
-        assert_eq!(batch.rows(), 0, "nothing of the object is staged");
+    fn a_num_pmu_past_32_bits_rejects_its_object_before_any_row() {
+        for (stage, file, runner, num_pmu) in [
+            (
+                Stage::Performances,
+                "performances.json",
+                None,
+                4_294_967_296_i64,
+            ),
+            (
+                Stage::Participants,
+                "participants.json",
+                Some(1),
+                -2_147_483_649_i64,
+            ),
+        ] {
+            let text = String::from_utf8(fixture(&format!("2025-11-05/R1C1/{file}"))).unwrap();
+            let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let last = body["participants"].as_array().unwrap().len() - 1;
+            body["participants"][runner.unwrap_or(last)]["numPmu"] = serde_json::json!(num_pmu);
+            let mut batch = Batch::new();
+            let mut seen = SeenPastRaces::new(None);
+            let key = key("2025-11-05", Some((1, 1)), stage);
+            let err = batch
+                .add_object_filtered(&key, &serde_json::to_vec(&body).unwrap(), Some(&mut seen))
+                .unwrap_err();
+            let message = format!("{err:#}");
+            assert!(
+                message.contains(&format!("numPmu {num_pmu}")) && message.contains("R1C1"),
+                "{message}"
+            );
+            batch.finish();
+            assert_eq!(batch.rows(), 0, "{file}: nothing of the object is staged");
+        }
     }
 
     #[test]

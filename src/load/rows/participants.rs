@@ -1,6 +1,6 @@
 //! A race's participants → `stg_participant` (the runner, and its horse's attributes).
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use chrono::NaiveDate;
 
 use super::{Batch, PARTICIPANT};
@@ -17,16 +17,7 @@ impl Batch {
         p: &ParticipantsResponse,
         mut seen: Option<&mut SeenPastRaces>,
     ) -> Result<()> {
-        // Checked before any row is written, or `seen` told of any runner: the object is then
-        // rejected whole, its bytes kept in the lake.
-        if let Some(n) = p
-            .participants
-            .iter()
-            .filter_map(|r| r.num_pmu)
-            .find(|n| i32::try_from(*n).is_err())
-        {
-            bail!("participants[].numPmu {n} does not fit stg_participant.num_pmu (an integer)");
-        }
+        Batch::num_pmus_fit(p.participants.iter().map(|r| r.num_pmu), "stg_participant")?;
         for runner in &p.participants {
             let horse = runner.horse_key();
             if let (Some(seen), Some(num_pmu)) = (seen.as_deref_mut(), runner.num_pmu) {

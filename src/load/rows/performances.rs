@@ -3,7 +3,7 @@
 //! `stg_perf_report`: for each runner with a `numPmu`, the keys of the rows its report gave
 //! (hashed), which the merges read to tell whether a report is the newest listing a row.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
@@ -21,16 +21,7 @@ impl Batch {
         p: &PerformancesResponse,
         mut seen: Option<&mut SeenPastRaces>,
     ) -> Result<()> {
-        // Checked before any row is written, or `seen` told of any: the object is then
-        // rejected whole, its bytes kept in the lake.
-        if let Some(n) = p
-            .participants
-            .iter()
-            .filter_map(|r| r.num_pmu)
-            .find(|n| i32::try_from(*n).is_err())
-        {
-            bail!("participants[].numPmu {n} does not fit stg_perf_report.num_pmu (an integer)");
-        }
+        Batch::num_pmus_fit(p.participants.iter().map(|r| r.num_pmu), "stg_perf_report")?;
         let allure = p.allure.as_deref();
         let (mut races, mut runners) = (Vec::new(), Vec::new());
         for runner in &p.participants {
