@@ -1067,11 +1067,11 @@ fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// `COPY table … FROM STDIN` (the statement `copy`) of the rows `csv` (CSV, or binary for the
-/// tables sent so); PostgreSQL refusing them is a [`Refused`].
 /// Bytes handed to a COPY writer at a time (see [`copy_rows`]).
 const COPY_PIECE: usize = 64 * 1024;
 
+/// `COPY table … FROM STDIN` (the statement `copy`) of the rows `csv` (CSV, or binary for the
+/// tables sent so); PostgreSQL refusing them is a [`Refused`].
 fn copy_rows(
     tx: &mut impl GenericClient,
     plans: &mut Plans,

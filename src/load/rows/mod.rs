@@ -693,42 +693,35 @@ mod tests {
         let (bytes, count) = batch.table(table);
         let cols = columns(table);
         let declaration = tables::ALL[table];
-        if declaration.binary {
+        assert_eq!(
+            bytes.is_empty(),
+            count == 0,
+            "{}: bytes without rows, or rows without bytes",
+            declaration.name
+        );
+        let parsed = if declaration.binary {
             let types: Vec<Ty> = declaration.columns.iter().map(|c| c.ty).collect();
-            let parsed = if count == 0 {
-                assert!(bytes.is_empty(), "{}: bytes without rows", declaration.name);
-                Vec::new()
-            } else {
-                binary::parse(bytes, &types)
-            };
-            assert_eq!(
-                parsed.len() as u64,
-                count,
-                "{}: row count",
-                declaration.name
-            );
-            return parsed
-                .into_iter()
-                .map(|fields| cols.iter().cloned().zip(fields).collect())
-                .collect();
-        }
-        let parsed = parse_pg_csv(bytes);
+            binary::parse(bytes, &types)
+        } else {
+            let parsed = parse_pg_csv(bytes);
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(bytes);
+            for (record, fields) in reader.records().zip(&parsed) {
+                assert_eq!(
+                    record.unwrap().len(),
+                    fields.len(),
+                    "the csv crate reads the same fields"
+                );
+            }
+            parsed
+        };
         assert_eq!(
             parsed.len() as u64,
             count,
             "{}: row count",
-            tables::ALL[table].name
+            declaration.name
         );
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(bytes);
-        for (record, fields) in reader.records().zip(&parsed) {
-            assert_eq!(
-                record.unwrap().len(),
-                fields.len(),
-                "the csv crate reads the same fields"
-            );
-        }
         parsed
             .into_iter()
             .map(|fields| {
