@@ -101,8 +101,6 @@ pub struct Batch {
     current: String,
     /// The `stg_past_runner` rows written, until [`Batch::finish`] keeps one per key.
     past_copies: Vec<past_runners::Copy>,
-    /// A buffer [`Batch::finish`] writes into, kept for its capacity.
-    spare: Vec<u8>,
     /// The fields of a past runner's copy, hashed as it is read.
     fields: past_runners::Fields,
     /// Copies of `past_copies` not written, until [`Batch::finish`].
@@ -124,7 +122,6 @@ impl Default for Batch {
             out_of_range: Vec::new(),
             current: String::new(),
             past_copies: Vec::new(),
-            spare: Vec::new(),
             fields: past_runners::Fields::default(),
             unwritten: 0,
             direct: Table::default(),
@@ -1852,6 +1849,82 @@ mod tests {
             ],
         );
         assert_eq!((staged.len(), left_out, written), (0, 5, 4));
+    }
+
+    #[test]
+    fn direct_and_staged_past_runners_are_the_rows_of_the_batch() {
+        let first = fixture("2025-11-05/R1C1/performances.json");
+        let changed = String::from_utf8(first.clone())
+            .unwrap()
+            .replace("L. DRIVER", "M. NOUVEAU")
+            .into_bytes();
+        let other = fixture("2026-02-14/R1C1/performances.json");
+        let perf = |d: &str, c: i64| key(d, Some((1, c)), Stage::Performances);
+        let mut seen = SeenPastRaces::new(None);
+        seen.past_runners.into_empty_table();
+        let (staged, _, _) = through_filter(&mut seen, 1, &[(perf("2025-11-05", 1), &first)]);
+        assert!(staged.is_empty(), "every key is new: sent direct");
+        // A key sent before, with new values, is staged; the keys never sent go direct.
+        let objects = [
+            (perf("2025-11-06", 1), changed.as_slice()),
+            (perf("2025-11-06", 2), other.as_slice()),
+        ];
+        let mut b = Batch::new();
+        for (k, body) in &objects {
+            b.add_object_filtered(k, body, Some(&mut seen)).unwrap();
+        }
+        b.finish_filtered(Some(&mut seen.past_runners));
+        let staged = rows(&b, PAST_RUNNER);
+        let (bytes, count) = b.direct();
+        let direct_names: Vec<String> = ["race_date", "hippodrome", "nom_prix", "nom_cheval"]
+            .into_iter()
+            .chain(["first_day"])
+            .chain(tables::PAST_RUNNER.values())
+            .map(String::from)
+            .collect();
+        let direct: Vec<Fields> = parse_pg_csv(bytes)
+            .into_iter()
+            .map(|r| direct_names.iter().cloned().zip(r).collect())
+            .collect();
+        assert_eq!(direct.len() as u64, count);
+        // The same objects without a filter: every row staged, as the merge would take them.
+        let mut all = Batch::new();
+        for (k, body) in &objects {
+            all.add_object(k, body).unwrap();
+        }
+        all.finish();
+        let all = rows(&all, PAST_RUNNER);
+        let key_of = |r: &Fields| -> Vec<Option<String>> {
+            ["race_date", "hippodrome", "nom_prix", "nom_cheval"]
+                .iter()
+                .map(|c| get(r, c).map(String::from))
+                .collect()
+        };
+        assert_eq!(
+            staged
+                .iter()
+                .map(|r| get(r, "nom_jockey"))
+                .collect::<Vec<_>>(),
+            [Some("M. NOUVEAU")]
+        );
+        // The rest, known unchanged since the first batch, are left out.
+        let left_out = seen.hand_over(2).runners_not_sent as usize;
+        assert_eq!((staged.len(), direct.len(), left_out), (1, 6, 4));
+        assert_eq!(staged.len() + direct.len() + left_out, all.len());
+        for row in staged.iter().chain(&direct) {
+            let whole = all
+                .iter()
+                .find(|a| key_of(a) == key_of(row))
+                .expect("a row of the batch");
+            for (column, value) in row {
+                assert_eq!(
+                    whole.get(column),
+                    Some(value),
+                    "{column} of {:?}",
+                    key_of(row)
+                );
+            }
+        }
     }
 
     #[test]
