@@ -3,9 +3,7 @@
 //!
 //! Set-associative: the top half of a key picks its bucket of [`WAYS`] entries, one 64-byte
 //! cache line, allocated once at the first insertion. An entry is 8 bytes: the key's low 16 bits
-//! (its tag; 0 marks a free entry) and the value's low 48 bits. Keys in ascending order map to
-//! buckets in ascending order: the past runners of a batch are looked up sorted by key
-//! (`load::rows::past_runners`), so their lookups sweep the memory once instead of jumping. A bucket keeps its entries from
+//! (its tag; 0 marks a free entry) and the value's low 48 bits. A bucket keeps its entries from
 //! the most recently used to the least: a key found or inserted moves to the front, and a new
 //! key into a full bucket forgets the last one. That is close to forgetting the least recently
 //! used key of the whole memory, and uses all of it all the time.

@@ -1864,10 +1864,13 @@ mod tests {
         seen.past_runners.into_empty_table();
         let (staged, _, _) = through_filter(&mut seen, 1, &[(perf("2025-11-05", 1), &first)]);
         assert!(staged.is_empty(), "every key is new: sent direct");
-        // A key sent before, with new values, is staged; the keys never sent go direct.
+        // A key sent before, with new values, is staged; the keys never sent go direct. The
+        // staged row wins from the second object, its row written after others: it moves down
+        // the buffer, and its first_day is the first object's.
         let objects = [
             (perf("2025-11-06", 1), changed.as_slice()),
-            (perf("2025-11-06", 2), other.as_slice()),
+            (perf("2025-11-07", 1), changed.as_slice()),
+            (perf("2025-11-07", 2), other.as_slice()),
         ];
         let mut b = Batch::new();
         for (k, body) in &objects {
@@ -1903,9 +1906,9 @@ mod tests {
         assert_eq!(
             staged
                 .iter()
-                .map(|r| get(r, "nom_jockey"))
+                .map(|r| ["nom_jockey", "day", "first_day"].map(|c| get(r, c)))
                 .collect::<Vec<_>>(),
-            [Some("M. NOUVEAU")]
+            [[Some("M. NOUVEAU"), Some("2025-11-07"), Some("2025-11-06")]]
         );
         // The rest, known unchanged since the first batch, are left out.
         let left_out = seen.hand_over(2).runners_not_sent as usize;
