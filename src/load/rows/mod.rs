@@ -1786,14 +1786,20 @@ mod tests {
         (rows(&b, PAST_RUNNER), handed.runners_not_sent, written)
     }
 
-    #[test]
-    fn copies_the_filter_knows_are_never_written_and_win_or_lose_by_their_report() {
+    /// A performances payload, and the same with CHARLIE's jockey in PRIX JEAN changed.
+    fn performances_and_a_jockey_changed() -> (Vec<u8>, Vec<u8>) {
         let body = fixture("2025-11-05/R1C1/performances.json");
         let changed = String::from_utf8(body.clone())
             .unwrap()
             .replace("L. DRIVER", "M. NOUVEAU")
             .into_bytes();
         assert_ne!(changed, body);
+        (body, changed)
+    }
+
+    #[test]
+    fn copies_the_filter_knows_are_never_written_and_win_or_lose_by_their_report() {
+        let (body, changed) = performances_and_a_jockey_changed();
         let perf = |d: &str, c: i64| key(d, Some((1, c)), Stage::Performances);
         let jockeys = |staged: &[Fields]| -> Vec<String> {
             let mut j: Vec<String> = staged
@@ -1853,11 +1859,7 @@ mod tests {
 
     #[test]
     fn direct_and_staged_past_runners_are_the_rows_of_the_batch() {
-        let first = fixture("2025-11-05/R1C1/performances.json");
-        let changed = String::from_utf8(first.clone())
-            .unwrap()
-            .replace("L. DRIVER", "M. NOUVEAU")
-            .into_bytes();
+        let (first, changed) = performances_and_a_jockey_changed();
         let other = fixture("2026-02-14/R1C1/performances.json");
         let perf = |d: &str, c: i64| key(d, Some((1, c)), Stage::Performances);
         let mut seen = SeenPastRaces::new(None);
