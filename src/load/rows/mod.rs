@@ -1859,6 +1859,8 @@ mod tests {
 
     #[test]
     fn direct_and_staged_past_runners_are_the_rows_of_the_batch() {
+        // past_race_runner's key.
+        const KEY: [&str; 4] = ["race_date", "hippodrome", "nom_prix", "nom_cheval"];
         let (first, changed) = performances_and_a_jockey_changed();
         let other = fixture("2026-02-14/R1C1/performances.json");
         let perf = |d: &str, c: i64| key(d, Some((1, c)), Stage::Performances);
@@ -1881,7 +1883,7 @@ mod tests {
         b.finish_filtered(Some(&mut seen.past_runners));
         let staged = rows(&b, PAST_RUNNER);
         let (bytes, count) = b.direct();
-        let direct_names: Vec<String> = ["race_date", "hippodrome", "nom_prix", "nom_cheval"]
+        let direct_names: Vec<String> = KEY
             .into_iter()
             .chain(["first_day"])
             .chain(tables::PAST_RUNNER.values())
@@ -1900,10 +1902,7 @@ mod tests {
         all.finish();
         let all = rows(&all, PAST_RUNNER);
         let key_of = |r: &Fields| -> Vec<Option<String>> {
-            ["race_date", "hippodrome", "nom_prix", "nom_cheval"]
-                .iter()
-                .map(|c| get(r, c).map(String::from))
-                .collect()
+            KEY.iter().map(|c| get(r, c).map(String::from)).collect()
         };
         assert_eq!(
             staged

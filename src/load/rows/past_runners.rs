@@ -24,12 +24,12 @@
 //!
 //! The winners go out in the order their winning copies were read, and the staged ones are
 //! moved down the buffer that holds every written copy's row, in place, rather than into a
-//! second buffer. In first
-//! loads of 600 bench days (three runs each, alternating): peak memory 87.0-87.5 MiB against
-//! 92.4-92.8, and the `past_race_runner` rows loaded in 55.4-63.7 s against 66.7-67.4 when
-//! they went out in the order of their keys' hashes (the runners of one past race are read
-//! together, and its key's entries in the unique index sit together). Sorting the direct rows
-//! by their key's bytes instead gave 57.1-63.8 s, the whole load no faster.
+//! second buffer. In first loads of 600 bench days (three runs each, alternating): peak memory
+//! 87.0-87.5 MiB against 92.4-92.8, and the `past_race_runner` rows loaded in 55.4-63.7 s
+//! against 66.7-67.4 when they went out in the order of their keys' hashes (the runners of one
+//! past race are read together, and its key's entries in the unique index sit together).
+//! Sorting the direct rows by their key's bytes instead gave 57.1-63.8 s, the whole load no
+//! faster.
 
 use std::ops::Range;
 
@@ -189,9 +189,8 @@ const DATE_LEN: usize = "2025-01-01".len();
 
 /// A winning copy whose row is sent.
 struct Sent {
-    /// Where its row starts in the table's buffer.
-    start: u32,
-    /// Its index in `Batch::past_copies`.
+    /// Its index in `Batch::past_copies`, whose written copies are in the order of their rows
+    /// in the table's buffer (both are appended as a copy is read).
     copy: u32,
     /// The batch's first day listing its key, in days from the common era, as `Copy::report`.
     first_day: i32,
@@ -283,14 +282,12 @@ impl Batch {
                 (Some(seen), Seen::Unasked) => seen.route(w.key, values, &first),
                 (None, _) => Route::Staged,
             };
-            let start = w.row.as_ref().expect("a copy not known is written").start;
             let direct = match route {
                 Route::Known => continue,
                 Route::Direct => true,
                 Route::Staged => false,
             };
             sent.push(Sent {
-                start,
                 copy: winner,
                 first_day,
                 direct,
@@ -300,7 +297,7 @@ impl Batch {
         // each to at most where it was, since the rows before it moved first and none grows;
         // and a direct row, read in the same pass, lies at or after `end`, so no staged row
         // has reached its bytes.
-        sent.sort_unstable_by_key(|s| s.start);
+        sent.sort_unstable_by_key(|s| s.copy);
         let csv = &mut table.csv;
         let mut end = 0;
         let mut rows = 0;
@@ -308,7 +305,6 @@ impl Batch {
             copy,
             first_day,
             direct,
-            ..
         } in &sent
         {
             let w = copies[copy as usize]
