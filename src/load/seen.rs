@@ -423,6 +423,12 @@ impl SeenRunners {
         }
     }
 
+    /// Brings into the cache what [`SeenRunners::lookup`] will read of the keys of hashes
+    /// `keys`, all at once (see [`Recent::prefetch`]).
+    pub(crate) fn prefetch(&self, keys: &[u64]) {
+        self.committed.prefetch(keys);
+    }
+
     /// The current batch leaves out a row [`SeenRunners::lookup`] found, as it said.
     pub(crate) fn known(&mut self, via: Via) {
         if let Via::InFlight(seq) = via

@@ -62,7 +62,7 @@
 //! `itsHim`), with the batch's first day (`load::rows::past_runners`). Against the stored row,
 //! the batch's values win unless a report loaded before the batch and newer than the batch's is
 //! known to list the row: `performance_report` keeps, for each runner's report loaded, 32-bit
-//! hashes of the keys of the rows it gave (see `load::rows::performances::key_hash`), so the
+//! hashes of the keys of the rows it gave (see `load::rows::performances::KeyHash`), so the
 //! merges look that up, only for a row whose stored values differ, among the reports of the
 //! row's horse (`horse_race_history`), or of the horses that ran the past race
 //! (`past_race_runner`, found through their `horse_race_history` rows by `race_date`). So a day

@@ -103,6 +103,8 @@ pub struct Batch {
     past_copies: Vec<past_runners::Copy>,
     /// The fields of a past runner's copy, hashed as it is read.
     fields: past_runners::Fields,
+    /// The keys of the past runners of the past race being read (a buffer kept for reuse).
+    past_keys: Vec<u64>,
     /// Copies of `past_copies` not written, until [`Batch::finish`].
     unwritten: u64,
     /// `past_race_runner` rows sure to be new ([`crate::load::seen::Route::Direct`]), in the
@@ -123,6 +125,7 @@ impl Default for Batch {
             current: String::new(),
             past_copies: Vec::new(),
             fields: past_runners::Fields::default(),
+            past_keys: Vec::new(),
             unwritten: 0,
             direct: Table::default(),
             reported: Table::default(),

@@ -137,6 +137,11 @@ impl Fields {
         self.0.len()
     }
 
+    /// Keeps the first `len` bytes: the fields written before [`Fields::len`] said `len`.
+    pub fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }

@@ -28,10 +28,22 @@ impl Batch {
             races.clear();
             runners.clear();
             for past in &runner.courses_courues {
+                // The past race's day and the hash of its key, once for its rows of both tables.
+                let Some(race_date) = past.date.and_then(paris_date) else {
+                    continue;
+                };
+                let (hippodrome, nom_prix) = past_race_key(past);
+                let key = PastKey {
+                    past,
+                    race_date,
+                    hippodrome,
+                    nom_prix,
+                    hash: KeyHash::new(race_date).text(hippodrome).text(nom_prix),
+                };
                 let history = seen.as_deref_mut();
-                races.extend(self.history(day, race, runner, past, allure, history));
+                races.extend(self.history(day, race, runner, &key, allure, history));
                 let past_runners = seen.as_deref_mut().map(|s| &mut s.past_runners);
-                self.past_runners(day, race, past, &mut runners, past_runners);
+                self.past_runners(day, race, &key, &mut runners, past_runners);
             }
             if let Some(num_pmu) = runner.num_pmu {
                 races.sort_unstable();
@@ -57,31 +69,49 @@ impl Batch {
         &mut self,
         day: NaiveDate,
         race: RaceId,
-        past: &PastRace,
+        key: &PastKey,
         listed: &mut Vec<i64>,
         mut seen: Option<&mut SeenRunners>,
     ) {
-        let Some(race_date) = past.date.and_then(paris_date) else {
-            return;
-        };
-        let (hippodrome, nom_prix) = past_race_key(past);
+        let &PastKey {
+            past,
+            race_date,
+            hippodrome,
+            nom_prix,
+            hash: race_hash,
+        } = key;
         let report = (day.num_days_from_ce(), race.reunion, race.course);
-        for p in &past.participants {
-            let Some(nom) = p.nom_cheval.as_deref().filter(|n| !n.trim().is_empty()) else {
-                continue;
-            };
-            let hash = key_hash(race_date, &[hippodrome, nom_prix, nom]);
+        let named = || {
+            past.participants.iter().filter_map(|p| {
+                let nom = p.nom_cheval.as_deref().filter(|n| !n.trim().is_empty())?;
+                Some((p, nom))
+            })
+        };
+        // The keys first, and what `seen` holds of them brought into the cache all at once:
+        // its lookups waited for memory one runner after the other, 11 % of the reader's time.
+        let mut keys = std::mem::take(&mut self.past_keys);
+        keys.clear();
+        let f = &mut self.fields;
+        f.clear();
+        f.date(race_date);
+        f.text(Some(hippodrome));
+        f.text(Some(nom_prix));
+        let race_fields = f.len();
+        for (_, nom) in named() {
+            f.truncate(race_fields);
+            f.text(Some(nom));
+            keys.push(f.hash(0));
+        }
+        if let Some(seen) = seen.as_deref() {
+            seen.prefetch(&keys);
+        }
+        for ((p, nom), &key) in named().zip(&keys) {
+            let hash = race_hash.text(nom).value();
             listed.push(hash);
             let reduction = p.reduction_kilometrique.and_then(centis_to_ms);
             let poids = p.poids_jockey.and_then(kg_to_hg);
             let gap = &p.distance_avec_precedent;
             let f = &mut self.fields;
-            f.clear();
-            f.date(race_date);
-            for text in [hippodrome, nom_prix, nom] {
-                f.text(Some(text));
-            }
-            let key = f.hash(0);
             f.clear();
             // A value out of range is written for the row writer to report it, and the copy
             // is not asked about.
@@ -154,6 +184,7 @@ impl Batch {
             copy.row = Some(Written::new(start, first_day, key_start..key_end, end));
             self.past_copies.push(copy);
         }
+        self.past_keys = keys;
     }
 
     /// One past race; left out when `seen` knows PostgreSQL holds it unchanged (it compares
@@ -166,15 +197,20 @@ impl Batch {
         day: NaiveDate,
         race: RaceId,
         runner: &Runner,
-        past: &PastRace,
+        key: &PastKey,
         allure: Option<&str>,
         seen: Option<&mut SeenPastRaces>,
     ) -> Option<i64> {
         let (num_pmu, nom) = (runner.num_pmu, runner.nom_cheval.as_deref());
+        let &PastKey {
+            past,
+            race_date,
+            hippodrome,
+            nom_prix,
+            ..
+        } = key;
         let him = past.subject()?;
-        let race_date = past.date.and_then(paris_date)?;
-        let (hippodrome, nom_prix) = past_race_key(past);
-        let hash = key_hash(race_date, &[hippodrome, nom_prix]);
+        let hash = key.hash.value();
         let winner = past.participants.iter().find(|p| p.place.place == Some(1));
         let winner = winner.and_then(|w| w.nom_cheval.as_deref());
         let temps = past.temps_du_premier.and_then(centis_to_ms);
@@ -260,28 +296,59 @@ fn past_race_key<'p>(past: &'p PastRace<'_>) -> (&'p str, &'p str) {
     )
 }
 
+/// A past race read from a report, with its day, the texts of its key, and [`KeyHash`] after
+/// them, which the keys of its runners continue.
+struct PastKey<'p, 'a> {
+    past: &'p PastRace<'a>,
+    race_date: NaiveDate,
+    hippodrome: &'p str,
+    nom_prix: &'p str,
+    hash: KeyHash,
+}
+
 /// The 32-bit FNV-1a hash of a row's natural key as PostgreSQL stores it: the date in ISO form,
 /// then each text without its NUL bytes (which the staging text drops), a NUL before each.
 /// Stable across releases and platforms (`performance_report` keeps these numbers); as an
-/// `integer`, two's complement. Two keys of one horse's reports, or of the reports of one past
-/// race's horses, share a hash with odds of about one in a million.
-pub(crate) fn key_hash(race_date: NaiveDate, texts: &[&str]) -> i64 {
+/// `integer`, two's complement ([`KeyHash::value`]). Two keys of one horse's reports, or of the
+/// reports of one past race's horses, share a hash with odds of about one in a million.
+///
+/// Built as the key is read: FNV-1a goes byte after byte, so the runners of a past race continue
+/// the hash of the race's key instead of hashing it again each (hashing every runner's whole key
+/// was 4 % of the reader's time).
+#[derive(Debug, Clone, Copy)]
+struct KeyHash(u32);
+
+impl KeyHash {
     const OFFSET: u32 = 0x811c_9dc5;
     const PRIME: u32 = 0x0100_0193;
-    let step = |h: u32, b: u8| (h ^ u32::from(b)).wrapping_mul(PRIME);
-    let mut h = match crate::day::iso10(race_date) {
-        Some(iso) => iso.iter().fold(OFFSET, |h, b| step(h, *b)),
-        None => {
-            let mut iso = Vec::new();
-            crate::day::push_iso(&mut iso, race_date);
-            iso.iter().fold(OFFSET, |h, b| step(h, *b))
-        }
-    };
-    for text in texts {
-        h = step(h, 0);
-        h = text.bytes().filter(|b| *b != 0).fold(h, step);
+
+    fn step(h: u32, b: u8) -> u32 {
+        (h ^ u32::from(b)).wrapping_mul(Self::PRIME)
     }
-    i64::from(h as i32)
+
+    /// The hash of the date alone.
+    fn new(race_date: NaiveDate) -> KeyHash {
+        let h = match crate::day::iso10(race_date) {
+            Some(iso) => iso.iter().fold(Self::OFFSET, |h, b| Self::step(h, *b)),
+            None => {
+                let mut iso = Vec::new();
+                crate::day::push_iso(&mut iso, race_date);
+                iso.iter().fold(Self::OFFSET, |h, b| Self::step(h, *b))
+            }
+        };
+        KeyHash(h)
+    }
+
+    /// The hash continued with one more text.
+    fn text(self, text: &str) -> KeyHash {
+        let h = Self::step(self.0, 0);
+        KeyHash(text.bytes().filter(|b| *b != 0).fold(h, Self::step))
+    }
+
+    /// As an `integer`, two's complement.
+    fn value(self) -> i64 {
+        i64::from(self.0 as i32)
+    }
 }
 
 /// The Paris calendar day of an epoch-ms instant (the API's dates are Paris midnights).
@@ -303,6 +370,12 @@ fn kg_to_hg(kg: f64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`KeyHash`] of a date and texts.
+    fn key_hash(race_date: NaiveDate, texts: &[&str]) -> i64 {
+        let hash = texts.iter().fold(KeyHash::new(race_date), |h, t| h.text(t));
+        hash.value()
+    }
 
     #[test]
     fn key_hashes_are_fnv_1a_of_the_stored_key_and_stable() {
