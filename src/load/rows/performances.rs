@@ -33,7 +33,7 @@ impl Batch {
                     continue;
                 };
                 let (hippodrome, nom_prix) = past_race_key(past);
-                let key = PastKey {
+                let past_key = PastKey {
                     past,
                     race_date,
                     hippodrome,
@@ -41,9 +41,9 @@ impl Batch {
                     hash: KeyHash::new(race_date).text(hippodrome).text(nom_prix),
                 };
                 let history = seen.as_deref_mut();
-                races.extend(self.history(day, race, runner, &key, allure, history));
+                races.extend(self.history(day, race, runner, &past_key, allure, history));
                 let past_runners = seen.as_deref_mut().map(|s| &mut s.past_runners);
-                self.past_runners(day, race, &key, &mut runners, past_runners);
+                self.past_runners(day, race, &past_key, &mut runners, past_runners);
             }
             if let Some(num_pmu) = runner.num_pmu {
                 races.sort_unstable();
@@ -69,7 +69,7 @@ impl Batch {
         &mut self,
         day: NaiveDate,
         race: RaceId,
-        key: &PastKey,
+        past_key: &PastKey,
         listed: &mut Vec<i64>,
         mut seen: Option<&mut SeenRunners>,
     ) {
@@ -79,7 +79,7 @@ impl Batch {
             hippodrome,
             nom_prix,
             hash: race_hash,
-        } = key;
+        } = past_key;
         let report = (day.num_days_from_ce(), race.reunion, race.course);
         let named = || {
             past.participants.iter().filter_map(|p| {
@@ -197,7 +197,7 @@ impl Batch {
         day: NaiveDate,
         race: RaceId,
         runner: &Runner,
-        key: &PastKey,
+        past_key: &PastKey,
         allure: Option<&str>,
         seen: Option<&mut SeenPastRaces>,
     ) -> Option<i64> {
@@ -207,10 +207,10 @@ impl Batch {
             race_date,
             hippodrome,
             nom_prix,
-            ..
-        } = key;
+            hash,
+        } = past_key;
         let him = past.subject()?;
-        let hash = key.hash.value();
+        let hash = hash.value();
         let winner = past.participants.iter().find(|p| p.place.place == Some(1));
         let winner = winner.and_then(|w| w.nom_cheval.as_deref());
         let temps = past.temps_du_premier.and_then(centis_to_ms);
