@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
-use super::past_runners::{Copy, Seen, Written};
+use super::past_runners::{Copy, Fields, Seen, Written};
 use super::{Batch, HISTORY, PAST_RUNNER, PERF_REPORT};
 use crate::lake::RaceId;
 use crate::load::seen::{SeenPastRaces, SeenRunners};
@@ -92,10 +92,7 @@ impl Batch {
         let mut keys = std::mem::take(&mut self.past_keys);
         keys.clear();
         let f = &mut self.fields;
-        f.clear();
-        f.date(race_date);
-        f.text(Some(hippodrome));
-        f.text(Some(nom_prix));
+        past_key.fields(f);
         let race_fields = f.len();
         for (_, nom) in named() {
             f.truncate(race_fields);
@@ -223,10 +220,7 @@ impl Batch {
             // A row with a value out of range is written for the row writer to report it.
             let mut in_range = true;
             let f = &mut self.fields;
-            f.clear();
-            f.date(race_date);
-            f.text(Some(hippodrome));
-            f.text(Some(nom_prix));
+            past_key.fields(f);
             let key_len = f.len();
             f.text(past.discipline.as_deref());
             f.int(past.allocation);
@@ -304,6 +298,16 @@ struct PastKey<'p, 'a> {
     hippodrome: &'p str,
     nom_prix: &'p str,
     hash: KeyHash,
+}
+
+impl PastKey<'_, '_> {
+    /// `f` holds the fields of the past race's key alone: its day, racecourse and race name.
+    fn fields(&self, f: &mut Fields) {
+        f.clear();
+        f.date(self.race_date);
+        f.text(Some(self.hippodrome));
+        f.text(Some(self.nom_prix));
+    }
 }
 
 /// The 32-bit FNV-1a hash of a row's natural key as PostgreSQL stores it: the date in ISO form,
