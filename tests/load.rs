@@ -407,10 +407,16 @@ fn a_number_out_of_range_costs_its_value_not_its_race() {
 /// The URL of `db` for a role of its own that may open one connection at a time (a user whose
 /// role or server is limited), with every right on the tables the load writes.
 fn one_connection_url(db: &TestDb) -> String {
-    let role = format!("one_{}", db.name);
+    role_url(db, 1)
+}
+
+/// The URL of `db` for a role of its own, not the tables' owner, that may open `connections`
+/// at a time, with every right on the tables the load writes.
+fn role_url(db: &TestDb, connections: u32) -> String {
+    let role = format!("role_{connections}_{}", db.name);
     db.client()
         .batch_execute(&format!(
-            "CREATE ROLE {role} LOGIN CONNECTION LIMIT 1;
+            "CREATE ROLE {role} LOGIN CONNECTION LIMIT {connections};
              GRANT ALL ON SCHEMA public TO {role};
              GRANT ALL ON ALL TABLES IN SCHEMA public TO {role};
              GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"
@@ -425,14 +431,27 @@ fn one_connection_url(db: &TestDb) -> String {
 /// status.
 const LEDGER: &str = "(SELECT path, content_sha256, status FROM load_ledger)";
 
-/// `past_race_runner` rows not written by the transaction of any ledger row: those a second
-/// session copied (each batch's ledger rows are written by the first session's transaction).
-fn runners_from_another_transaction(db: &TestDb) -> i64 {
-    db.count(
-        "SELECT count(*) FROM past_race_runner
-          WHERE xmin::text NOT IN (SELECT xmin::text FROM load_ledger)",
-    )
+/// Rows of `table` not written by a transaction that wrote the ledger row of a programme or a
+/// participants object: those a second session wrote (the first session writes those ledger
+/// rows in each of its batches).
+fn from_second_session(db: &TestDb, table: &str) -> i64 {
+    db.count(&format!(
+        "SELECT count(*) FROM {table}
+          WHERE xmin::text NOT IN (SELECT xmin::text FROM load_ledger
+                                    WHERE stage IN ('programme', 'participants'))"
+    ))
 }
+
+/// Batches PostgreSQL refused whole, then loaded object by object.
+fn isolated_batches(report: &Value) -> usize {
+    let batches = report["per_batch"].as_array().expect("per_batch");
+    batches.iter().filter(|b| b["isolated"] == true).count()
+}
+
+/// The tables the second session of a first backfill loads besides `past_race_runner` when the
+/// foreign keys are set aside, and some the first session always loads.
+const SIDE_TABLES: [&str; 3] = ["performance_report", "race_bet", "bet_report"];
+const FIRST_SESSION_TABLES: [&str; 4] = ["race", "race_participant", "horse", "horse_race_history"];
 
 #[test]
 fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allowed_one_loads_the_same_rows()
@@ -461,6 +480,7 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report["sessions"], 2, "{report}");
     assert!(report["batches"].as_u64() > Some(1), "{report}");
+    assert_eq!(isolated_batches(&report), 0, "{report}");
     let runners = table_counts(&report, "past_race_runner");
     let direct = runners["direct"].as_i64().unwrap();
     assert!(direct > 0, "{report}");
@@ -470,7 +490,28 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     // Every row of the table was committed by the second session, in transactions of its own:
     // the rows known new (copied), then updated by its merge of the staged ones.
     assert_eq!(two.count("SELECT count(*) FROM past_race_runner"), direct);
-    assert_eq!(runners_from_another_transaction(&two), direct);
+    assert_eq!(from_second_session(&two, "past_race_runner"), direct);
+    // With the foreign keys set aside, the reports, the payouts and the ledger rows of their
+    // objects too; the first session the rest.
+    for table in SIDE_TABLES {
+        let rows = two.count(&format!("SELECT count(*) FROM {table}"));
+        assert!(rows > 0, "{table}");
+        assert_eq!(from_second_session(&two, table), rows, "{table}");
+        assert_eq!(
+            table_counts(&report, table)["inserted"].as_i64(),
+            Some(rows),
+            "{report}"
+        );
+    }
+    for table in FIRST_SESSION_TABLES {
+        assert_eq!(from_second_session(&two, table), 0, "{table}");
+    }
+    let side_ledger =
+        "SELECT count(*) FROM load_ledger l WHERE stage IN ('performances', 'rapports')
+          AND xmin::text NOT IN (SELECT xmin::text FROM load_ledger
+                                  WHERE stage IN ('programme', 'participants'))";
+    let objects = "SELECT count(*) FROM load_ledger WHERE stage IN ('performances', 'rapports')";
+    assert_eq!(two.count(side_ledger), two.count(objects));
     // The foreign keys were set aside for the backfill, and are back as the migrations made
     // them, validated.
     assert!(
@@ -509,9 +550,34 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
         Some(direct),
         "{report}"
     );
-    assert_eq!(runners_from_another_transaction(&one), 0);
+    for table in SIDE_TABLES.iter().chain(&FIRST_SESSION_TABLES) {
+        assert_eq!(from_second_session(&one, table), 0, "{table}");
+    }
+    assert_eq!(from_second_session(&one, "past_race_runner"), 0);
     assert_eq!(one.contents(), two.contents());
     assert_eq!(one.checksum(LEDGER), two.checksum(LEDGER));
+
+    // Not the owner, but allowed two connections: the keys stay, and the second session loads
+    // `past_race_runner` only (the foreign keys of its reports' rows would not find their race,
+    // which the first session commits after them: every batch refused, then loaded object by
+    // object).
+    let keyed = pg::migrated_db("two_sessions_keyed");
+    let (out, report) = load_as(&role_url(&keyed, 2), &lake, &["--batch-rows", "3000"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("loading with the foreign keys in place"),
+        "{err}"
+    );
+    assert_eq!(report["sessions"], 2, "{report}");
+    assert_eq!(isolated_batches(&report), 0, "{report}");
+    assert_eq!(keyed.foreign_keys(), schema_keys);
+    assert_eq!(from_second_session(&keyed, "past_race_runner"), direct);
+    for table in SIDE_TABLES.iter().chain(&FIRST_SESSION_TABLES) {
+        assert_eq!(from_second_session(&keyed, table), 0, "{table}");
+    }
+    assert_eq!(keyed.contents(), two.contents());
+    assert_eq!(keyed.checksum(LEDGER), two.checksum(LEDGER));
 }
 
 #[test]
@@ -519,7 +585,9 @@ fn a_batch_refused_in_either_session_of_a_first_backfill_rejects_only_its_object
     // R1C2's performances of the first day: a runner of its first past race is refused by a
     // rule of the database on past_race_runner (the second session's COPY: in the first batch
     // every runner is new), or its past race is refused on horse_race_history (the first
-    // session's merge, while the second one's COPY succeeded).
+    // session's merge, while the second one's COPY succeeded), or the report of its first
+    // runner, given the number 99, on performance_report (the second session's merge, after
+    // the first session's work succeeded).
     for (rule, table) in [
         (
             "ALTER TABLE past_race_runner ADD CONSTRAINT no_refused_jockey CHECK (nom_jockey IS DISTINCT FROM 'REFUSED')",
@@ -529,11 +597,18 @@ fn a_batch_refused_in_either_session_of_a_first_backfill_rejects_only_its_object
             "ALTER TABLE horse_race_history ADD CONSTRAINT no_race_of_1000_km CHECK (distance_m < 1000000)",
             "horse_race_history",
         ),
+        (
+            "ALTER TABLE performance_report ADD CONSTRAINT no_runner_99 CHECK (num_pmu <> 99)",
+            "performance_report",
+        ),
     ] {
         let (dir, spec) = lake_with(3, 3);
         let lake = Lake::new(&dir);
         let key = ObjectKey::race(spec.day(0), RaceId::new(1, 2).unwrap(), Stage::Performances);
         let mut performances = json_of(&lake, &key);
+        if table == "performance_report" {
+            performances["participants"][0]["numPmu"] = Value::from(99);
+        }
         let past = &mut performances["participants"][0]["coursesCourues"][0];
         past["distance"] = Value::from(2_000_000);
         for runner in past["participants"].as_array_mut().unwrap() {
@@ -631,6 +706,56 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
         reference.foreign_keys().len(),
         pmu_lake::load::fkeys::FOREIGN_KEYS.len()
     );
+    assert_eq!(db.contents(), reference.contents());
+    assert_eq!(db.checksum(LEDGER), reference.checksum(LEDGER));
+}
+
+#[test]
+fn a_first_backfill_killed_between_its_two_commits_loads_the_rest_on_the_rerun() {
+    // A first batch whose first session committed and whose second did not: what a kill -9
+    // between the two commits leaves. Made here by loading the first day alone, then removing
+    // what its second session wrote (every row of its tables: they were empty) and the ledger
+    // rows it wrote, those of the performances and rapports objects.
+    let (lake, spec) = lake_with(3, 4);
+    let reference = pg::migrated_db("between_reference");
+    let (out, _) = load(&reference, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let db = pg::migrated_db("between_commits");
+    let first = spec.day(0).iso();
+    let (out, report) = load(&db, &lake, &["--date", &first]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(report["sessions"], 2, "{report}");
+    let side_ledger = "load_ledger WHERE stage IN ('performances', 'rapports')";
+    let loaded = db.count(&format!("SELECT count(*) FROM {side_ledger}"));
+    assert!(loaded > 0);
+    for table in SIDE_TABLES.iter().chain(&["past_race_runner"]) {
+        assert!(
+            db.count(&format!("SELECT count(*) FROM {table}")) > 0,
+            "{table}"
+        );
+        assert_eq!(
+            from_second_session(&db, table),
+            db.count(&format!("SELECT count(*) FROM {table}")),
+            "{table}"
+        );
+    }
+    db.client()
+        .batch_execute(&format!(
+            "TRUNCATE bet_report, race_bet, performance_report, past_race_runner;
+             DELETE FROM {side_ledger}"
+        ))
+        .unwrap();
+    // What the first session committed stays: the programme, the runners, their past races.
+    assert!(db.count("SELECT count(*) FROM horse_race_history") > 0);
+
+    // The rerun reads the first day's performances and rapports objects again (their ledger
+    // rows are missing), finds their past races unchanged, and loads the rest.
+    let (out, report) = load(&db, &lake, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first_day = &report["per_batch"][0]["days"][0];
+    assert_eq!(first_day["day"], first.as_str(), "{report}");
+    assert_eq!(first_day["objects"]["loaded"], loaded, "{report}");
     assert_eq!(db.contents(), reference.contents());
     assert_eq!(db.checksum(LEDGER), reference.checksum(LEDGER));
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
-use postgres::{Client, Transaction};
+use postgres::{Client, GenericClient};
 
 use crate::day::Day;
 use crate::lake::{FileIdentity, ObjectKey, Stage};
@@ -127,7 +127,7 @@ pub fn loaded_by_day(
 }
 
 /// Inserts or replaces the rows of `entries`, in one statement.
-pub fn upsert(tx: &mut Transaction<'_>, entries: &[Entry]) -> Result<()> {
+pub fn upsert(tx: &mut impl GenericClient, entries: &[Entry]) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }

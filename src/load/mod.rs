@@ -19,8 +19,8 @@
 //! time. Past races that an earlier batch of the same load sent with the same values are not
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
 //! later report of its horse. In a first backfill, a second session loads `past_race_runner`
-//! while the first one loads the other tables ([`side`]), the tables' foreign keys are set
-//! aside until the end ([`fkeys`]), and the merges of the tables one object each writes are
+//! (and, when the tables' foreign keys could be set aside until the end, [`fkeys`], the runners'
+//! reports and the payouts) while the first one loads the other tables ([`side`]), and the merges of the tables one object each writes are
 //! plain inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with the same
 //! plan are prepared once per session ([`plans`]).
 
@@ -281,6 +281,7 @@ fn load_locked(
     let empty = Empty {
         second_session,
         merges,
+        keys_aside: keys_aside.is_some(),
     };
     let loaded = load_days(client, lake, options, days, batches, seen, empty);
     let Some(set_aside) = keys_aside else {
@@ -314,6 +315,7 @@ fn load_days(
     let Empty {
         second_session,
         merges,
+        keys_aside,
     } = empty;
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut report = Report::default();
@@ -322,7 +324,19 @@ fn load_days(
         // Owned here, so that the second session's thread ends (its handle dropped) before the
         // scope waits for it, whichever way this closure returns.
         let side = second_session
-            .map(|client| Side::start(scope, client))
+            .map(|client| {
+                // The reports and payouts go to the second session only without their foreign
+                // keys: with them, PostgreSQL would refuse its rows, whose races the first
+                // session commits after them (a foreign key violation, every batch refused).
+                let reports = keys_aside.then(|| {
+                    merges
+                        .iter()
+                        .filter(|m| sql::SIDE_MERGES.contains(&m.target))
+                        .copied()
+                        .collect()
+                });
+                Side::start(scope, client, reports)
+            })
             .transpose()?;
         report.sessions = 1 + u32::from(side.is_some());
         let mut loader = Loader {
@@ -753,7 +767,8 @@ impl Loader<'_> {
         let complete = !handed.depends_on.iter().any(|s| self.not_whole.contains(s));
         if !good.is_empty() || !rejected.is_empty() {
             let whole = if complete {
-                self.commit_batch(&mut batch, &good, &rejected, &span)
+                let span_days = (days[0].0, days[days.len() - 1].0);
+                self.commit_batch(&mut batch, &good, &rejected, &span, span_days)
             } else {
                 Err(anyhow!("an earlier batch was not committed whole"))
             };
@@ -823,57 +838,85 @@ impl Loader<'_> {
     }
 
     /// The whole batch in one transaction; with a second session, its `past_race_runner` rows
-    /// in a transaction of that session, committed just before this one ([`side`]).
+    /// in a transaction of that session, committed just before this one, or, when that session
+    /// loads the reports too, those rows, the reports and payouts and the ledger rows of their
+    /// objects, committed just after this one ([`side`]).
     fn commit_batch(
         &mut self,
         batch: &mut Batch,
         good: &[Good],
         rejected: &[Entry],
         span: &str,
+        days: (Day, Day),
     ) -> Result<Tables> {
-        // The past runners go to the second session first: it loads them while this one sends
+        let mut entries: Vec<Entry> = good
+            .iter()
+            .map(|g| g.entry.clone())
+            .chain(rejected.iter().cloned())
+            .collect();
+        // The rows the second session loads go to it first: it loads them while this one sends
         // the rest.
-        let mut aside = false;
+        let mut aside = None;
         if let Some(side) = self.side.as_mut() {
-            let rows = batch.take_past_runners();
-            if rows.direct_rows > 0 || rows.staged_rows > 0 {
-                side.load(rows)?;
-                aside = true;
+            let reports = side.reports();
+            let rows = batch.take_for_side(reports);
+            if reports || rows.rows() > 0 {
+                // The ledger rows of the objects whose rows are all or partly there.
+                let (there, here): (Vec<Entry>, Vec<Entry>) = entries
+                    .into_iter()
+                    .partition(|e| reports && e.status == Status::Loaded && side::commits_last(e));
+                entries = here;
+                side.load(rows, there)?;
+                aside = Some(reports);
             } else {
-                batch.put_back_past_runners(rows);
+                batch.put_back(rows);
             }
         }
         let mut tx = self
             .client
             .transaction()
             .with_context(|| format!("opening the transaction of {span}"))?;
-        let entries: Vec<Entry> = good
-            .iter()
-            .map(|g| g.entry.clone())
-            .chain(rejected.iter().cloned())
-            .collect();
-        let merging = Merging {
+        let mut merging = Merging {
             plans: &mut self.plans,
             merges: &self.merges,
-            aside,
+            aside: aside.is_some(),
+            race_ids: match (aside, self.side.as_mut()) {
+                (Some(true), Some(side)) => Some((side, days)),
+                _ => None,
+            },
         };
-        let here = copy_and_merge(&mut tx, merging, batch, &mut self.phases)
+        let here = copy_and_merge(&mut tx, &mut merging, batch, &mut self.phases)
             .and_then(|tables| ledger::upsert(&mut tx, &entries).map(|()| tables));
-        let (true, Some(side)) = (aside, self.side.as_mut()) else {
+        if let Some((side, _)) = merging.race_ids.take() {
+            // Failed before the ids were sent: the second session gives up the batch.
+            side.race_ids(None)?;
+        }
+        let (Some(reports), Some(side)) = (aside, self.side.as_mut()) else {
             let tables = here?;
             tx.commit().with_context(|| format!("committing {span}"))?;
             return Ok(tables);
         };
         let waited = Instant::now();
         let (loaded, rows) = side.loaded()?;
-        batch.put_back_past_runners(rows);
+        batch.put_back(rows);
         self.phases.merge += waited.elapsed().as_secs_f64();
         match (here, loaded) {
             (Ok(mut tables), Ok(loaded)) => {
-                side.commit()?;
-                tx.commit().with_context(|| format!("committing {span}"))?;
+                // The session that writes the ledger rows of its objects commits last: killed in
+                // between, the load leaves rows of those objects without their ledger rows, read
+                // again and found unchanged by the next load, never the reverse.
+                if reports {
+                    tx.commit().with_context(|| format!("committing {span}"))?;
+                    side.commit()?;
+                } else {
+                    side.commit()?;
+                    tx.commit().with_context(|| format!("committing {span}"))?;
+                }
                 for counts in [loaded.direct, loaded.merged].iter().flatten() {
                     tables.add("past_race_runner", counts);
+                }
+                for (target, counts) in &loaded.reports {
+                    tables.add(target, counts);
                 }
                 Ok(tables)
             }
@@ -916,12 +959,13 @@ impl Loader<'_> {
                 continue;
             }
             let mut savepoint = tx.transaction().context("opening a savepoint")?;
-            let merging = Merging {
+            let mut merging = Merging {
                 plans: &mut self.plans,
                 merges: &self.merges,
                 aside: false,
+                race_ids: None,
             };
-            match copy_and_merge(&mut savepoint, merging, &self.batch, &mut self.phases)
+            match copy_and_merge(&mut savepoint, &mut merging, &self.batch, &mut self.phases)
                 .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
             {
                 Ok(t) => {
@@ -985,6 +1029,9 @@ struct Empty {
     /// [`sql::MERGES`], each in its insert-only form where its tables were empty
     /// ([`sql::INSERT_ONLY`]).
     merges: Vec<sql::Merge>,
+    /// The foreign keys are set aside ([`fkeys`]): the second session may load the reports and
+    /// payouts too ([`side`]).
+    keys_aside: bool,
 }
 
 /// How the first session runs a batch's merges.
@@ -994,28 +1041,37 @@ struct Merging<'a> {
     merges: &'a [sql::Merge],
     /// A second session loads `past_race_runner` (see [`side`]).
     aside: bool,
+    /// A second session loads the reports and payouts too: it is given the ids of the races of
+    /// the batch's days (from the first to the last) once the `race` merge has run, and this
+    /// is then `None`.
+    race_ids: Option<(&'a mut Side, (Day, Day))>,
 }
 
 /// COPY every non-empty staging table, then every merge, summing the counts per target; all
-/// but `past_race_runner`'s when a second session loads that table (`aside`).
+/// but those of the tables a second session loads.
 fn copy_and_merge(
     tx: &mut Transaction<'_>,
-    merging: Merging<'_>,
+    merging: &mut Merging<'_>,
     batch: &Batch,
     phases: &mut Phases,
 ) -> Result<Tables> {
-    let Merging {
-        plans,
-        merges,
-        aside,
-    } = merging;
     let copy_started = Instant::now();
     for (i, table) in sql::STAGING.iter().enumerate() {
         let (csv, rows) = batch.table(i);
         if rows == 0 {
             continue;
         }
-        copy_rows(tx, plans, table.copy, table.name, csv)?;
+        copy_rows(tx, merging.plans, table.copy, table.name, csv)?;
+    }
+    let reports_aside = merging.race_ids.is_some();
+    if reports_aside {
+        // The reports are on the second session: the `horse_race_history` merge only needs
+        // their races.
+        let (csv, rows) = batch.reported();
+        if rows > 0 {
+            let copy = side::COPY_REPORTED_RACES;
+            copy_rows(tx, merging.plans, copy, "stg_perf_report", csv)?;
+        }
     }
     phases.copy += copy_started.elapsed().as_secs_f64();
     let merge_started = Instant::now();
@@ -1025,20 +1081,50 @@ fn copy_and_merge(
     let mut direct = None;
     if rows > 0 {
         let started = Instant::now();
-        copy_rows(tx, plans, &sql::DIRECT_PAST_RUNNER, "past_race_runner", csv)?;
+        let copy = &sql::DIRECT_PAST_RUNNER;
+        copy_rows(tx, merging.plans, copy, "past_race_runner", csv)?;
         direct = Some(TableCounts::direct(rows, micros(started)));
     }
-    for merge in merges {
-        if aside && merge.target == "past_race_runner" {
+    for merge in merging.merges {
+        let on_side = (merging.aside && merge.target == "past_race_runner")
+            || (reports_aside && sql::SIDE_MERGES.contains(&merge.target));
+        if on_side {
             continue;
         }
-        tables.add(merge.target, &run_merge(tx, plans, merge)?);
+        tables.add(merge.target, &run_merge(tx, merging.plans, merge)?);
+        if merge.target == "race"
+            && let Some((side, (first, last))) = merging.race_ids.take()
+        {
+            // Given whatever happens: the second session waits for them.
+            match race_ids(tx, first, last) {
+                Ok(ids) => side.race_ids(Some(ids))?,
+                Err(e) => {
+                    side.race_ids(None)?;
+                    return Err(e);
+                }
+            }
+        }
     }
     if let Some(direct) = &direct {
         tables.add("past_race_runner", direct);
     }
     phases.merge += merge_started.elapsed().as_secs_f64();
     Ok(tables)
+}
+
+/// The ids of the races of the days from `first` to `last`, as this session sees them, as CSV
+/// for [`sql::COPY_RACE_IDS`].
+fn race_ids(tx: &mut Transaction<'_>, first: Day, last: Day) -> Result<Vec<u8>> {
+    let rows = tx
+        .query(sql::BATCH_RACE_IDS, &[&first.iso(), &last.iso()])
+        .context("reading the ids of the batch's races")?;
+    let mut csv = Vec::with_capacity(rows.len() * 24);
+    for r in &rows {
+        let (id, day, reunion, ordre): (i64, &str, i32, i32) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        writeln!(csv, "{id},{day},{reunion},{ordre}").expect("writing to a Vec");
+    }
+    Ok(csv)
 }
 
 /// Runs one merge statement: its four counts ([`sql`]) and its time; PostgreSQL refusing a row

@@ -6,26 +6,48 @@
 //! 18.9 s of COPY and 5.8 s of staging and merging out of 60.7 s of statements on one session;
 //! the two sessions run on two cores.
 //!
-//! The merge reads, besides `past_race_runner`, the reports committed before the batch
-//! (`horse_race_history`, `race_participant`, `race`, `performance_report`) to know whether a
-//! newer one lists a row, and leaves out the reports of the races the batch stages. It sees
-//! here what it sees in the first session: the committed rows, and none of the batch's own
-//! reports (here they are not visible yet; there it leaves them out by the races in
-//! `stg_perf_report`, which this session gets as `day, num_reunion, num_ordre` only).
+//! When the foreign keys are set aside too (`load::fkeys`: the load's role owns the tables),
+//! this session also loads the runners' reports and the payouts (`performance_report`,
+//! `race_bet`, `bet_report`, [`sql::SIDE_MERGES`]), which need nothing of their batch but the
+//! ids of its races. The first session reads those ids once its `race` merge has run
+//! ([`sql::BATCH_RACE_IDS`]) and hands them over; this session copies them into `stg_race_id`,
+//! which its forms of those merges join where the first session's join `race` ([`sql::on_side`]),
+//! whose rows of the batch it cannot see. Without the keys set aside that cannot be: the keys
+//! of these rows would not find their races, not committed yet. With the first session the
+//! bottleneck (at full size its statements took about 440 s of a 460 s load, this session's
+//! 285 s), that moves about a sixth of its work here. First loads of 600 bench days, alternated:
+//! 93.9, 88.1 and 83.0 s against 95.3, 96.8 and 86.5 s.
 //!
-//! Each batch is two transactions, committed in this order: the first session does all its work
-//! (staging, merges, ledger rows) and this one its rows; only when both succeeded does this one
-//! commit, then the first. So:
-//! - a batch PostgreSQL refuses (either session) is rolled back in both, and loads again object
-//!   by object in the first session alone, all through staging, as before;
-//! - a load killed between the two commits leaves in `past_race_runner` the runners of its last
-//!   batch without their ledger rows: the next load reads those objects again and finds the
-//!   rows there with the same values (the table is no longer empty, so they go through the
-//!   merge, which leaves them unchanged). Nothing is lost, as it would be with the other order.
+//! The `past_race_runner` merge reads, besides that table, the reports committed before the
+//! batch (`horse_race_history`, `race_participant`, `race`, `performance_report`) to know
+//! whether a newer one lists a row, and leaves out the reports of the races the batch stages.
+//! It sees here what it sees in the first session: the committed rows and, when this session
+//! loads the reports, the batch's own, which it leaves out by the races in `stg_perf_report`
+//! (given whole here then; else as `day, num_reunion, num_ordre` only, the batch's reports not
+//! being visible here at all). The first session's `horse_race_history` merge, which leaves
+//! them out the same way, gets those races alone when the reports are here.
 //!
-//! The two sessions never write the same row: with a second session, the first one writes no
-//! `past_race_runner` row, and this one nothing else; the next batch starts after both commits.
-//! No lock is ever waited for between them.
+//! Each batch is two transactions. Each session does all its work first (staging, merges,
+//! ledger rows); only when both succeeded do they commit, in an order that depends on where
+//! the ledger rows are:
+//! - with `past_race_runner` alone here, the first session writes every ledger row, and this
+//!   session commits first: a load killed between the two commits leaves in `past_race_runner`
+//!   the runners of its last batch without their ledger rows, and the next load reads those
+//!   objects again and finds the rows there with the same values (the table is no longer
+//!   empty, so they go through the merge, which leaves them unchanged);
+//! - with the reports here, this session writes the ledger rows of the performances and
+//!   rapports objects, all of whose rows are here but the performances' `horse_race_history`
+//!   ones, and commits last: killed in between, the load leaves the first session's rows (the
+//!   programme, the runners and their past races) with all their ledger rows, and those past
+//!   races without the ledger rows of their objects, which the next load reads again and finds
+//!   unchanged. And the race ids this session's rows reference are always committed first.
+//!
+//! Nothing is lost, as it would be with the other order. A batch PostgreSQL refuses (either
+//! session) is rolled back in both, and loads again object by object in the first session
+//! alone, all through staging, as before.
+//!
+//! The two sessions never write the same row: each table is written by one session only, and
+//! the next batch starts after both commits. No lock is ever waited for between them.
 //!
 //! Tried and left out: `horse_race_history` here too, the first session's costliest merge. It
 //! finds each horse by the runners of its race, which the first session writes, so each batch's
@@ -43,17 +65,20 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use postgres::Client;
 
+use super::ledger::{self, Entry};
 use super::plans::Plans;
 use super::report::TableCounts;
-use super::rows::PastRunnerRows;
+use super::rows::{SIDE_TABLES, SideRows};
 use super::{copy_rows, micros, run_merge, sql};
+use crate::lake::Stage;
 
-/// `stg_perf_report` in this session: only the races of the batch's reports, which the
-/// `past_race_runner` merge reads.
+/// `stg_perf_report` in this session when it loads no reports: only the races of the batch's
+/// reports, which the `past_race_runner` merge reads.
 const REPORTED_RACES: &str = "CREATE TEMP TABLE IF NOT EXISTS stg_perf_report (
     day date, num_reunion integer, num_ordre integer
 ) ON COMMIT DELETE ROWS";
-const COPY_REPORTED_RACES: &str =
+/// The COPY of those races, into either form of `stg_perf_report`.
+pub const COPY_REPORTED_RACES: &str =
     "COPY stg_perf_report (day, num_reunion, num_ordre) FROM STDIN (FORMAT csv)";
 
 /// What the second session did of a batch.
@@ -63,12 +88,19 @@ pub struct Loaded {
     pub direct: Option<TableCounts>,
     /// The merge of the staged rows, with its time.
     pub merged: Option<TableCounts>,
+    /// The merges of [`sql::SIDE_MERGES`], when this session loads the reports: each target
+    /// with its counts.
+    pub reports: Vec<(&'static str, TableCounts)>,
 }
 
 /// What the first session asks of the second.
 enum Order {
-    /// Open a transaction and load these rows in it.
-    Load(PastRunnerRows),
+    /// Open a transaction and load these rows in it; with reports, write these ledger rows too
+    /// once the batch's race ids have come ([`Order::RaceIds`]).
+    Load(SideRows, Vec<Entry>),
+    /// The ids of the batch's races as CSV for [`sql::COPY_RACE_IDS`]; `None` when the first
+    /// session failed before it could give them.
+    RaceIds(Option<Vec<u8>>),
     Commit,
     Rollback,
 }
@@ -76,7 +108,7 @@ enum Order {
 enum Answer {
     /// What was done, or why PostgreSQL refused it; the rows' buffers, for reuse (boxed: the
     /// counts are large, and the other answers small).
-    Loaded(Box<(Result<Loaded>, PastRunnerRows)>),
+    Loaded(Box<(Result<Loaded>, SideRows)>),
     /// The commit or the rollback.
     Ended(Result<()>),
 }
@@ -86,46 +118,84 @@ enum Answer {
 pub struct Side {
     orders: mpsc::Sender<Order>,
     answers: mpsc::Receiver<Answer>,
+    /// The session loads the reports and payouts too.
+    reports: bool,
 }
 
 impl Side {
-    /// Sets up `client` as the load's sessions are ([`sql::SESSION`]), with the two staging
-    /// tables it uses, and starts its thread in `scope`.
-    pub fn start<'scope>(scope: &'scope Scope<'scope, '_>, mut client: Client) -> Result<Side> {
+    /// Sets up `client` as the load's sessions are ([`sql::SESSION`]), with the staging tables
+    /// it uses, and starts its thread in `scope`. With `reports` (the merges of
+    /// [`sql::SIDE_MERGES`] as the first session would run them, forms chosen), the session
+    /// loads those tables too.
+    pub fn start<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        mut client: Client,
+        reports: Option<Vec<sql::Merge>>,
+    ) -> Result<Side> {
         let staging = &sql::STAGING[super::rows::PAST_RUNNER];
-        client
-            .batch_execute(sql::SESSION)
-            .and_then(|()| client.batch_execute(staging.create))
-            .and_then(|()| client.batch_execute(REPORTED_RACES))
-            .context("setting up the load's second session")?;
+        let mut setup = vec![sql::SESSION, staging.create];
+        match &reports {
+            Some(_) => {
+                setup.extend(SIDE_TABLES.iter().map(|&i| sql::STAGING[i].create));
+                setup.push(sql::RACE_IDS);
+            }
+            None => setup.push(REPORTED_RACES),
+        }
+        for statement in setup {
+            client
+                .batch_execute(statement)
+                .context("setting up the load's second session")?;
+        }
+        let merges = reports
+            .iter()
+            .flatten()
+            .map(|m| sql::on_side(m).expect("a merge of the second session"))
+            .collect::<Vec<_>>();
         let (orders, to_serve) = mpsc::channel();
         let (answer, answers) = mpsc::channel();
-        scope.spawn(move || serve(&mut client, &to_serve, &answer));
-        Ok(Side { orders, answers })
+        let side = Side {
+            orders,
+            answers,
+            reports: reports.is_some(),
+        };
+        scope.spawn(move || serve(&mut client, &merges, &to_serve, &answer));
+        Ok(side)
     }
 
-    /// Starts loading `rows` in a transaction of the second session; [`Side::loaded`] waits
-    /// for it.
-    pub fn load(&mut self, rows: PastRunnerRows) -> Result<()> {
-        self.send(Order::Load(rows))
+    /// The session loads the reports and payouts too: every batch goes to it, with the ledger
+    /// rows of its performances and rapports objects, and it waits for [`Side::race_ids`].
+    pub fn reports(&self) -> bool {
+        self.reports
+    }
+
+    /// Starts loading `rows` in a transaction of the second session, with the ledger rows
+    /// `entries`; [`Side::loaded`] waits for it.
+    pub fn load(&mut self, rows: SideRows, entries: Vec<Entry>) -> Result<()> {
+        self.send(Order::Load(rows, entries))
+    }
+
+    /// Gives a [`Side::load`] of reports the ids of its batch's races (`None`: the first
+    /// session failed, and the batch with it).
+    pub fn race_ids(&mut self, ids: Option<Vec<u8>>) -> Result<()> {
+        self.send(Order::RaceIds(ids))
     }
 
     /// The outcome of [`Side::load`] (a [`super::Refused`] when PostgreSQL refused a row), and
     /// the buffers it was given.
-    pub fn loaded(&mut self) -> Result<(Result<Loaded>, PastRunnerRows)> {
+    pub fn loaded(&mut self) -> Result<(Result<Loaded>, SideRows)> {
         match self.answers.recv() {
             Ok(Answer::Loaded(answer)) => Ok(*answer),
             _ => Err(stopped()),
         }
     }
 
-    /// Commits the transaction of the last [`Side::copy`].
+    /// Commits the transaction of the last [`Side::load`].
     pub fn commit(&mut self) -> Result<()> {
         self.send(Order::Commit)?;
         self.ended()
     }
 
-    /// Rolls back the transaction of the last [`Side::copy`], whatever became of the COPY.
+    /// Rolls back the transaction of the last [`Side::load`], whatever became of it.
     pub fn rollback(&mut self) -> Result<()> {
         self.send(Order::Rollback)?;
         self.ended()
@@ -143,22 +213,49 @@ impl Side {
     }
 }
 
+/// Whether the ledger row of a loaded object is written by the second session when it loads
+/// the reports and payouts: those of the performances and rapports objects, whose rows are all
+/// there but the performances' `horse_race_history` rows.
+pub fn commits_last(entry: &Entry) -> bool {
+    matches!(entry.key.stage, Stage::Performances | Stage::Rapports)
+}
+
 fn stopped() -> anyhow::Error {
     anyhow!("the load's second PostgreSQL session stopped")
 }
 
 /// The second session's thread: one order at a time, until the first session drops its [`Side`].
-fn serve(client: &mut Client, orders: &mpsc::Receiver<Order>, answers: &mpsc::Sender<Answer>) {
+fn serve(
+    client: &mut Client,
+    merges: &[sql::Merge],
+    orders: &mpsc::Receiver<Order>,
+    answers: &mpsc::Sender<Answer>,
+) {
     let mut plans = Plans::default();
-    for order in orders {
+    while let Ok(order) = orders.recv() {
         let answer = match order {
-            Order::Load(rows) => {
-                let loaded = client
+            Order::Load(rows, entries) => {
+                let mut loaded = client
                     .batch_execute("BEGIN")
                     .context("opening the second session's transaction")
                     .and_then(|()| load(client, &mut plans, &rows));
+                if rows.reports {
+                    // Always waited for, so that the orders stay in step whatever failed.
+                    let ids = match orders.recv() {
+                        Ok(Order::RaceIds(ids)) => ids,
+                        _ => break,
+                    };
+                    loaded = loaded.and_then(|mut done| {
+                        let ids =
+                            ids.ok_or_else(|| anyhow!("the batch failed in the first session"))?;
+                        done.reports = load_reports(client, &mut plans, merges, &rows, &ids)?;
+                        ledger::upsert(client, &entries)?;
+                        Ok(done)
+                    });
+                }
                 Answer::Loaded(Box::new((loaded, rows)))
             }
+            Order::RaceIds(_) => break,
             Order::Commit => Answer::Ended(
                 client
                     .batch_execute("COMMIT")
@@ -178,10 +275,11 @@ fn serve(client: &mut Client, orders: &mpsc::Receiver<Order>, answers: &mpsc::Se
 
 /// The rows known new, copied into the table; then the staged rows, merged as the first session
 /// would have ([`sql::MERGES`]' `past_race_runner`).
-fn load(client: &mut Client, plans: &mut Plans, rows: &PastRunnerRows) -> Result<Loaded> {
+fn load(client: &mut Client, plans: &mut Plans, rows: &SideRows) -> Result<Loaded> {
     let mut done = Loaded {
         direct: None,
         merged: None,
+        reports: Vec::new(),
     };
     if rows.direct_rows > 0 {
         let started = Instant::now();
@@ -197,7 +295,14 @@ fn load(client: &mut Client, plans: &mut Plans, rows: &PastRunnerRows) -> Result
     if rows.staged_rows > 0 {
         let started = Instant::now();
         let staging = &sql::STAGING[super::rows::PAST_RUNNER];
-        if !rows.reported.is_empty() {
+        if rows.reports {
+            // The batch's reports whole: the merge reads their races, the report merge the rest.
+            let (reports, n) = &rows.tables[0];
+            let table = &sql::STAGING[SIDE_TABLES[0]];
+            if *n > 0 {
+                copy_rows(client, plans, table.copy, table.name, reports)?;
+            }
+        } else if !rows.reported.is_empty() {
             copy_rows(
                 client,
                 plans,
@@ -217,4 +322,38 @@ fn load(client: &mut Client, plans: &mut Plans, rows: &PastRunnerRows) -> Result
         done.merged = Some(counts);
     }
     Ok(done)
+}
+
+/// The reports and payouts of the batch: its race ids, the staging rows of [`SIDE_TABLES`] not
+/// copied yet, and the merges of [`sql::SIDE_MERGES`], which join those ids where the first
+/// session's merges join `race`.
+fn load_reports(
+    client: &mut Client,
+    plans: &mut Plans,
+    merges: &[sql::Merge],
+    rows: &SideRows,
+    ids: &[u8],
+) -> Result<Vec<(&'static str, TableCounts)>> {
+    let mut counts = Vec::new();
+    if rows.tables.iter().all(|t| t.1 == 0) {
+        return Ok(counts);
+    }
+    let started = Instant::now();
+    copy_rows(client, plans, sql::COPY_RACE_IDS, "stg_race_id", ids)?;
+    for (k, (&i, (csv, n))) in SIDE_TABLES.iter().zip(&rows.tables).enumerate() {
+        // The reports are in already when the past runners were merged.
+        let copied = k == 0 && rows.staged_rows > 0;
+        if *n > 0 && !copied {
+            let table = &sql::STAGING[i];
+            copy_rows(client, plans, table.copy, table.name, csv)?;
+        }
+    }
+    let mut copy_us = micros(started);
+    for merge in merges {
+        let mut done = run_merge(client, plans, merge)?;
+        // The COPYs count with the first merge, as the past runners' with theirs.
+        done.merge_us += std::mem::take(&mut copy_us);
+        counts.push((merge.target, done));
+    }
+    Ok(counts)
 }

@@ -83,7 +83,9 @@
 //! staging and the merge's probe for most of the largest table (`load::sent`). These rows, and
 //! the `past_race_runner` merge of the staged ones, go to a second session while the first one
 //! runs the other merges (`load::side`); without a second session, the rows known new are copied
-//! before the merges, in the batch's transaction.
+//! before the merges, in the batch's transaction. With the foreign keys set aside, the second
+//! session runs the merges of [`SIDE_MERGES`] too, in forms that join the batch's race ids it
+//! is given ([`on_side`]).
 //!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
@@ -423,6 +425,63 @@ pub static DIRECT_PAST_RUNNER: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The merges a second session runs after its `past_race_runner` ones, in a first backfill
+/// whose foreign keys are set aside (`load::side`): the rows of the runners' reports and of the
+/// payouts need nothing of their batch but the ids of its races.
+pub const SIDE_MERGES: [&str; 3] = ["performance_report", "race_bet", "bet_report"];
+
+/// The second session's copy of the ids of a batch's races, as the first session's `race` merge
+/// left them: the merges of [`SIDE_MERGES`] join it where the first session joins `race`, whose
+/// rows of the batch the second session cannot see (they are not committed yet). Keyed as
+/// `race` is, so that the joins probe it.
+pub const RACE_IDS: &str = "CREATE TEMP TABLE IF NOT EXISTS stg_race_id (
+    id bigint NOT NULL,
+    day date,
+    num_reunion integer,
+    num_ordre integer,
+    PRIMARY KEY (day, num_reunion, num_ordre)
+) ON COMMIT DELETE ROWS";
+pub const COPY_RACE_IDS: &str =
+    "COPY stg_race_id (id, day, num_reunion, num_ordre) FROM STDIN (FORMAT csv)";
+
+/// In the first session, once its `race` merge ran: the races of the days from a batch's first
+/// to its last (every staged row's race is of its object's day), for [`COPY_RACE_IDS`].
+pub const BATCH_RACE_IDS: &str = "SELECT id, day::text, num_reunion, num_ordre FROM race
+    WHERE day BETWEEN $1::text::date AND $2::text::date";
+
+/// How the merges join a race, and how their second session's forms do ([`on_side`]).
+const RACE_JOIN: &str = "JOIN race r ON ";
+const SIDE_RACE_JOIN: &str = "JOIN stg_race_id r ON ";
+
+/// Each text of the merges of [`SIDE_MERGES`] (both forms), with its second session's form.
+static SIDE_SQL: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+    MERGE_SQL
+        .iter()
+        .filter(|m| SIDE_MERGES.contains(&m.target))
+        .flat_map(|m| [Some(m.sql), m.insert_only].into_iter().flatten())
+        .map(|sql| {
+            let side = sql.replace(RACE_JOIN, SIDE_RACE_JOIN);
+            assert!(
+                side != sql && !side.contains(" race r") && !side.contains("FROM race "),
+                "a merge of the second session still reads race"
+            );
+            (sql, &*String::leak(side))
+        })
+        .collect()
+});
+
+/// `merge`, one of [`SIDE_MERGES`] in either form, as the second session runs it: its races
+/// joined from `stg_race_id` instead of `race`, the same rows otherwise. `None` for another.
+pub fn on_side(merge: &Merge) -> Option<Merge> {
+    SIDE_SQL
+        .iter()
+        .find(|(sql, _)| *sql == merge.sql)
+        .map(|(_, side)| Merge {
+            sql: side,
+            ..*merge
+        })
+}
+
 static STAGING_SQL: LazyLock<Vec<StagingTable>> = LazyLock::new(|| {
     tables::ALL
         .iter()
@@ -677,6 +736,29 @@ mod tests {
             derived,
             "WITH src AS (\n    SELECT 1\n),\nup AS (\n    INSERT INTO x AS t SELECT 1\n    RETURNING true AS inserted\n)\nSELECT 1"
         );
+    }
+
+    #[test]
+    fn the_second_sessions_merges_join_the_race_ids_it_is_given_where_the_merges_join_race() {
+        for merge in MERGES.iter() {
+            let forms = [Some(merge.sql), merge.insert_only];
+            for sql in forms.into_iter().flatten() {
+                let form = Merge { sql, ..*merge };
+                let Some(side) = on_side(&form) else {
+                    assert!(!SIDE_MERGES.contains(&merge.target), "{}", merge.target);
+                    continue;
+                };
+                assert!(SIDE_MERGES.contains(&merge.target), "{}", merge.target);
+                assert_eq!(side.target, merge.target);
+                let joins = sql.matches(RACE_JOIN).count();
+                assert!(joins > 0, "{}", merge.target);
+                assert_eq!(side.sql.matches(SIDE_RACE_JOIN).count(), joins);
+                // Nothing else changed.
+                assert_eq!(side.sql.replace(SIDE_RACE_JOIN, RACE_JOIN), sql);
+            }
+        }
+        // Three merges, each in its two forms.
+        assert_eq!(SIDE_SQL.len(), 2 * SIDE_MERGES.len());
     }
 
     #[test]

@@ -75,19 +75,37 @@ pub struct OutOfRange {
     pub value: i64,
 }
 
-/// A batch's `past_race_runner` rows, taken out of it for a second session
-/// ([`Batch::take_past_runners`]).
+/// The staging tables whose rows a second session loads, besides `past_race_runner`'s, when
+/// it loads the reports and payouts too (`load::side`), in the order of
+/// [`crate::load::sql::SIDE_MERGES`].
+pub const SIDE_TABLES: [usize; 3] = [PERF_REPORT, RACE_BET, BET_REPORT];
+
+/// A batch's rows taken out of it for a second session ([`Batch::take_for_side`]): its
+/// `past_race_runner` rows, and with `reports` those of [`SIDE_TABLES`].
 #[derive(Debug, Default)]
-pub struct PastRunnerRows {
+pub struct SideRows {
     /// Rows sure to be new, in the columns of [`crate::load::sql::DIRECT_PAST_RUNNER`].
     pub direct: Vec<u8>,
     pub direct_rows: u64,
     /// `stg_past_runner` rows, to be merged.
     pub staged: Vec<u8>,
     pub staged_rows: u64,
-    /// `day,num_reunion,num_ordre` of the races whose reports the batch stages (the merge leaves
-    /// them out of its "a newer report lists the row" test).
+    /// Without `reports`: `day,num_reunion,num_ordre` of the races whose reports the batch
+    /// stages (the merge leaves them out of its "a newer report lists the row" test). With
+    /// `reports`, the first session keeps them ([`Batch::reported`]): its
+    /// `horse_race_history` merge needs them, and the second session has the reports whole.
     pub reported: Vec<u8>,
+    /// The second session loads the rows of [`SIDE_TABLES`] too.
+    pub reports: bool,
+    /// With `reports`: the COPY data and row count of each of [`SIDE_TABLES`], in its order.
+    pub tables: Vec<(Vec<u8>, u64)>,
+}
+
+impl SideRows {
+    /// Rows of any table.
+    pub fn rows(&self) -> u64 {
+        self.direct_rows + self.staged_rows + self.tables.iter().map(|t| t.1).sum::<u64>()
+    }
 }
 
 /// Staging rows of a batch (a day, or one object when isolating a failure): one CSV buffer per
@@ -224,33 +242,67 @@ impl Batch {
         (&self.direct.csv, self.direct.rows)
     }
 
-    /// Takes the `past_race_runner` rows out of the batch, to be loaded by another session
-    /// (`load::side`): the rows [`Batch::direct`] gives, the `stg_past_runner` rows, and the
-    /// races whose reports the batch stages. The batch then has none of them;
-    /// [`Batch::put_back_past_runners`] returns the buffers, for their capacity.
-    pub fn take_past_runners(&mut self) -> PastRunnerRows {
-        assert!(self.finished, "past runners read before Batch::finish");
+    /// `day,num_reunion,num_ordre` of the races whose reports the batch stages, as CSV, and
+    /// their count, once the batch is [finished](Batch::finish).
+    pub fn reported(&self) -> (&[u8], u64) {
+        assert!(self.finished, "reported races read before Batch::finish");
+        (&self.reported.csv, self.reported.rows)
+    }
+
+    /// Takes the rows a second session loads out of the batch (`load::side`): the rows
+    /// [`Batch::direct`] gives and the `stg_past_runner` rows; with `reports`, the rows of
+    /// [`SIDE_TABLES`], else the races whose reports the batch stages. The batch then has none
+    /// of them; [`Batch::put_back`] returns the buffers, for their capacity.
+    pub fn take_for_side(&mut self, reports: bool) -> SideRows {
+        assert!(self.finished, "rows taken before Batch::finish");
         let take = |t: &mut Table| (std::mem::take(&mut t.csv), std::mem::take(&mut t.rows));
         let (direct, direct_rows) = take(&mut self.direct);
         let (staged, staged_rows) = take(&mut self.tables[PAST_RUNNER]);
-        let (reported, _) = take(&mut self.reported);
-        PastRunnerRows {
+        let mut rows = SideRows {
             direct,
             direct_rows,
             staged,
             staged_rows,
-            reported,
+            reports,
+            ..SideRows::default()
+        };
+        if reports {
+            rows.tables = SIDE_TABLES
+                .iter()
+                .map(|&i| take(&mut self.tables[i]))
+                .collect();
+        } else {
+            rows.reported = take(&mut self.reported).0;
         }
+        rows
     }
 
-    /// Gives back the buffers of [`Batch::take_past_runners`], emptied: the batch keeps having
+    /// Gives back the buffers of [`Batch::take_for_side`], emptied: the batch keeps having
     /// none of those rows, and reuses their capacity.
-    pub fn put_back_past_runners(&mut self, rows: PastRunnerRows) {
-        for (table, mut csv) in [
-            (&mut self.direct, rows.direct),
-            (&mut self.tables[PAST_RUNNER], rows.staged),
-            (&mut self.reported, rows.reported),
-        ] {
+    pub fn put_back(&mut self, rows: SideRows) {
+        let SideRows {
+            direct,
+            staged,
+            reported,
+            reports,
+            tables,
+            ..
+        } = rows;
+        let mut given = vec![
+            (&mut self.direct, direct),
+            (&mut self.tables[PAST_RUNNER], staged),
+        ];
+        if !reports {
+            given.push((&mut self.reported, reported));
+        }
+        for (table, mut csv) in given {
+            if table.csv.is_empty() {
+                csv.clear();
+                table.csv = csv;
+            }
+        }
+        for (&i, (mut csv, _)) in SIDE_TABLES.iter().zip(tables) {
+            let table = &mut self.tables[i];
             if table.csv.is_empty() {
                 csv.clear();
                 table.csv = csv;
