@@ -512,6 +512,17 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
                                   WHERE stage IN ('programme', 'participants'))";
     let objects = "SELECT count(*) FROM load_ledger WHERE stage IN ('performances', 'rapports')";
     assert_eq!(two.count(side_ledger), two.count(objects));
+    // And it committed each batch after the first session: a kill in between leaves the first
+    // session's rows without those ledger rows, never those ledger rows without their rows.
+    let order = "SELECT count(*) FILTER (WHERE pg_xact_commit_timestamp(s.xmin)
+                                              > pg_xact_commit_timestamp(f.xmin)),
+                        count(*)
+                 FROM load_ledger s JOIN load_ledger f ON f.day = s.day AND f.stage = 'programme'
+                 WHERE s.stage IN ('performances', 'rapports')";
+    let row = two.client().query_one(order, &[]).unwrap();
+    let (after, pairs): (i64, i64) = (row.get(0), row.get(1));
+    assert!(pairs > 0);
+    assert_eq!(after, pairs, "the second session committed first");
     // The foreign keys were set aside for the backfill, and are back as the migrations made
     // them, validated.
     assert!(
@@ -644,6 +655,44 @@ fn a_batch_refused_in_either_session_of_a_first_backfill_rejects_only_its_object
         // differ.)
         assert_eq!(two.checksum(LEDGER), one.checksum(LEDGER), "{table}");
     }
+}
+
+#[test]
+fn a_batch_refused_before_its_race_ids_are_read_loads_object_by_object_as_on_one_session() {
+    // The first day's programme is refused on race_meeting: the first session's merge before
+    // `race`, whose ids the second session waits for to load the reports.
+    let (dir, spec) = lake_with(3, 3);
+    let rule = format!(
+        "ALTER TABLE race_meeting ADD CONSTRAINT not_the_first_day CHECK (day <> DATE '{}')",
+        spec.day(0).iso()
+    );
+    let mut loaded = Vec::new();
+    for sessions in [2, 1] {
+        let db = pg::migrated_db("refused_meeting");
+        db.client().batch_execute(&rule).unwrap();
+        let url = if sessions == 2 {
+            db.url.clone()
+        } else {
+            one_connection_url(&db)
+        };
+        let (out, report) = load_as(&url, &dir, &["--batch-rows", "1"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert_eq!(report["sessions"], sessions, "{report}");
+        assert_eq!(objects(&report, "rejected"), 1, "{report}");
+        let line = err
+            .lines()
+            .find(|l| l.contains("rejected") && l.contains("programme"))
+            .unwrap_or_else(|| panic!("{err}"));
+        assert!(
+            line.contains("race_meeting") && line.contains("23514"),
+            "{line}"
+        );
+        assert_eq!(report["per_batch"][0]["isolated"], true, "{report}");
+        loaded.push(db);
+    }
+    assert_eq!(loaded[0].contents(), loaded[1].contents());
+    assert_eq!(loaded[0].checksum(LEDGER), loaded[1].checksum(LEDGER));
 }
 
 #[test]

@@ -724,7 +724,8 @@ fn prepare_day(
 
 struct Loader<'a> {
     client: &'a mut Client,
-    /// The second session of a first backfill, which copies the rows known new ([`side`]).
+    /// The second session of a first backfill, which loads `past_race_runner` and perhaps the
+    /// reports and payouts ([`side`]).
     side: Option<Side>,
     /// Rows of one object at a time, when a batch is loaded object by object.
     batch: Batch,
@@ -904,13 +905,21 @@ impl Loader<'_> {
             (Ok(mut tables), Ok(loaded)) => {
                 // The session that writes the ledger rows of its objects commits last: killed in
                 // between, the load leaves rows of those objects without their ledger rows, read
-                // again and found unchanged by the next load, never the reverse.
+                // again and found unchanged by the next load, never the reverse. A first commit
+                // that fails leaves nothing committed (the other session is rolled back, and the
+                // batch may load again object by object); a second one cannot be undone, so its
+                // failure ends the load.
+                let first =
+                    |tx: Transaction<'_>| tx.commit().with_context(|| format!("committing {span}"));
                 if reports {
-                    tx.commit().with_context(|| format!("committing {span}"))?;
-                    side.commit()?;
+                    if let Err(e) = first(tx) {
+                        side.rollback()?;
+                        return Err(e);
+                    }
+                    side.commit().map_err(after_first_commit)?;
                 } else {
                     side.commit()?;
-                    tx.commit().with_context(|| format!("committing {span}"))?;
+                    first(tx).map_err(after_first_commit)?;
                 }
                 for counts in [loaded.direct, loaded.merged].iter().flatten() {
                     tables.add("past_race_runner", counts);
@@ -1022,9 +1031,17 @@ fn decode(stored: &[u8]) -> Result<Vec<u8>> {
     zstd::stream::decode_all(stored).map_err(|e| anyhow!("not a valid zstd frame: {e}"))
 }
 
+/// A commit that failed once the other session of its batch had committed: the batch is
+/// half committed, which loading it again object by object cannot mend, so this is never a
+/// data error (the text says what PostgreSQL said). The next load reads the objects whose ledger
+/// rows are missing again.
+fn after_first_commit(e: anyhow::Error) -> anyhow::Error {
+    anyhow!("{e:#} (after the batch's other session committed)")
+}
+
 /// What a load does differently because tables were empty when it began.
 struct Empty {
-    /// A second session for `past_race_runner` ([`side`]).
+    /// A second session for `past_race_runner`, and perhaps the reports and payouts ([`side`]).
     second_session: Option<Client>,
     /// [`sql::MERGES`], each in its insert-only form where its tables were empty
     /// ([`sql::INSERT_ONLY`]).

@@ -21,11 +21,12 @@
 //! The `past_race_runner` merge reads, besides that table, the reports committed before the
 //! batch (`horse_race_history`, `race_participant`, `race`, `performance_report`) to know
 //! whether a newer one lists a row, and leaves out the reports of the races the batch stages.
-//! It sees here what it sees in the first session: the committed rows and, when this session
-//! loads the reports, the batch's own, which it leaves out by the races in `stg_perf_report`
-//! (given whole here then; else as `day, num_reunion, num_ordre` only, the batch's reports not
-//! being visible here at all). The first session's `horse_race_history` merge, which leaves
-//! them out the same way, gets those races alone when the reports are here.
+//! It sees here what it sees in the first session: the committed rows, and none of the batch's
+//! own reports (here they are not visible yet: the first session's, or this session's, merged
+//! after it; there it leaves them out by the races in `stg_perf_report`, which this session
+//! gets whole when it loads the reports, else as `day, num_reunion, num_ordre` only). The
+//! first session's `horse_race_history` merge, which leaves them out the same way, gets those
+//! races alone when the reports are here.
 //!
 //! Each batch is two transactions. Each session does all its work first (staging, merges,
 //! ledger rows); only when both succeeded do they commit, in an order that depends on where
@@ -46,8 +47,9 @@
 //! session) is rolled back in both, and loads again object by object in the first session
 //! alone, all through staging, as before.
 //!
-//! The two sessions never write the same row: each table is written by one session only, and
-//! the next batch starts after both commits. No lock is ever waited for between them.
+//! The two sessions never write the same row: each table but the ledger is written by one
+//! session only, the two write the ledger rows of different objects, and the next batch starts
+//! after both commits. No lock is ever waited for between them.
 //!
 //! Tried and left out: `horse_race_history` here too, the first session's costliest merge. It
 //! finds each horse by the runners of its race, which the first session writes, so each batch's

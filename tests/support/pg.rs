@@ -56,7 +56,11 @@ impl TestPg {
         spawn_watchdog(&root, cluster.dir())?;
         let settings = Settings {
             unsafe_fast: true,
-            extra: vec!["max_connections = 200".into()],
+            // Commit times: what shows the order in which a load's two sessions commit.
+            extra: vec![
+                "max_connections = 200".into(),
+                "track_commit_timestamp = on".into(),
+            ],
         };
         cluster.init(&settings)?;
         cluster.start()?;

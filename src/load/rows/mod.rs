@@ -129,7 +129,8 @@ pub struct Batch {
     /// columns of [`crate::load::sql::DIRECT_PAST_RUNNER`]: copied straight into the table.
     direct: Table,
     /// `day,num_reunion,num_ordre` of each performances object that staged `stg_perf_report`
-    /// rows: what the `past_race_runner` merge needs of them on a second session.
+    /// rows: what the `past_race_runner` merge needs of them on a second session, or the
+    /// `horse_race_history` merge on the first when the reports are on the second.
     reported: Table,
     /// [`Batch::finish`] ran since the last object was added.
     finished: bool,
