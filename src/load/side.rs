@@ -294,17 +294,16 @@ fn load(client: &mut Client, plans: &mut Plans, rows: &SideRows) -> Result<Loade
         )?;
         done.direct = Some(TableCounts::direct(rows.direct_rows, micros(started)));
     }
+    if rows.reports && rows.tables[0].1 > 0 {
+        // The batch's reports whole, first: the merge below reads their races, the report
+        // merge (`load_reports`) the rest.
+        let table = &sql::STAGING[SIDE_TABLES[0]];
+        copy_rows(client, plans, table.copy, table.name, &rows.tables[0].0)?;
+    }
     if rows.staged_rows > 0 {
         let started = Instant::now();
         let staging = &sql::STAGING[super::rows::PAST_RUNNER];
-        if rows.reports {
-            // The batch's reports whole: the merge reads their races, the report merge the rest.
-            let (reports, n) = &rows.tables[0];
-            let table = &sql::STAGING[SIDE_TABLES[0]];
-            if *n > 0 {
-                copy_rows(client, plans, table.copy, table.name, reports)?;
-            }
-        } else if !rows.reported.is_empty() {
+        if !rows.reports && !rows.reported.is_empty() {
             copy_rows(
                 client,
                 plans,
@@ -342,10 +341,9 @@ fn load_reports(
     }
     let started = Instant::now();
     copy_rows(client, plans, sql::COPY_RACE_IDS, "stg_race_id", ids)?;
-    for (k, (&i, (csv, n))) in SIDE_TABLES.iter().zip(&rows.tables).enumerate() {
-        // The reports are in already when the past runners were merged.
-        let copied = k == 0 && rows.staged_rows > 0;
-        if *n > 0 && !copied {
+    // The reports (the first of them) are in already: `load` copied them.
+    for (&i, (csv, n)) in SIDE_TABLES.iter().zip(&rows.tables).skip(1) {
+        if *n > 0 {
             let table = &sql::STAGING[i];
             copy_rows(client, plans, table.copy, table.name, csv)?;
         }

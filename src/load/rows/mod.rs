@@ -289,25 +289,20 @@ impl Batch {
             tables,
             ..
         } = rows;
-        let mut given = vec![
-            (&mut self.direct, direct),
-            (&mut self.tables[PAST_RUNNER], staged),
-        ];
+        // A buffer goes back only where the batch has none (it has none of those rows).
+        let give_back = |table: &mut Table, mut csv: Vec<u8>| {
+            if table.csv.is_empty() {
+                csv.clear();
+                table.csv = csv;
+            }
+        };
+        give_back(&mut self.direct, direct);
+        give_back(&mut self.tables[PAST_RUNNER], staged);
         if !reports {
-            given.push((&mut self.reported, reported));
+            give_back(&mut self.reported, reported);
         }
-        for (table, mut csv) in given {
-            if table.csv.is_empty() {
-                csv.clear();
-                table.csv = csv;
-            }
-        }
-        for (&i, (mut csv, _)) in SIDE_TABLES.iter().zip(tables) {
-            let table = &mut self.tables[i];
-            if table.csv.is_empty() {
-                csv.clear();
-                table.csv = csv;
-            }
+        for (&i, (csv, _)) in SIDE_TABLES.iter().zip(tables) {
+            give_back(&mut self.tables[i], csv);
         }
     }
 
