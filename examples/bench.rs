@@ -577,7 +577,7 @@ struct Exported {
 
 /// `tables` ordered so that a table comes after those its foreign keys reference (the
 /// ceiling's `\copy` checks them row by row; a first load sets them aside and validates them
-/// at its end, `load::fkeys`), from the catalog rather than from the loader's code, which may
+/// at its end, `load::aside`), from the catalog rather than from the loader's code, which may
 /// reorder its merges.
 fn tables_in_fk_order(client: &mut Client, tables: &[String]) -> Result<Vec<String>> {
     let edges: Vec<(String, String)> = client
@@ -668,8 +668,8 @@ fn print_table(spec: &Spec, runs: &[Run]) {
     );
     if let Some(p) = median_run(&firsts).and_then(|r| r.phases) {
         println!(
-            "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit, {:.2} s foreign keys set aside and validated",
-            p.read_parse, p.copy, p.merge, p.ledger_commit, p.foreign_keys
+            "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit, {:.2} s foreign keys set aside and validated, {:.2} s indexes built again",
+            p.read_parse, p.copy, p.merge, p.ledger_commit, p.foreign_keys, p.indexes
         );
     }
     if let Some(r) = median_run(&firsts) {

@@ -529,10 +529,24 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
         report["phases"]["foreign_keys"].as_f64() > Some(0.0),
         "{report}"
     );
-    let schema_keys = pg::migrated_db("schema_keys").foreign_keys();
-    assert_eq!(schema_keys.len(), pmu_lake::load::fkeys::FOREIGN_KEYS.len());
+    let schema = pg::migrated_db("schema_keys");
+    let schema_keys = schema.foreign_keys();
+    assert_eq!(schema_keys.len(), pmu_lake::load::aside::FOREIGN_KEYS.len());
     assert!(schema_keys.iter().all(|k| k.3), "{schema_keys:?}");
     assert_eq!(two.foreign_keys(), schema_keys);
+    // So was the index no statement of the load reads, built again as the migrations made it.
+    let schema_indexes = schema.indexes();
+    for index in &pmu_lake::load::aside::INDEXES {
+        assert!(
+            schema_indexes
+                .iter()
+                .any(|i| (i.0.as_str(), i.1.as_str()) == (index.table, index.name)),
+            "{} is not an index of the schema: {schema_indexes:?}",
+            index.name
+        );
+    }
+    assert!(report["phases"]["indexes"].as_f64() > Some(0.0), "{report}");
+    assert_eq!(two.indexes(), schema_indexes);
 
     // A role that may open one connection only: the load says so and runs on one session.
     let one = pg::migrated_db("one_session");
@@ -546,7 +560,8 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     );
     // Not the tables' owner: their foreign keys stay in place, checked row by row.
     assert!(
-        err.contains("loading with the foreign keys in place") && err.contains("must be owner"),
+        err.contains("loading with the foreign keys and indexes in place")
+            && err.contains("must be owner"),
         "{err}"
     );
     assert_eq!(
@@ -555,6 +570,8 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
         "{report}"
     );
     assert_eq!(one.foreign_keys(), schema_keys);
+    assert_eq!(report["phases"]["indexes"].as_f64(), Some(0.0), "{report}");
+    assert_eq!(one.indexes(), schema_indexes);
     assert_eq!(report["sessions"], 1, "{report}");
     assert_eq!(
         table_counts(&report, "past_race_runner")["direct"].as_i64(),
@@ -577,12 +594,13 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("loading with the foreign keys in place"),
+        err.contains("loading with the foreign keys and indexes in place"),
         "{err}"
     );
     assert_eq!(report["sessions"], 2, "{report}");
     assert_eq!(isolated_batches(&report), 0, "{report}");
     assert_eq!(keyed.foreign_keys(), schema_keys);
+    assert_eq!(keyed.indexes(), schema_indexes);
     assert_eq!(from_second_session(&keyed, "past_race_runner"), direct);
     for table in SIDE_TABLES.iter().chain(&FIRST_SESSION_TABLES) {
         assert_eq!(from_second_session(&keyed, table), 0, "{table}");
@@ -746,14 +764,21 @@ fn kill_9_during_a_load_then_a_rerun_gives_the_undisturbed_result() {
         committed >= committed_at_kill && committed < all_days,
         "killed after {committed} of {all_days} days"
     );
-    // Killed in its first backfill, with the foreign keys set aside: the rerun adds them back.
+    // Killed in its first backfill, with the foreign keys and the index set aside: the rerun
+    // adds them back.
     assert_eq!(db.foreign_keys(), vec![]);
+    assert!(
+        !db.indexes()
+            .iter()
+            .any(|i| i.1 == "past_race_runner_nom_cheval")
+    );
     let (out, _) = load(&db, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(db.foreign_keys(), reference.foreign_keys());
+    assert_eq!(db.indexes(), reference.indexes());
     assert_eq!(
         reference.foreign_keys().len(),
-        pmu_lake::load::fkeys::FOREIGN_KEYS.len()
+        pmu_lake::load::aside::FOREIGN_KEYS.len()
     );
     assert_eq!(db.contents(), reference.contents());
     assert_eq!(db.checksum(LEDGER), reference.checksum(LEDGER));
@@ -832,13 +857,13 @@ fn a_foreign_key_rows_break_is_named_and_stays_not_validated_and_the_load_goes_o
     );
     assert!(table(&report, "race").1 > 0, "{report}");
     let keys = db.foreign_keys();
-    assert_eq!(keys.len(), pmu_lake::load::fkeys::FOREIGN_KEYS.len());
+    assert_eq!(keys.len(), pmu_lake::load::aside::FOREIGN_KEYS.len());
     let not_validated: Vec<&str> = keys.iter().filter(|k| !k.3).map(|k| k.1.as_str()).collect();
     assert_eq!(not_validated, ["race_bet_offer_race_id_fkey"]);
 }
 
 #[test]
-fn tables_in_a_schema_of_the_users_choice_get_their_foreign_keys_back_without_a_word() {
+fn tables_in_a_schema_of_the_users_choice_get_their_foreign_keys_and_index_back_without_a_word() {
     // The user's tables in schema `pmu`, through `search_path` in the URL, as libpq allows.
     let (lake, _) = lake_with(2, 2);
     let db = pg::fresh_db("own_schema");
@@ -861,8 +886,14 @@ fn tables_in_a_schema_of_the_users_choice_get_their_foreign_keys_back_without_a_
             &[],
         )
         .unwrap();
-    let n = pmu_lake::load::fkeys::FOREIGN_KEYS.len() as i64;
+    let n = pmu_lake::load::aside::FOREIGN_KEYS.len() as i64;
     assert_eq!((keys.get::<_, i64>(0), keys.get::<_, i64>(1)), (n, n));
+    // And the index set aside is back beside its table.
+    let index = db.count(
+        "SELECT count(*) FROM pg_indexes
+         WHERE schemaname = 'pmu' AND indexname = 'past_race_runner_nom_cheval'",
+    );
+    assert_eq!(index, 1);
 }
 
 #[test]

@@ -19,12 +19,13 @@
 //! time. Past races that an earlier batch of the same load sent with the same values are not
 //! staged again ([`seen`]): a backfill stages each past race about once instead of once per
 //! later report of its horse. In a first backfill, a second session loads `past_race_runner`
-//! (and, when the tables' foreign keys could be set aside until the end, [`fkeys`], the runners'
-//! reports and the payouts) while the first one loads the other tables ([`side`]), and the merges of the tables one object each writes are
+//! (and, when the tables' foreign keys and the index no statement of the load reads could be set
+//! aside until the end, [`aside`], the runners' reports and the payouts) while the first one
+//! loads the other tables ([`side`]), and the merges of the tables one object each writes are
 //! plain inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with the same
 //! plan are prepared once per session ([`plans`]).
 
-pub mod fkeys;
+pub mod aside;
 pub mod ledger;
 pub mod migrate;
 pub mod plans;
@@ -232,11 +233,15 @@ fn load_locked(
     batches: Option<&mut BatchLog>,
 ) -> Result<Report> {
     create_staging(client)?;
-    // Keys a load killed in its first backfill left aside. Loading without them is still right
-    // (every merge joins its parents), so a key that cannot be added back only gets a warning.
-    match fkeys::restore(client) {
+    // Keys and indexes a load killed in its first backfill left aside. Loading without them is
+    // still right (every merge joins its parents, and no statement reads the index), so one
+    // that cannot be added back only gets a warning.
+    match aside::restore(client) {
         Ok(warnings) => warn(&warnings),
         Err(e) => eprintln!("pmu-lake: {e:#}"),
+    }
+    if let Err(e) = aside::restore_indexes(client) {
+        eprintln!("pmu-lake: {e:#}");
     }
     let mut seen = SeenPastRaces::new(ledger_last_day(client)?);
     // Rows known new can only exist in a first backfill: only then is a second session useful,
@@ -246,7 +251,7 @@ fn load_locked(
     if table_is_empty(client, "past_race_runner")? {
         seen.past_runners.into_empty_table();
         let started = Instant::now();
-        if fkeys::set_aside(client)? {
+        if aside::set_aside(client)? {
             keys_aside = Some(started.elapsed().as_secs_f64());
         }
         match second() {
@@ -287,12 +292,16 @@ fn load_locked(
     let Some(set_aside) = keys_aside else {
         return loaded;
     };
-    // Back whatever became of the load: a failed one leaves no key missing either.
+    // Back whatever became of the load: a failed one leaves no key or index missing either.
     let started = Instant::now();
-    let restored = fkeys::restore(client);
+    let restored = aside::restore(client);
+    let keys_back = started.elapsed().as_secs_f64();
+    let indexes = aside::restore_indexes(client);
     let mut report = loaded?;
     warn(&restored?);
-    report.phases.foreign_keys = set_aside + started.elapsed().as_secs_f64();
+    indexes?;
+    report.phases.foreign_keys = set_aside + keys_back;
+    report.phases.indexes = started.elapsed().as_secs_f64() - keys_back;
     Ok(report)
 }
 
@@ -1046,7 +1055,7 @@ struct Empty {
     /// [`sql::MERGES`], each in its insert-only form where its tables were empty
     /// ([`sql::INSERT_ONLY`]).
     merges: Vec<sql::Merge>,
-    /// The foreign keys are set aside ([`fkeys`]): the second session may load the reports and
+    /// The foreign keys are set aside ([`aside`]): the second session may load the reports and
     /// payouts too ([`side`]).
     keys_aside: bool,
 }

@@ -171,10 +171,13 @@ pub struct Phases {
     pub merge: f64,
     /// Ledger reads and writes, and commits.
     pub ledger_commit: f64,
-    /// Setting the foreign keys aside before a first backfill and adding them back, validated,
-    /// after it (`load::fkeys`).
+    /// Setting the foreign keys and indexes aside before a first backfill, and adding the keys
+    /// back, validated, after it (`load::aside`).
     #[serde(default)]
     pub foreign_keys: f64,
+    /// Building the indexes set aside again after a first backfill (`load::aside`).
+    #[serde(default)]
+    pub indexes: f64,
 }
 
 impl Phases {
@@ -184,6 +187,7 @@ impl Phases {
         self.merge += other.merge;
         self.ledger_commit += other.ledger_commit;
         self.foreign_keys += other.foreign_keys;
+        self.indexes += other.indexes;
     }
 }
 

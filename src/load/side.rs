@@ -6,7 +6,7 @@
 //! 18.9 s of COPY and 5.8 s of staging and merging out of 60.7 s of statements on one session;
 //! the two sessions run on two cores.
 //!
-//! When the foreign keys are set aside too (`load::fkeys`: the load's role owns the tables),
+//! When the foreign keys are set aside too (`load::aside`: the load's role owns the tables),
 //! this session also loads the runners' reports and the payouts (`performance_report`,
 //! `race_bet`, `bet_report`, [`sql::SIDE_MERGES`]), which need nothing of their batch but the
 //! ids of its races. The first session reads those ids once its `race` merge has run

@@ -196,6 +196,20 @@ impl TestDb {
             .collect()
     }
 
+    /// (table, name, definition) of every index of the public schema.
+    pub fn indexes(&self) -> Vec<(String, String, String)> {
+        self.client()
+            .query(
+                "SELECT tablename::text, indexname::text, indexdef FROM pg_indexes
+                 WHERE schemaname = 'public' ORDER BY 1, 2",
+                &[],
+            )
+            .expect("listing indexes")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect()
+    }
+
     /// Row count and content checksum of every target table.
     pub fn contents(&self) -> Vec<(String, i64, String)> {
         self.tables()
