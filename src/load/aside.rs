@@ -128,9 +128,8 @@ const DROP_LOCK_WAIT: &str = "SET LOCAL lock_timeout = '5s'";
 /// Drops every key and index, in one transaction. `Ok(false)` (all untouched) when PostgreSQL
 /// refuses: the role does not own the tables, or a reader held them past [`DROP_LOCK_WAIT`].
 pub fn set_aside(client: &mut postgres::Client) -> Result<bool> {
-    let mut tx = client
-        .transaction()
-        .context("setting the foreign keys and indexes aside")?;
+    const DOING: &str = "setting the foreign keys and indexes aside";
+    let mut tx = client.transaction().context(DOING)?;
     let dropped = tx.batch_execute(DROP_LOCK_WAIT).and_then(|()| {
         let keys = FOREIGN_KEYS.iter().map(|key| key.drop);
         let indexes = INDEXES.iter().map(|index| index.drop);
@@ -139,8 +138,7 @@ pub fn set_aside(client: &mut postgres::Client) -> Result<bool> {
     });
     match dropped {
         Ok(()) => {
-            tx.commit()
-                .context("setting the foreign keys and indexes aside")?;
+            tx.commit().context(DOING)?;
             Ok(true)
         }
         Err(e) if e.as_db_error().is_some() => {
@@ -150,7 +148,7 @@ pub fn set_aside(client: &mut postgres::Client) -> Result<bool> {
             );
             Ok(false)
         }
-        Err(e) => Err(e).context("setting the foreign keys and indexes aside"),
+        Err(e) => Err(e).context(DOING),
     }
 }
 
