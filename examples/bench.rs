@@ -671,6 +671,12 @@ fn print_table(spec: &Spec, runs: &[Run]) {
             "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit, {:.2} s foreign keys set aside and validated, {:.2} s indexes built again",
             p.read_parse, p.copy, p.merge, p.ledger_commit, p.foreign_keys, p.indexes
         );
+        // The first session's idle time, and what it waited for: where the load's critical
+        // path runs.
+        println!(
+            "first session idle in that run: {:.2} s waiting for the lake reader, {:.2} s for the second session",
+            p.waiting_for_reader, p.waiting_for_second
+        );
     }
     if let Some(r) = median_run(&firsts) {
         println!("merges of that run, seconds: {}", per_table(r));

@@ -547,6 +547,14 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     }
     assert!(report["phases"]["indexes"].as_f64() > Some(0.0), "{report}");
     assert_eq!(two.indexes(), schema_indexes);
+    // The first session's idle time says which of the others it waited for: the reader (for the
+    // first batch at least) and the second session (at the end of every batch).
+    for wait in ["waiting_for_reader", "waiting_for_second"] {
+        assert!(
+            report["phases"][wait].as_f64() > Some(0.0),
+            "{wait}: {report}"
+        );
+    }
 
     // A role that may open one connection only: the load says so and runs on one session.
     let one = pg::migrated_db("one_session");
@@ -573,6 +581,8 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     assert_eq!(report["phases"]["indexes"].as_f64(), Some(0.0), "{report}");
     assert_eq!(one.indexes(), schema_indexes);
     assert_eq!(report["sessions"], 1, "{report}");
+    let waited = &report["phases"]["waiting_for_second"];
+    assert_eq!(waited.as_f64(), Some(0.0), "{report}");
     assert_eq!(
         table_counts(&report, "past_race_runner")["direct"].as_i64(),
         Some(direct),

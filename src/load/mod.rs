@@ -445,18 +445,21 @@ fn load_days(
         ask_until(&mut loader, MAX_BATCH_DAYS)?;
         let mut received = 0;
         while received < days.len() {
+            let waited = Instant::now();
             let input = prepared
                 .recv()
                 .map_err(|_| anyhow!("the lake reader stopped"))??;
+            let waited = waited.elapsed().as_secs_f64();
             received += input.days.len();
             ask_until(&mut loader, received + MAX_BATCH_DAYS)?;
             let span = input.span();
             let seq = input.seq;
             bar.set_message(span.clone());
             let n_days = input.days.len() as u64;
-            let (batch_report, batch) = loader
+            let (mut batch_report, batch) = loader
                 .load_batch(input)
                 .with_context(|| format!("loading {} from {}", span, lake.root().display()))?;
+            batch_report.phases.waiting_for_reader = waited;
             let _ = recycle.send(batch);
             let _ = outcome_tx.send((seq, !loader.not_whole.contains(&seq)));
             for r in &batch_report.rejected {
@@ -842,7 +845,7 @@ impl Loader<'_> {
         let db_seconds = started.elapsed().as_secs_f64();
         report.seconds = read_parse + db_seconds;
         let p = &mut self.phases;
-        p.ledger_commit = (db_seconds - p.copy - p.merge).max(0.0);
+        p.ledger_commit = (db_seconds - p.copy - p.merge - p.waiting_for_second).max(0.0);
         report.phases = *p;
         Ok((report, batch))
     }
@@ -909,7 +912,7 @@ impl Loader<'_> {
         let waited = Instant::now();
         let (loaded, rows) = side.loaded()?;
         batch.put_back(rows);
-        self.phases.merge += waited.elapsed().as_secs_f64();
+        self.phases.waiting_for_second += waited.elapsed().as_secs_f64();
         match (here, loaded) {
             (Ok(mut tables), Ok(loaded)) => {
                 // The session that writes the ledger rows of its objects commits last: killed in

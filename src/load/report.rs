@@ -178,6 +178,14 @@ pub struct Phases {
     /// Building the indexes set aside again after a first backfill (`load::aside`).
     #[serde(default)]
     pub indexes: f64,
+    /// The first session idle, waiting for the lake's reader to hand over the next batch: the
+    /// reader is then the slower.
+    #[serde(default)]
+    pub waiting_for_reader: f64,
+    /// The first session done with a batch, waiting for the second one to be done with it too
+    /// (`load::side`): the second session is then the slower.
+    #[serde(default)]
+    pub waiting_for_second: f64,
 }
 
 impl Phases {
@@ -188,6 +196,8 @@ impl Phases {
         self.ledger_commit += other.ledger_commit;
         self.foreign_keys += other.foreign_keys;
         self.indexes += other.indexes;
+        self.waiting_for_reader += other.waiting_for_reader;
+        self.waiting_for_second += other.waiting_for_second;
     }
 }
 
