@@ -13,19 +13,19 @@
 //! back the open batch only; the ledger then says which days are still to load. Nothing here
 //! touches the network.
 //!
-//! An object is skipped when the ledger loaded the very same stored bytes and nothing it hangs
-//! from (its day's programme, the earlier stages of its race) is loaded again in this run. A
-//! reader thread prepares batch N+1 while batch N is in PostgreSQL, and a thread ahead of it reads
-//! the files it will read, so that a lake the page cache does not hold (a backfill of years) is
-//! read from the disk while the reader parses (cold lake, 600 bench days: 47 s instead of 49.5;
-//! warm, the same); one load per database at a time. Past races that an earlier batch of the same load sent with the same values are not
-//! staged again ([`seen`]): a backfill stages each past race about once instead of once per
-//! later report of its horse. In a first backfill, a second session loads `past_race_runner`
-//! (and, when the tables' foreign keys and the index no statement of the load reads could be set
-//! aside until the end, [`aside`], the runners' reports and the payouts) while the first one
-//! loads the other tables ([`side`]), and the merges of the tables one object each writes are
-//! plain inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with the same
-//! plan are prepared once per session ([`plans`]).
+//! An object is skipped when the ledger loaded the very same stored bytes and nothing it hangs from
+//! (its day's programme, the earlier stages of its race) is loaded again in this run. A reader
+//! thread prepares batch N+1 while batch N is in PostgreSQL, and a thread ahead of it reads the
+//! files it will read, so that a lake the page cache does not hold (a backfill of years) comes off
+//! the disk while the reader parses (cold lake, 600 bench days: 47 s instead of 49.5; warm, the
+//! same); one load per database at a time. Past races that an earlier batch of the same load sent
+//! with the same values are not staged again ([`seen`]): a backfill stages each past race about
+//! once instead of once per later report of its horse. In a first backfill, a second session loads
+//! `past_race_runner` (and, when the tables' foreign keys and the index no statement of the load
+//! reads could be set aside until the end, [`aside`], the runners' reports and the payouts) while
+//! the first one loads the other tables ([`side`]), and the merges of the tables one object each
+//! writes are plain inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with
+//! the same plan are prepared once per session ([`plans`]).
 
 pub mod aside;
 pub mod ledger;
@@ -685,7 +685,7 @@ fn prepare_day(
         // next load sees another identity and hashes it again.
         let stat = object.identity.as_ref().map(ledger::file_stat);
         // The same file the ledger loaded (same size, inode and times): skipped without reading.
-        if current && same_file(known_entry, stat.as_ref()) {
+        if loaded_as_is(known_entry, &object, stat.as_ref()) {
             counts.skipped += 1;
             continue;
         }
@@ -749,11 +749,18 @@ fn prepare_day(
     Ok(())
 }
 
-/// Whether the ledger's entry `known` is that of the file listed with `stat` (its size and
-/// identity, [`ledger::file_stat`]): the very file it loaded.
-fn same_file(known: Option<&ledger::Loaded>, stat: Option<&(u64, String)>) -> bool {
+/// Whether `known`, the ledger's entry of `object`, is that of the file listed with `stat` (its
+/// size and identity, [`ledger::file_stat`]), loaded by the current mapping: the very file,
+/// which nothing needs to read again.
+fn loaded_as_is(
+    known: Option<&ledger::Loaded>,
+    object: &LakeObject,
+    stat: Option<&(u64, String)>,
+) -> bool {
     matches!((known, stat), (Some(k), Some((size, id)))
-        if k.stored_bytes == *size && k.stat.as_deref() == Some(id.as_str()))
+        if k.mapping_version >= ledger::mapping_version(object.key.stage)
+            && k.stored_bytes == *size
+            && k.stat.as_deref() == Some(id.as_str()))
 }
 
 /// Reads the files of a day's `objects` that [`prepare_day`] will read, as far as the ledger's
@@ -763,11 +770,9 @@ fn same_file(known: Option<&ledger::Loaded>, stat: Option<&(u64, String)>) -> bo
 fn read_ahead(objects: &[LakeObject], known: &Known, buf: &mut Vec<u8>) {
     use std::io::Read as _;
     for object in objects.iter().filter(|o| o.marker.is_none()) {
-        let entry = known
-            .get(&ledger::path_of(&object.key))
-            .filter(|k| k.mapping_version >= ledger::mapping_version(object.key.stage));
+        let entry = known.get(&ledger::path_of(&object.key));
         let stat = object.identity.as_ref().map(ledger::file_stat);
-        if same_file(entry, stat.as_ref()) {
+        if loaded_as_is(entry, object, stat.as_ref()) {
             continue;
         }
         buf.clear();
