@@ -3,6 +3,18 @@
 -- INSERT. In first loads of 600 bench days this merge took 11.7-12.3 s in all (four runs)
 -- where a GROUP BY beside the sort, a hash join over the whole horse table and an
 -- INSERT … ON CONFLICT DO UPDATE took 13.3-14.3 s (three runs).
+--
+-- In a backfill almost every horse read is updated (a newer race: its source_* move), and the
+-- UPDATE is about two fifths of this merge: with it left out (a test only, the sources then
+-- wrong), first loads of 600 bench days took 43.3 and 43.6 s against 45.5 and 45.4 s.
+-- Tried and left out:
+-- - the reader staging each horse met in an earlier batch with its id (learned from this merge),
+--   and a first step updating such horses by id when only their source moves, the rest of the
+--   statement for the others: this merge 9.2-9.3 s against 11.2-11.4 s at 600 days, but the
+--   extra COPY cost about as much, and the loads took 47.6 and 48.9 s against 44.7 and 46.9 s;
+-- - the updates on the load's second session (load::side), the inserts and ids here: at 600
+--   days 47.1 and 49.1 s against 45.7 and 47.4 s, at 1,500 days 127.9 s against 118.1 s; the
+--   second session became the one the batches waited for (9.6 s against 1.5 s).
 WITH latest AS (
     SELECT DISTINCT ON (id_cheval)
            id_cheval, day, num_reunion, num_ordre, num_pmu,
