@@ -438,6 +438,7 @@ fn load_days(
         // The reader ends a batch after MAX_BATCH_DAYS days at most, so asking that many days
         // beyond those received is always enough for it to hand the next batch over; one more,
         // for the files of the batch after it to be read ahead meanwhile.
+        const ASKED_AHEAD: usize = MAX_BATCH_DAYS + 1;
         let mut asked = 0;
         // The ledger of the next LEDGER_DAYS days, read in one query.
         let mut ledger_ahead: HashMap<Day, Known> = HashMap::new();
@@ -461,7 +462,7 @@ fn load_days(
             }
             Ok(())
         };
-        ask_until(&mut loader, MAX_BATCH_DAYS + 1)?;
+        ask_until(&mut loader, ASKED_AHEAD)?;
         let mut received = 0;
         while received < days.len() {
             let waited = Instant::now();
@@ -470,7 +471,7 @@ fn load_days(
                 .map_err(|_| anyhow!("the lake reader stopped"))??;
             let waited = waited.elapsed().as_secs_f64();
             received += input.days.len();
-            ask_until(&mut loader, received + MAX_BATCH_DAYS + 1)?;
+            ask_until(&mut loader, received + ASKED_AHEAD)?;
             let span = input.span();
             let seq = input.seq;
             bar.set_message(span.clone());
