@@ -431,14 +431,14 @@ fn role_url(db: &TestDb, connections: u32) -> String {
 /// status.
 const LEDGER: &str = "(SELECT path, content_sha256, status FROM load_ledger)";
 
-/// Rows of `table` not written by a transaction that wrote the ledger row of a programme or a
-/// participants object: those a second session wrote (the first session writes those ledger
-/// rows in each of its batches).
+/// Rows of `table` not written by a transaction that wrote the ledger row of a participants
+/// object: those a second session wrote (the first session writes those ledger rows in each of
+/// its batches).
 fn from_second_session(db: &TestDb, table: &str) -> i64 {
     db.count(&format!(
         "SELECT count(*) FROM {table}
           WHERE xmin::text NOT IN (SELECT xmin::text FROM load_ledger
-                                    WHERE stage IN ('programme', 'participants'))"
+                                    WHERE stage = 'participants')"
     ))
 }
 
@@ -450,8 +450,21 @@ fn isolated_batches(report: &Value) -> usize {
 
 /// The tables the second session of a first backfill loads besides `past_race_runner` when the
 /// foreign keys are set aside, and some the first session always loads.
-const SIDE_TABLES: [&str; 3] = ["performance_report", "race_bet", "bet_report"];
-const FIRST_SESSION_TABLES: [&str; 4] = ["race", "race_participant", "horse", "horse_race_history"];
+const SIDE_TABLES: [&str; 5] = [
+    "race_bet_offer",
+    "meeting_jackpot",
+    "performance_report",
+    "race_bet",
+    "bet_report",
+];
+const FIRST_SESSION_TABLES: [&str; 6] = [
+    "daily_program",
+    "race_meeting",
+    "race",
+    "race_participant",
+    "horse",
+    "horse_race_history",
+];
 
 #[test]
 fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allowed_one_loads_the_same_rows()
@@ -491,8 +504,8 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
     // the rows known new (copied), then updated by its merge of the staged ones.
     assert_eq!(two.count("SELECT count(*) FROM past_race_runner"), direct);
     assert_eq!(from_second_session(&two, "past_race_runner"), direct);
-    // With the foreign keys set aside, the reports, the payouts and the ledger rows of their
-    // objects too; the first session the rest.
+    // With the foreign keys set aside, the programme's bet offers and jackpots, the reports,
+    // the payouts and the ledger rows of their objects too; the first session the rest.
     for table in SIDE_TABLES {
         let rows = two.count(&format!("SELECT count(*) FROM {table}"));
         assert!(rows > 0, "{table}");
@@ -507,18 +520,20 @@ fn a_first_backfill_copies_new_past_runners_on_a_second_session_and_a_role_allow
         assert_eq!(from_second_session(&two, table), 0, "{table}");
     }
     let side_ledger =
-        "SELECT count(*) FROM load_ledger l WHERE stage IN ('performances', 'rapports')
-          AND xmin::text NOT IN (SELECT xmin::text FROM load_ledger
-                                  WHERE stage IN ('programme', 'participants'))";
-    let objects = "SELECT count(*) FROM load_ledger WHERE stage IN ('performances', 'rapports')";
+        "SELECT count(*) FROM load_ledger l
+          WHERE stage IN ('programme', 'performances', 'rapports')
+            AND xmin::text NOT IN (SELECT xmin::text FROM load_ledger WHERE stage = 'participants')";
+    let objects = "SELECT count(*) FROM load_ledger
+                    WHERE stage IN ('programme', 'performances', 'rapports')";
+    assert!(two.count(objects) > 0);
     assert_eq!(two.count(side_ledger), two.count(objects));
     // And it committed each batch after the first session: a kill in between leaves the first
     // session's rows without those ledger rows, never those ledger rows without their rows.
     let order = "SELECT count(*) FILTER (WHERE pg_xact_commit_timestamp(s.xmin)
                                               > pg_xact_commit_timestamp(f.xmin)),
                         count(*)
-                 FROM load_ledger s JOIN load_ledger f ON f.day = s.day AND f.stage = 'programme'
-                 WHERE s.stage IN ('performances', 'rapports')";
+                 FROM load_ledger s JOIN load_ledger f ON f.day = s.day AND f.stage = 'participants'
+                 WHERE s.stage IN ('programme', 'performances', 'rapports')";
     let row = two.client().query_one(order, &[]).unwrap();
     let (after, pairs): (i64, i64) = (row.get(0), row.get(1));
     assert!(pairs > 0);
@@ -799,7 +814,7 @@ fn a_first_backfill_killed_between_its_two_commits_loads_the_rest_on_the_rerun()
     // A first batch whose first session committed and whose second did not: what a kill -9
     // between the two commits leaves. Made here by loading the first day alone, then removing
     // what its second session wrote (every row of its tables: they were empty) and the ledger
-    // rows it wrote, those of the performances and rapports objects.
+    // rows it wrote, those of the programme, performances and rapports objects.
     let (lake, spec) = lake_with(3, 4);
     let reference = pg::migrated_db("between_reference");
     let (out, _) = load(&reference, &lake, &[]);
@@ -810,9 +825,9 @@ fn a_first_backfill_killed_between_its_two_commits_loads_the_rest_on_the_rerun()
     let (out, report) = load(&db, &lake, &["--date", &first]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(report["sessions"], 2, "{report}");
-    let side_ledger = "load_ledger WHERE stage IN ('performances', 'rapports')";
-    let loaded = db.count(&format!("SELECT count(*) FROM {side_ledger}"));
-    assert!(loaded > 0);
+    let side_ledger = "load_ledger WHERE stage IN ('programme', 'performances', 'rapports')";
+    assert!(db.count(&format!("SELECT count(*) FROM {side_ledger}")) > 0);
+    let objects = db.count("SELECT count(*) FROM load_ledger");
     for table in SIDE_TABLES.iter().chain(&["past_race_runner"]) {
         assert!(
             db.count(&format!("SELECT count(*) FROM {table}")) > 0,
@@ -826,20 +841,24 @@ fn a_first_backfill_killed_between_its_two_commits_loads_the_rest_on_the_rerun()
     }
     db.client()
         .batch_execute(&format!(
-            "TRUNCATE bet_report, race_bet, performance_report, past_race_runner;
+            "TRUNCATE race_bet_offer, meeting_jackpot, bet_report, race_bet, performance_report,
+                      past_race_runner;
              DELETE FROM {side_ledger}"
         ))
         .unwrap();
-    // What the first session committed stays: the programme, the runners, their past races.
+    // What the first session committed stays: the réunions and races, the runners, their past
+    // races.
+    assert!(db.count("SELECT count(*) FROM race") > 0);
     assert!(db.count("SELECT count(*) FROM horse_race_history") > 0);
 
-    // The rerun reads the first day's performances and rapports objects again (their ledger
-    // rows are missing), finds their past races unchanged, and loads the rest.
+    // The rerun reads the first day's programme again (its ledger row is missing), and with it
+    // every object of the day; finds the réunions, races, runners and past races unchanged, and
+    // loads the rest.
     let (out, report) = load(&db, &lake, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let first_day = &report["per_batch"][0]["days"][0];
     assert_eq!(first_day["day"], first.as_str(), "{report}");
-    assert_eq!(first_day["objects"]["loaded"], loaded, "{report}");
+    assert_eq!(first_day["objects"]["loaded"], objects, "{report}");
     assert_eq!(db.contents(), reference.contents());
     assert_eq!(db.checksum(LEDGER), reference.checksum(LEDGER));
 }
@@ -1406,6 +1425,11 @@ fn a_refreshed_programme_that_drops_a_bet_offer_deletes_it_and_keeps_the_others(
     let db = pg::migrated_db("bet_offers_refresh");
     let (out, first) = load(&db, &dir, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // The same, refreshed below in a first backfill (`past_race_runner` emptied): its second
+    // session runs the bet offers' and jackpots' merges whole, deletions included.
+    let side = pg::migrated_db("bet_offers_refresh_side");
+    let (out, _) = load(&side, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let races = i64::from(spec.races_per_day);
     assert_eq!(db.count("SELECT count(*) FROM race_bet_offer"), 2 * races);
     assert_eq!(
@@ -1466,6 +1490,21 @@ fn a_refreshed_programme_that_drops_a_bet_offer_deletes_it_and_keeps_the_others(
         (2 * races as u64 - 1, 0, 0, 2 * races as u64 - 1)
     );
     assert_eq!(db.checksum("meeting_jackpot"), before[1]);
+
+    side.client()
+        .batch_execute("TRUNCATE past_race_runner")
+        .unwrap();
+    let (out, refreshed) = load(&side, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(refreshed["sessions"], 2, "{refreshed}");
+    assert_eq!(
+        table(&refreshed, "race_bet_offer"),
+        (2 * races as u64 - 1, 0, 0, 2 * races as u64 - 1)
+    );
+    for t in new_tables {
+        assert_eq!(side.content_checksum(t), db.content_checksum(t), "{t}");
+        assert!(from_second_session(&side, t) > 0, "{t}");
+    }
 }
 
 #[test]

@@ -22,8 +22,9 @@
 //! with the same values are not staged again ([`seen`]): a backfill stages each past race about
 //! once instead of once per later report of its horse. In a first backfill, a second session loads
 //! `past_race_runner` (and, when the tables' foreign keys and the index no statement of the load
-//! reads could be set aside until the end, [`aside`], the runners' reports and the payouts) while
-//! the first one loads the other tables ([`side`]), and the merges of the tables one object each
+//! reads could be set aside until the end, [`aside`], the runners' reports, the payouts and the
+//! programme's bet offers and jackpots) while the first one loads the other tables ([`side`]),
+//! and the merges of the tables one object each
 //! writes are plain inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with
 //! the same plan are prepared once per session ([`plans`]).
 
@@ -336,9 +337,10 @@ fn load_days(
         // scope waits for it, whichever way this closure returns.
         let side = second_session
             .map(|client| {
-                // The reports and payouts go to the second session only without their foreign
-                // keys: with them, PostgreSQL would refuse its rows, whose races the first
-                // session commits after them (a foreign key violation, every batch refused).
+                // The reports, payouts, offers and jackpots go to the second session only
+                // without their foreign keys: with them, PostgreSQL would refuse its rows, whose
+                // races and réunions the first session commits after them (a foreign key
+                // violation, every batch refused).
                 let reports = keys_aside.then(|| {
                     merges
                         .iter()
@@ -786,7 +788,7 @@ fn read_ahead(objects: &[LakeObject], known: &Known, buf: &mut Vec<u8>) {
 struct Loader<'a> {
     client: &'a mut Client,
     /// The second session of a first backfill, which loads `past_race_runner` and perhaps the
-    /// reports and payouts ([`side`]).
+    /// reports, payouts, bet offers and jackpots ([`side`]).
     side: Option<Side>,
     /// Rows of one object at a time, when a batch is loaded object by object.
     batch: Batch,
@@ -901,8 +903,8 @@ impl Loader<'_> {
 
     /// The whole batch in one transaction; with a second session, its `past_race_runner` rows
     /// in a transaction of that session, committed just before this one, or, when that session
-    /// loads the reports too, those rows, the reports and payouts and the ledger rows of their
-    /// objects, committed just after this one ([`side`]).
+    /// loads the reports too, those rows, the reports, payouts, bet offers and jackpots and the
+    /// ledger rows of their objects, committed just after this one ([`side`]).
     fn commit_batch(
         &mut self,
         batch: &mut Batch,
@@ -921,7 +923,7 @@ impl Loader<'_> {
         let mut aside = None;
         if let Some(side) = self.side.as_mut() {
             let reports = side.reports();
-            let rows = batch.take_for_side(reports);
+            let rows = batch.take_for_side(reports, side.programme());
             if reports || rows.rows() > 0 {
                 // The ledger rows of the objects whose rows are all or partly there.
                 let (there, here): (Vec<Entry>, Vec<Entry>) = entries
@@ -942,16 +944,16 @@ impl Loader<'_> {
             plans: &mut self.plans,
             merges: &self.merges,
             aside: aside.is_some(),
-            race_ids: match (aside, self.side.as_mut()) {
+            ids: match (aside, self.side.as_mut()) {
                 (Some(true), Some(side)) => Some((side, days)),
                 _ => None,
             },
         };
         let here = copy_and_merge(&mut tx, &mut merging, batch, &mut self.phases)
             .and_then(|tables| ledger::upsert(&mut tx, &entries).map(|()| tables));
-        if let Some((side, _)) = merging.race_ids.take() {
+        if let Some((side, _)) = merging.ids.take() {
             // Failed before the ids were sent: the second session gives up the batch.
-            side.race_ids(None)?;
+            side.ids(None)?;
         }
         let (Some(reports), Some(side)) = (aside, self.side.as_mut()) else {
             let tables = here?;
@@ -1033,7 +1035,7 @@ impl Loader<'_> {
                 plans: &mut self.plans,
                 merges: &self.merges,
                 aside: false,
-                race_ids: None,
+                ids: None,
             };
             match copy_and_merge(&mut savepoint, &mut merging, &self.batch, &mut self.phases)
                 .and_then(|t| truncate_staging(&mut savepoint).map(|()| t))
@@ -1102,7 +1104,8 @@ fn after_first_commit(e: anyhow::Error) -> anyhow::Error {
 
 /// What a load does differently because tables were empty when it began.
 struct Empty {
-    /// A second session for `past_race_runner`, and perhaps the reports and payouts ([`side`]).
+    /// A second session for `past_race_runner`, and perhaps the reports, payouts, bet offers
+    /// and jackpots ([`side`]).
     second_session: Option<Client>,
     /// [`sql::MERGES`], each in its insert-only form where its tables were empty
     /// ([`sql::INSERT_ONLY`]).
@@ -1119,10 +1122,10 @@ struct Merging<'a> {
     merges: &'a [sql::Merge],
     /// A second session loads `past_race_runner` (see [`side`]).
     aside: bool,
-    /// A second session loads the reports and payouts too: it is given the ids of the races of
-    /// the batch's days (from the first to the last) once the `race` merge has run, and this
-    /// is then `None`.
-    race_ids: Option<(&'a mut Side, (Day, Day))>,
+    /// A second session loads the reports, payouts, bet offers and jackpots too: it is given
+    /// the ids of the races and réunions of the batch's days (from the first to the last) once
+    /// the `race` merge has run, and this is then `None`.
+    ids: Option<(&'a mut Side, (Day, Day))>,
 }
 
 /// COPY every non-empty staging table, then every merge, summing the counts per target; all
@@ -1141,7 +1144,7 @@ fn copy_and_merge(
         }
         copy_rows(tx, merging.plans, table.copy, table.name, csv)?;
     }
-    let reports_aside = merging.race_ids.is_some();
+    let reports_aside = merging.ids.is_some();
     if reports_aside {
         // The reports are on the second session: the `horse_race_history` merge only needs
         // their races.
@@ -1171,13 +1174,13 @@ fn copy_and_merge(
         }
         tables.add(merge.target, &run_merge(tx, merging.plans, merge)?);
         if merge.target == "race"
-            && let Some((side, (first, last))) = merging.race_ids.take()
+            && let Some((side, (first, last))) = merging.ids.take()
         {
             // Given whatever happens: the second session waits for them.
-            match race_ids(tx, first, last) {
-                Ok(ids) => side.race_ids(Some(ids))?,
+            match batch_ids(tx, first, last) {
+                Ok(ids) => side.ids(Some(ids))?,
                 Err(e) => {
-                    side.race_ids(None)?;
+                    side.ids(None)?;
                     return Err(e);
                 }
             }
@@ -1190,19 +1193,28 @@ fn copy_and_merge(
     Ok(tables)
 }
 
-/// The ids of the races of the days from `first` to `last`, as this session sees them, as CSV
-/// for [`sql::COPY_RACE_IDS`].
-fn race_ids(tx: &mut Transaction<'_>, first: Day, last: Day) -> Result<Vec<u8>> {
+/// The ids of the races and réunions of the days from `first` to `last`, as this session sees
+/// them, as CSV for [`sql::COPY_RACE_IDS`] and [`sql::COPY_MEETING_IDS`].
+fn batch_ids(tx: &mut Transaction<'_>, first: Day, last: Day) -> Result<side::Ids> {
+    let days = [&first.iso(), &last.iso()];
     let rows = tx
-        .query(sql::BATCH_RACE_IDS, &[&first.iso(), &last.iso()])
+        .query(sql::BATCH_RACE_IDS, &[days[0], days[1]])
         .context("reading the ids of the batch's races")?;
-    let mut csv = Vec::with_capacity(rows.len() * 24);
+    let mut races = Vec::with_capacity(rows.len() * 24);
     for r in &rows {
         let (id, day, reunion, ordre): (i64, &str, i32, i32) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
-        writeln!(csv, "{id},{day},{reunion},{ordre}").expect("writing to a Vec");
+        writeln!(races, "{id},{day},{reunion},{ordre}").expect("writing to a Vec");
     }
-    Ok(csv)
+    let rows = tx
+        .query(sql::BATCH_MEETING_IDS, &[days[0], days[1]])
+        .context("reading the ids of the batch's réunions")?;
+    let mut meetings = Vec::with_capacity(rows.len() * 20);
+    for r in &rows {
+        let (id, day, officiel): (i64, &str, i32) = (r.get(0), r.get(1), r.get(2));
+        writeln!(meetings, "{id},{day},{officiel}").expect("writing to a Vec");
+    }
+    Ok(side::Ids { races, meetings })
 }
 
 /// Runs one merge statement: its four counts ([`sql`]) and its time; PostgreSQL refusing a row

@@ -7,16 +7,25 @@
 //! the two sessions run on two cores.
 //!
 //! When the foreign keys are set aside too (`load::aside`: the load's role owns the tables),
-//! this session also loads the runners' reports and the payouts (`performance_report`,
-//! `race_bet`, `bet_report`, [`sql::SIDE_MERGES`]), which need nothing of their batch but the
-//! ids of its races. The first session reads those ids once its `race` merge has run
-//! ([`sql::BATCH_RACE_IDS`]) and hands them over; this session copies them into `stg_race_id`,
-//! which its forms of those merges join where the first session's join `race` ([`sql::on_side`]),
-//! whose rows of the batch it cannot see. Without the keys set aside that cannot be: the keys
-//! of these rows would not find their races, not committed yet. With the first session the
-//! bottleneck (at full size its statements took about 440 s of a 460 s load, this session's
-//! 285 s), that moves about a sixth of its work here. First loads of 600 bench days, alternated:
-//! 93.9, 88.1 and 83.0 s against 95.3, 96.8 and 86.5 s.
+//! this session also loads the runners' reports, the payouts and the programme's bet offers and
+//! jackpots (`performance_report`, `race_bet`, `bet_report`, `race_bet_offer`,
+//! `meeting_jackpot`: [`sql::SIDE_MERGES`]), which need nothing of their batch but the ids of
+//! its races and réunions. The first session reads those ids once its `race` merge has run
+//! ([`sql::BATCH_RACE_IDS`], [`sql::BATCH_MEETING_IDS`]) and hands them over; this session
+//! copies them into `stg_race_id` and `stg_meeting_id`, which its forms of those merges join
+//! where the first session's join `race` and `race_meeting` ([`sql::on_side`]), whose rows of
+//! the batch it cannot see. Without the keys set aside that cannot be: the keys of these rows
+//! would not find their parents, not committed yet. With the first session the bottleneck (at
+//! full size its statements took about 440 s of a 460 s load, this session's 285 s), the
+//! reports and payouts moved about a sixth of its work here. First loads of 600 bench days,
+//! alternated: 93.9, 88.1 and 83.0 s against 95.3, 96.8 and 86.5 s. It still was: in a first
+//! load of 600 bench days, the first session's statements took about 42 s, this one's 36 s, and
+//! the first session ran alone at the end of each batch while this one waited to commit (a
+//! sampler of the threads' states: only the first session running in 8.7 % of a 300-day load).
+//! The bet offers and jackpots moved here too: 44.9, 45.4 and 46.6 s against 46.4 and 45.5 s
+//! (and 53.0, the first run, after a pause). The whole forms of their merges (a load into tables
+//! that were not empty) delete what a refreshed programme no longer lists, and read which races
+//! and réunions the batch stages: this session is then given a copy of those staging rows.
 //!
 //! The `past_race_runner` merge reads, besides that table, the reports committed before the
 //! batch (`horse_race_history`, `race_participant`, `race`, `performance_report`) to know
@@ -36,12 +45,14 @@
 //!   the runners of its last batch without their ledger rows, and the next load reads those
 //!   objects again and finds the rows there with the same values (the table is no longer
 //!   empty, so they go through the merge, which leaves them unchanged);
-//! - with the reports here, this session writes the ledger rows of the performances and
-//!   rapports objects, all of whose rows are here but the performances' `horse_race_history`
-//!   ones, and commits last: killed in between, the load leaves the first session's rows (the
-//!   programme, the runners and their past races) with all their ledger rows, and those past
-//!   races without the ledger rows of their objects, which the next load reads again and finds
-//!   unchanged. And the race ids this session's rows reference are always committed first.
+//! - with the reports here, this session writes the ledger rows of the programme, performances
+//!   and rapports objects, some of whose rows are here (the programme's bet offers and jackpots;
+//!   the performances' rows but their `horse_race_history` ones; the rapports' all), and commits
+//!   last: killed in between, the load leaves the first session's rows (the réunions and races,
+//!   the runners and their past races) with the ledger rows of the participants objects, and
+//!   the rest without the ledger rows of their objects, which the next load reads again (a
+//!   programme read again reads its whole day again) and finds unchanged. And the race and
+//!   réunion ids this session's rows reference are always committed first.
 //!
 //! Nothing is lost, as it would be with the other order. A batch PostgreSQL refuses (either
 //! session) is rolled back in both, and loads again object by object in the first session
@@ -70,7 +81,7 @@ use postgres::Client;
 use super::ledger::{self, Entry};
 use super::plans::Plans;
 use super::report::TableCounts;
-use super::rows::{SIDE_TABLES, SideRows};
+use super::rows::{PROGRAMME_TABLES, SIDE_TABLES, SideRows};
 use super::{copy_rows, micros, run_merge, sql};
 use crate::lake::Stage;
 
@@ -95,14 +106,22 @@ pub struct Loaded {
     pub reports: Vec<(&'static str, TableCounts)>,
 }
 
+/// The ids of a batch's races and réunions, as the first session's merges left them: CSV for
+/// [`sql::COPY_RACE_IDS`] and [`sql::COPY_MEETING_IDS`].
+#[derive(Debug)]
+pub struct Ids {
+    pub races: Vec<u8>,
+    pub meetings: Vec<u8>,
+}
+
 /// What the first session asks of the second.
 enum Order {
     /// Open a transaction and load these rows in it; with reports, write these ledger rows too
-    /// once the batch's race ids have come ([`Order::RaceIds`]).
+    /// once the batch's ids have come ([`Order::Ids`]).
     Load(SideRows, Vec<Entry>),
-    /// The ids of the batch's races as CSV for [`sql::COPY_RACE_IDS`]; `None` when the first
-    /// session failed before it could give them.
-    RaceIds(Option<Vec<u8>>),
+    /// The ids of the batch's races and réunions; `None` when the first session failed before
+    /// it could give them.
+    Ids(Option<Ids>),
     Commit,
     Rollback,
 }
@@ -120,8 +139,11 @@ enum Answer {
 pub struct Side {
     orders: mpsc::Sender<Order>,
     answers: mpsc::Receiver<Answer>,
-    /// The session loads the reports and payouts too.
+    /// The session loads the reports, payouts, bet offers and jackpots too.
     reports: bool,
+    /// It runs the whole merges of the bet offers and jackpots, which read the batch's staged
+    /// races and réunions: it gets a copy of them ([`PROGRAMME_TABLES`]).
+    programme: bool,
 }
 
 impl Side {
@@ -136,10 +158,19 @@ impl Side {
     ) -> Result<Side> {
         let staging = &sql::STAGING[super::rows::PAST_RUNNER];
         let mut setup = vec![sql::SESSION, staging.create];
+        // The insert-only forms delete nothing, and read no staged programme.
+        let programme = reports.iter().flatten().any(|m| {
+            ["race_bet_offer", "meeting_jackpot"].contains(&m.target)
+                && m.insert_only != Some(m.sql)
+        });
         match &reports {
             Some(_) => {
                 setup.extend(SIDE_TABLES.iter().map(|&i| sql::STAGING[i].create));
+                if programme {
+                    setup.extend(PROGRAMME_TABLES.iter().map(|&i| sql::STAGING[i].create));
+                }
                 setup.push(sql::RACE_IDS);
+                setup.push(sql::MEETING_IDS);
             }
             None => setup.push(REPORTED_RACES),
         }
@@ -159,15 +190,22 @@ impl Side {
             orders,
             answers,
             reports: reports.is_some(),
+            programme,
         };
         scope.spawn(move || serve(&mut client, &merges, &to_serve, &answer));
         Ok(side)
     }
 
-    /// The session loads the reports and payouts too: every batch goes to it, with the ledger
-    /// rows of its performances and rapports objects, and it waits for [`Side::race_ids`].
+    /// The session loads the reports, the payouts, the bet offers and the jackpots too: every
+    /// batch goes to it, with the ledger rows of the objects whose rows it loads
+    /// ([`commits_last`]), and it waits for [`Side::ids`].
     pub fn reports(&self) -> bool {
         self.reports
+    }
+
+    /// Its batches need a copy of the staged programme ([`PROGRAMME_TABLES`]).
+    pub fn programme(&self) -> bool {
+        self.programme
     }
 
     /// Starts loading `rows` in a transaction of the second session, with the ledger rows
@@ -176,10 +214,10 @@ impl Side {
         self.send(Order::Load(rows, entries))
     }
 
-    /// Gives a [`Side::load`] of reports the ids of its batch's races (`None`: the first
-    /// session failed, and the batch with it).
-    pub fn race_ids(&mut self, ids: Option<Vec<u8>>) -> Result<()> {
-        self.send(Order::RaceIds(ids))
+    /// Gives a [`Side::load`] of reports the ids of its batch's races and réunions (`None`:
+    /// the first session failed, and the batch with it).
+    pub fn ids(&mut self, ids: Option<Ids>) -> Result<()> {
+        self.send(Order::Ids(ids))
     }
 
     /// The outcome of [`Side::load`] (a [`super::Refused`] when PostgreSQL refused a row), and
@@ -216,10 +254,14 @@ impl Side {
 }
 
 /// Whether the ledger row of a loaded object is written by the second session when it loads
-/// the reports and payouts: those of the performances and rapports objects, whose rows are all
-/// there but the performances' `horse_race_history` rows.
+/// the reports (and the rest of [`SIDE_TABLES`]): those of the objects some of whose rows are there. The programme's
+/// bet offers and jackpots are there (its réunions and races here), the performances' rows but
+/// their `horse_race_history` ones, the rapports' rows all; the participants' rows are all here.
 pub fn commits_last(entry: &Entry) -> bool {
-    matches!(entry.key.stage, Stage::Performances | Stage::Rapports)
+    matches!(
+        entry.key.stage,
+        Stage::Programme | Stage::Performances | Stage::Rapports
+    )
 }
 
 fn stopped() -> anyhow::Error {
@@ -244,7 +286,7 @@ fn serve(
                 if rows.reports {
                     // Always waited for, so that the orders stay in step whatever failed.
                     let ids = match orders.recv() {
-                        Ok(Order::RaceIds(ids)) => ids,
+                        Ok(Order::Ids(ids)) => ids,
                         _ => break,
                     };
                     loaded = loaded.and_then(|mut done| {
@@ -257,7 +299,7 @@ fn serve(
                 }
                 Answer::Loaded(Box::new((loaded, rows)))
             }
-            Order::RaceIds(_) => break,
+            Order::Ids(_) => break,
             Order::Commit => Answer::Ended(
                 client
                     .batch_execute("COMMIT")
@@ -325,24 +367,34 @@ fn load(client: &mut Client, plans: &mut Plans, rows: &SideRows) -> Result<Loade
     Ok(done)
 }
 
-/// The reports and payouts of the batch: its race ids, the staging rows of [`SIDE_TABLES`] not
-/// copied yet, and the merges of [`sql::SIDE_MERGES`], which join those ids where the first
-/// session's merges join `race`.
+/// The reports, payouts, bet offers and jackpots of the batch: its race and réunion ids, the
+/// staging rows of [`SIDE_TABLES`] not copied yet (and of [`PROGRAMME_TABLES`] when given), and
+/// the merges of [`sql::SIDE_MERGES`], which join those ids where the first session's merges
+/// join `race` and `race_meeting`.
 fn load_reports(
     client: &mut Client,
     plans: &mut Plans,
     merges: &[sql::Merge],
     rows: &SideRows,
-    ids: &[u8],
+    ids: &Ids,
 ) -> Result<Vec<(&'static str, TableCounts)>> {
     let mut counts = Vec::new();
-    if rows.tables.iter().all(|t| t.1 == 0) {
+    // A staged programme without offers or jackpots still deletes those it no longer lists.
+    if rows.tables.iter().chain(&rows.programme).all(|t| t.1 == 0) {
         return Ok(counts);
     }
     let started = Instant::now();
-    copy_rows(client, plans, sql::COPY_RACE_IDS, "stg_race_id", ids)?;
+    copy_rows(client, plans, sql::COPY_RACE_IDS, "stg_race_id", &ids.races)?;
+    copy_rows(
+        client,
+        plans,
+        sql::COPY_MEETING_IDS,
+        "stg_meeting_id",
+        &ids.meetings,
+    )?;
     // The reports (the first of them) are in already: `load` copied them.
-    for (&i, (csv, n)) in SIDE_TABLES.iter().zip(&rows.tables).skip(1) {
+    let tables = SIDE_TABLES.iter().zip(&rows.tables).skip(1);
+    for (&i, (csv, n)) in tables.chain(PROGRAMME_TABLES.iter().zip(&rows.programme)) {
         if *n > 0 {
             let table = &sql::STAGING[i];
             copy_rows(client, plans, table.copy, table.name, csv)?;

@@ -84,8 +84,8 @@
 //! the `past_race_runner` merge of the staged ones, go to a second session while the first one
 //! runs the other merges (`load::side`); without a second session, the rows known new are copied
 //! before the merges, in the batch's transaction. With the foreign keys set aside, the second
-//! session runs the merges of [`SIDE_MERGES`] too, in forms that join the batch's race ids it
-//! is given ([`on_side`]).
+//! session runs the merges of [`SIDE_MERGES`] too, in forms that join the ids of the batch's
+//! races and réunions it is given ([`on_side`]).
 //!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
@@ -426,9 +426,16 @@ pub static DIRECT_PAST_RUNNER: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The merges a second session runs after its `past_race_runner` ones, in a first backfill
-/// whose foreign keys are set aside (`load::side`): the rows of the runners' reports and of the
-/// payouts need nothing of their batch but the ids of its races.
-pub const SIDE_MERGES: [&str; 3] = ["performance_report", "race_bet", "bet_report"];
+/// whose foreign keys are set aside (`load::side`): the rows of the runners' reports, of the
+/// payouts and of the programme's bet offers and jackpots need nothing of their batch but the
+/// ids of its races and réunions.
+pub const SIDE_MERGES: [&str; 5] = [
+    "race_bet_offer",
+    "meeting_jackpot",
+    "performance_report",
+    "race_bet",
+    "bet_report",
+];
 
 /// The second session's copy of the ids of a batch's races, as the first session's `race` merge
 /// left them: the merges of [`SIDE_MERGES`] join it where the first session joins `race`, whose
@@ -444,14 +451,31 @@ pub const RACE_IDS: &str = "CREATE TEMP TABLE IF NOT EXISTS stg_race_id (
 pub const COPY_RACE_IDS: &str =
     "COPY stg_race_id (id, day, num_reunion, num_ordre) FROM STDIN (FORMAT csv)";
 
+/// The same for the réunions (`race_meeting`), which the `meeting_jackpot` merge joins.
+pub const MEETING_IDS: &str = "CREATE TEMP TABLE IF NOT EXISTS stg_meeting_id (
+    id bigint NOT NULL,
+    day date,
+    num_officiel integer,
+    PRIMARY KEY (day, num_officiel)
+) ON COMMIT DELETE ROWS";
+pub const COPY_MEETING_IDS: &str =
+    "COPY stg_meeting_id (id, day, num_officiel) FROM STDIN (FORMAT csv)";
+
 /// In the first session, once its `race` merge ran: the races of the days from a batch's first
 /// to its last (every staged row's race is of its object's day), for [`COPY_RACE_IDS`].
 pub const BATCH_RACE_IDS: &str = "SELECT id, day::text, num_reunion, num_ordre FROM race
     WHERE day BETWEEN $1::text::date AND $2::text::date";
 
-/// How the merges join a race, and how their second session's forms do ([`on_side`]).
-const RACE_JOIN: &str = "JOIN race r ON ";
-const SIDE_RACE_JOIN: &str = "JOIN stg_race_id r ON ";
+/// And the réunions of those days (merged before the races), for [`COPY_MEETING_IDS`].
+pub const BATCH_MEETING_IDS: &str = "SELECT id, day::text, num_officiel FROM race_meeting
+    WHERE day BETWEEN $1::text::date AND $2::text::date";
+
+/// How the merges join a race and a réunion, and how their second session's forms do
+/// ([`on_side`]).
+const SIDE_JOINS: [(&str, &str); 2] = [
+    ("JOIN race r ON ", "JOIN stg_race_id r ON "),
+    ("JOIN race_meeting m ON ", "JOIN stg_meeting_id m ON "),
+];
 
 /// Each text of the merges of [`SIDE_MERGES`] (both forms), with its second session's form.
 static SIDE_SQL: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
@@ -460,10 +484,18 @@ static SIDE_SQL: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| 
         .filter(|m| SIDE_MERGES.contains(&m.target))
         .flat_map(|m| [Some(m.sql), m.insert_only].into_iter().flatten())
         .map(|sql| {
-            let side = sql.replace(RACE_JOIN, SIDE_RACE_JOIN);
+            let side = SIDE_JOINS
+                .iter()
+                .fold(sql.to_string(), |side, (here, there)| {
+                    side.replace(here, there)
+                });
             assert!(
-                side != sql && !side.contains(" race r") && !side.contains("FROM race "),
-                "a merge of the second session still reads race"
+                side != sql
+                    && !side.contains(" race r")
+                    && !side.contains("FROM race ")
+                    && !side.contains(" race_meeting m")
+                    && !side.contains("FROM race_meeting "),
+                "a merge of the second session still reads race or race_meeting"
             );
             (sql, &*String::leak(side))
         })
@@ -739,7 +771,8 @@ mod tests {
     }
 
     #[test]
-    fn the_second_sessions_merges_join_the_race_ids_it_is_given_where_the_merges_join_race() {
+    fn the_second_sessions_merges_join_the_ids_it_is_given_where_the_merges_join_race_or_race_meeting()
+     {
         for merge in MERGES.iter() {
             let forms = [Some(merge.sql), merge.insert_only];
             for sql in forms.into_iter().flatten() {
@@ -750,14 +783,19 @@ mod tests {
                 };
                 assert!(SIDE_MERGES.contains(&merge.target), "{}", merge.target);
                 assert_eq!(side.target, merge.target);
-                let joins = sql.matches(RACE_JOIN).count();
-                assert!(joins > 0, "{}", merge.target);
-                assert_eq!(side.sql.matches(SIDE_RACE_JOIN).count(), joins);
+                let count = |sql: &str, pattern: &str| sql.matches(pattern).count();
+                let here: usize = SIDE_JOINS.iter().map(|(h, _)| count(sql, h)).sum();
+                assert!(here > 0, "{}", merge.target);
+                let there: usize = SIDE_JOINS.iter().map(|(_, t)| count(side.sql, t)).sum();
+                assert_eq!(there, here, "{}", merge.target);
                 // Nothing else changed.
-                assert_eq!(side.sql.replace(SIDE_RACE_JOIN, RACE_JOIN), sql);
+                let back = SIDE_JOINS
+                    .iter()
+                    .fold(side.sql.to_string(), |back, (h, t)| back.replace(t, h));
+                assert_eq!(back, sql);
             }
         }
-        // Three merges, each in its two forms.
+        // Each merge in its two forms.
         assert_eq!(SIDE_SQL.len(), 2 * SIDE_MERGES.len());
     }
 

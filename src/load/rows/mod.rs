@@ -76,9 +76,22 @@ pub struct OutOfRange {
 }
 
 /// The staging tables whose rows a second session loads, besides `past_race_runner`'s, when
-/// it loads the reports and payouts too (`load::side`), in the order of
-/// [`crate::load::sql::SIDE_MERGES`].
-pub const SIDE_TABLES: [usize; 3] = [PERF_REPORT, RACE_BET, BET_REPORT];
+/// it loads the reports, the payouts and the programme's bet offers and jackpots too
+/// (`load::side`, the merges of [`crate::load::sql::SIDE_MERGES`]); the reports first (the
+/// `past_race_runner` merge reads them).
+pub const SIDE_TABLES: [usize; 5] = [
+    PERF_REPORT,
+    RACE_BET,
+    BET_REPORT,
+    RACE_BET_OFFER,
+    MEETING_JACKPOT,
+];
+
+/// The staging tables a second session loading [`SIDE_TABLES`] gets a copy of when it runs the
+/// whole merges of the bet offers and jackpots (not their insert-only forms): those delete the
+/// offers and jackpots of the batch's programmes that these no longer list, and so read which
+/// races and réunions the batch stages. The first session keeps them: its merges read them too.
+pub const PROGRAMME_TABLES: [usize; 2] = [RACE_MEETING, RACE];
 
 /// A batch's rows taken out of it for a second session ([`Batch::take_for_side`]): its
 /// `past_race_runner` rows, and with `reports` those of [`SIDE_TABLES`].
@@ -99,10 +112,12 @@ pub struct SideRows {
     pub reports: bool,
     /// With `reports`: the COPY data and row count of each of [`SIDE_TABLES`], in its order.
     pub tables: Vec<(Vec<u8>, u64)>,
+    /// When asked for: a copy of the rows of each of [`PROGRAMME_TABLES`], in its order.
+    pub programme: Vec<(Vec<u8>, u64)>,
 }
 
 impl SideRows {
-    /// Rows of any table.
+    /// Rows of any table but the copies of [`PROGRAMME_TABLES`].
     pub fn rows(&self) -> u64 {
         self.direct_rows + self.staged_rows + self.tables.iter().map(|t| t.1).sum::<u64>()
     }
@@ -253,8 +268,9 @@ impl Batch {
     /// Takes the rows a second session loads out of the batch (`load::side`): the rows
     /// [`Batch::direct`] gives and the `stg_past_runner` rows; with `reports`, the rows of
     /// [`SIDE_TABLES`], else the races whose reports the batch stages. The batch then has none
-    /// of them; [`Batch::put_back`] returns the buffers, for their capacity.
-    pub fn take_for_side(&mut self, reports: bool) -> SideRows {
+    /// of them; [`Batch::put_back`] returns the buffers, for their capacity. With `programme`
+    /// (and `reports`), a copy of the rows of [`PROGRAMME_TABLES`] too, which the batch keeps.
+    pub fn take_for_side(&mut self, reports: bool, programme: bool) -> SideRows {
         assert!(self.finished, "rows taken before Batch::finish");
         let take = |t: &mut Table| (std::mem::take(&mut t.csv), std::mem::take(&mut t.rows));
         let (direct, direct_rows) = take(&mut self.direct);
@@ -272,6 +288,12 @@ impl Batch {
                 .iter()
                 .map(|&i| take(&mut self.tables[i]))
                 .collect();
+            if programme {
+                rows.programme = PROGRAMME_TABLES
+                    .iter()
+                    .map(|&i| (self.tables[i].csv.clone(), self.tables[i].rows))
+                    .collect();
+            }
         } else {
             rows.reported = take(&mut self.reported).0;
         }
