@@ -25,12 +25,17 @@ orphans AS (
     ) o
 ),
 src AS (
-    -- The newest copy of each key, with the first day any copy was listed on: two sorts (the
-    -- window's, the DISTINCT ON's) of the staged rows, where a GROUP BY over every value
-    -- column made a third.
+    -- The newest copy of each key, with the first day any copy was listed on: one sort of the
+    -- staged rows, the window's, which orders each key's copies as the DISTINCT ON needs them
+    -- (over the whole key, so that the minimum is the key's). A window over the key alone
+    -- sorted them twice, and a GROUP BY over every value column three times.
     SELECT DISTINCT ON (horse_id, race_date, hippodrome, nom_prix)
            horse_id, race_date, hippodrome, nom_prix, key_hash, {values},
-           min(day) OVER (PARTITION BY horse_id, race_date, hippodrome, nom_prix) AS first_day,
+           min(day) OVER (
+               PARTITION BY horse_id, race_date, hippodrome, nom_prix
+               ORDER BY (day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre DESC
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+           ) AS first_day,
            (day - DATE '2000-01-01') * 1000000::bigint + num_reunion * 1000 + num_ordre AS newest
     FROM res WHERE horse_id IS NOT NULL
     ORDER BY horse_id, race_date, hippodrome, nom_prix, newest DESC
