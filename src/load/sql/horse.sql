@@ -1,10 +1,12 @@
 -- One pass over the staged runners (a window gives each horse the AND of its payloads' flags
 -- while the sort picks its latest row), one index probe per horse, then an UPDATE or an
--- INSERT. The window orders each horse's rows as the DISTINCT ON needs them, so that they are
--- sorted once (a window over the horse alone had them sorted twice: at 600 bench days this
--- merge took 9.7-11.5 s against 10.9-11.9, within the noise of three runs). In first loads of 600 bench days this merge took 11.7-12.3 s in all (four runs)
+-- INSERT. In first loads of 600 bench days this merge took 11.7-12.3 s in all (four runs)
 -- where a GROUP BY beside the sort, a hash join over the whole horse table and an
 -- INSERT … ON CONFLICT DO UPDATE took 13.3-14.3 s (three runs).
+--
+-- The window orders each horse's rows as the DISTINCT ON needs them, so that they are sorted
+-- once (a window over the horse alone had them sorted twice). At 600 bench days this merge
+-- took 9.7-11.5 s against 10.9-11.9 s, within the noise of three runs.
 --
 -- In a backfill almost every horse read is updated (a newer race: its source_* move), and the
 -- UPDATE is about two fifths of this merge: with it left out (a test only, the sources then
