@@ -412,15 +412,15 @@ const MERGE_FILES: [(&str, &Table, &str); 12] = [
     ),
 ];
 
-/// `COPY past_race_runner (…) FROM STDIN`: the rows a first backfill knows new, in the CSV of
-/// `stg_past_runner` without its first four fields (day, R, C, first_day) and `key_hash`, and
-/// with `reported_on` (the row's first day) after the key: (race_date, hippodrome, nom_prix,
-/// nom_cheval, reported_on, then the values in declaration order).
+/// `COPY past_race_runner (…) FROM STDIN`: the rows a first backfill knows new, the binary rows
+/// of `stg_past_runner` without their first four fields (day, R, C, first_day) and `key_hash`,
+/// and with `reported_on` (the row's first day) after the key: (race_date, hippodrome,
+/// nom_prix, nom_cheval, reported_on, then the values in declaration order).
 pub static DIRECT_PAST_RUNNER: LazyLock<String> = LazyLock::new(|| {
     let values: Vec<&str> = tables::PAST_RUNNER.values().collect();
     format!(
         "COPY past_race_runner (race_date, hippodrome, nom_prix, nom_cheval, reported_on, {}) \
-         FROM STDIN (FORMAT csv)",
+         FROM STDIN (FORMAT binary)",
         values.join(", ")
     )
 });

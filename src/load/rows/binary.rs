@@ -29,7 +29,7 @@ pub const TYPES: [Ty; 8] = [
 ];
 
 /// The signature, no flags, no header extension.
-const HEADER: &[u8; 19] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+pub const HEADER: &[u8; 19] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// The field count of the end of the data.
 pub const TRAILER: [u8; 2] = (-1_i16).to_be_bytes();
@@ -133,6 +133,12 @@ pub fn numeric(buf: &mut Vec<u8>, decimal: &str) {
             group = 0;
         }
     }
+}
+
+/// A `date`'s four bytes, without their length: days since 2000-01-01.
+pub fn date_bytes(d: NaiveDate) -> [u8; 4] {
+    let days = i32::try_from((d - EPOCH).num_days()).expect("a chrono date is within ±2^31 days");
+    days.to_be_bytes()
 }
 
 pub fn date(buf: &mut Vec<u8>, d: NaiveDate) {

@@ -5,7 +5,7 @@
 //! batch). PostgreSQL used to group them in the merge, which cost about as much as inserting the
 //! rows; the reader thread does it instead, while the previous batch is in PostgreSQL, and stages
 //! only the copy that wins, the rule the merge applied:
-//! - the copies are grouped by their values (a hash of the fields as the CSV would hold them);
+//! - the copies are grouped by their values (a hash of the fields as PostgreSQL would hold them);
 //! - a group's rank is its newest report (greatest day, R, C), then whether one of its copies is
 //!   the report's own horse (`itsHim`), then its values' hash (any fixed order would do: two
 //!   reports of one race that disagree about a runner, neither of them its own, which only one
@@ -16,7 +16,7 @@
 //! In a long backfill most copies are of rows PostgreSQL already holds with the same values:
 //! 12.67 of 15.4 million in the first 600 bench days. The load's filter ([`SeenRunners`]) is
 //! asked as each copy is read, from hashes of its fields ([`Fields`]), and a copy it knows is
-//! never written as CSV: whichever copy of those values wins, the row is left out.
+//! never written: whichever copy of those values wins, the row is left out.
 //!
 //! A winning row whose key the load never sent, into a table that was empty when the load began,
 //! goes into a buffer of its own instead ([`Batch::direct`]): PostgreSQL copies it straight into
@@ -39,7 +39,7 @@ use super::{Batch, PAST_RUNNER};
 use crate::load::seen::{Route, SeenRunners, Via, hash_after};
 use crate::load::sql::tables;
 
-/// One copy of a runner's row: how it ranks, and where its row sits in the table's CSV buffer
+/// One copy of a runner's row: how it ranks, and where its row sits in the table's buffer
 /// unless it was left unwritten.
 #[derive(Debug, Clone)]
 pub(super) struct Copy {
@@ -53,7 +53,7 @@ pub(super) struct Copy {
     pub its_him: bool,
     /// What the filter of the batch's reader said of the copy as it was read.
     pub seen: Seen,
-    /// Its CSV row; `None` for a copy [`Seen::Known`], which is never written.
+    /// Its row; `None` for a copy [`Seen::Known`], which is never written.
     pub row: Option<Written>,
 }
 
@@ -70,28 +70,52 @@ pub(super) enum Seen {
     Known(Via),
 }
 
-/// Where a written copy's row sits in the table's CSV buffer: byte offsets, 32 bits each (a
-/// batch holds at most a few MB of these rows) so that a copy takes 72 bytes, not 112: a batch
-/// of a long backfill holds about 25,000 copies a day.
+/// Where a written copy's row sits in the table's buffer (binary COPY data, see [`BINARY`]):
+/// byte offsets, 32 bits each (a batch holds at most a few MB of these rows) so that a copy
+/// takes 72 bytes, not 112: a batch of a long backfill holds about 25,000 copies a day.
 #[derive(Debug, Clone)]
 pub(super) struct Written {
-    /// The row starts here.
+    /// The row starts here (its field count).
     start: u32,
-    /// The `first_day` field (10 bytes, `YYYY-MM-DD`), the copy's own day.
+    /// The bytes of the `first_day` field (without its length), the copy's own day.
     first_day: u32,
-    /// `race_date` to `key_hash`, the row's natural key, is `key_start..key_end`; the values
-    /// follow after a comma, up to the newline that ends the row at `end`.
+    /// `race_date` to `key_hash`, the row's natural key, is `key_start..key_end` (each field
+    /// with its length); the values follow, up to the end of the row at `end`.
     key_start: u32,
     key_end: u32,
     end: u32,
 }
 
+/// `stg_past_runner` rows, and the direct ones, go to PostgreSQL in binary: a runner of a past
+/// race is the largest table's row, and the server parses binary fields faster than CSV (2
+/// million such rows into the indexed table by `psql`: 6.64 and 6.46 s in binary against 7.38
+/// and 7.31 s in CSV). First loads of 600 bench days, alternated: the second session's
+/// `past_race_runner` statements 22.4-22.6 s against 24.2 s, the loads 45.6, 45.3 and 46.4 s
+/// against 46.6 and 46.7 s (and 50.0, the first run); peak memory 94 MiB against 89, a binary
+/// row being longer (each field's length). The offsets of [`Written`] are of fields in that
+/// format.
+pub(super) const BINARY: bool = tables::PAST_RUNNER.binary;
+const _: () = assert!(BINARY, "the offsets of Written are of binary fields");
+
+/// A binary field's length, before its bytes.
+const LENGTH: usize = 4;
+
+/// `key_hash`, the key's last field (an `integer`), with its length.
+const KEY_HASH: usize = LENGTH + 4;
+
+/// The columns of a direct row ([`crate::load::sql::DIRECT_PAST_RUNNER`]): the key's four
+/// fields before `key_hash`, `reported_on`, the values.
+fn direct_fields() -> i16 {
+    let n = 5 + tables::PAST_RUNNER.values().count();
+    i16::try_from(n).expect("fewer than 2^15 columns")
+}
+
 impl Written {
-    /// Offsets into the CSV buffer. Panics beyond 4 GiB: a batch ends once its rows reach the
-    /// row budget (25,000 by default) after a day, so only one day's performances of more
+    /// Offsets into the table's buffer. Panics beyond 4 GiB: a batch ends once its rows reach
+    /// the row budget (25,000 by default) after a day, so only one day's performances of more
     /// than ten million runners of past races could take it there.
     pub fn new(start: usize, first_day: usize, key: Range<usize>, end: usize) -> Written {
-        let at = |n: usize| u32::try_from(n).expect("a batch's past runners under 4 GiB of CSV");
+        let at = |n: usize| u32::try_from(n).expect("a batch's past runners under 4 GiB");
         Written {
             start: at(start),
             first_day: at(first_day),
@@ -101,7 +125,7 @@ impl Written {
         }
     }
 
-    /// The whole row, its newline included.
+    /// The whole row.
     fn row(&self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
@@ -114,16 +138,16 @@ impl Written {
         self.key_start as usize..self.key_end as usize
     }
 
-    /// The values, after the key (without the newline).
+    /// The values, after the key.
     fn values(&self) -> Range<usize> {
-        self.key_end as usize + 1..self.end as usize - 1
+        self.key_end as usize..self.end as usize
     }
 }
 
 /// A row's fields as bytes to hash, as PostgreSQL would store them: two rows whose fields give
-/// the same bytes here give the same CSV row, and the other way round. A text is a 1, its bytes
+/// the same bytes here give the same row, and the other way round. A text is a 1, its bytes
 /// without NUL (the staging text drops them), then a 0; NULL is a 0; a number is a 1 and its 8
-/// bytes. Hashing these bytes costs a fraction of writing the CSV row, which most copies never
+/// bytes. Hashing these bytes costs a fraction of writing the row, which most copies never
 /// need (see [`Batch::finish_filtered`]).
 #[derive(Debug, Default)]
 pub(super) struct Fields(Vec<u8>);
@@ -190,7 +214,8 @@ impl Fields {
     }
 }
 
-const DATE_LEN: usize = "2025-01-01".len();
+/// A binary `date`'s bytes.
+const DATE_LEN: usize = 4;
 
 /// A winning copy whose row is sent.
 struct Sent {
@@ -225,8 +250,9 @@ impl Batch {
             return;
         }
         self.finished = true;
-        for (t, declaration) in self.tables.iter_mut().zip(tables::ALL) {
-            if declaration.binary && t.rows > 0 {
+        // This table's rows are compacted below, and its trailer added then.
+        for (i, (t, declaration)) in self.tables.iter_mut().zip(tables::ALL).enumerate() {
+            if declaration.binary && t.rows > 0 && i != PAST_RUNNER {
                 t.csv.extend_from_slice(&super::binary::TRAILER);
             }
         }
@@ -240,7 +266,6 @@ impl Batch {
             .collect();
         order.sort_unstable();
         let mut sent: Vec<Sent> = Vec::new();
-        let mut first = Vec::with_capacity(DATE_LEN);
         for group in order.chunk_by(|a, b| a.0 == b.0) {
             let copy = |&(_, i): &(u64, u32)| &copies[i as usize];
             // A copy's group: the copies of the same values. Its rank: the group's newest report,
@@ -272,8 +297,7 @@ impl Batch {
                 .map(|g| copy(g).report.0)
                 .min()
                 .expect("chunks are never empty");
-            first.clear();
-            crate::day::push_iso(&mut first, day_of(first_day));
+            let first = super::binary::date_bytes(day_of(first_day));
             let w = &copies[winner as usize];
             let route = match (seen.as_deref_mut(), w.seen) {
                 (Some(seen), Seen::Known(via)) => {
@@ -304,8 +328,10 @@ impl Batch {
         // has reached its bytes.
         sent.sort_unstable_by_key(|s| s.copy);
         let csv = &mut table.csv;
-        let mut end = 0;
+        // After the binary header, which the first row written put there.
+        let mut end = super::binary::HEADER.len().min(csv.len());
         let mut rows = 0;
+        let direct_fields = direct_fields();
         for &Sent {
             copy,
             first_day,
@@ -316,22 +342,19 @@ impl Batch {
                 .row
                 .as_ref()
                 .expect("a copy not known is written");
-            first.clear();
-            crate::day::push_iso(&mut first, day_of(first_day));
+            let first = super::binary::date_bytes(day_of(first_day));
             if direct {
-                // The key's fields without key_hash (an integer, the key's last field),
-                // then reported_on and the values: the columns of DIRECT_PAST_RUNNER.
+                // The key's fields without key_hash (the key's last field), then reported_on
+                // and the values: the columns of DIRECT_PAST_RUNNER.
                 let key = &csv[w.key()];
-                let fields = key
-                    .iter()
-                    .rposition(|&b| b == b',')
-                    .expect("the key has several fields");
+                let hash_at = key.len() - KEY_HASH;
+                debug_assert_eq!(key[hash_at..hash_at + LENGTH], 4_i32.to_be_bytes());
                 let d = &mut self.direct;
-                d.csv.extend_from_slice(&key[..fields + 1]);
+                super::binary::row(&mut d.csv, direct_fields);
+                d.csv.extend_from_slice(&key[..hash_at]);
+                d.csv.extend_from_slice(&4_i32.to_be_bytes());
                 d.csv.extend_from_slice(&first);
-                d.csv.push(b',');
                 d.csv.extend_from_slice(&csv[w.values()]);
-                d.csv.push(b'\n');
                 d.rows += 1;
             } else {
                 let row = w.row();
@@ -343,8 +366,16 @@ impl Batch {
                 rows += 1;
             }
         }
+        if rows == 0 {
+            end = 0;
+        }
         csv.truncate(end);
         table.rows = rows;
+        for t in [table, &mut self.direct] {
+            if t.rows > 0 {
+                t.csv.extend_from_slice(&super::binary::TRAILER);
+            }
+        }
         self.past_copies.clear();
         self.unwritten = 0;
     }

@@ -147,12 +147,14 @@ impl Batch {
                 self.unwritten += 1;
                 continue;
             }
-            let start = self.tables[PAST_RUNNER].csv.len();
             let mut r = self.row(PAST_RUNNER);
+            // In binary: the row's field count (after the header, for the first row), each
+            // field's length, then its bytes.
+            let start = r.buf.len() - 2;
             r.race_key(day, race);
-            let first_day = r.buf.len() + 1; // after the comma the field starts with
+            let first_day = r.buf.len() + 4;
             r.date("first_day", day);
-            let key_start = r.buf.len() + 1;
+            let key_start = r.buf.len();
             r.date("race_date", race_date);
             r.text("hippodrome", Some(hippodrome));
             r.text("nom_prix", Some(nom_prix));

@@ -240,7 +240,7 @@ pub const HISTORY: Table = Table {
 #[rustfmt::skip]
 pub const PAST_RUNNER: Table = Table {
     name: "stg_past_runner",
-    binary: false,
+    binary: true,
     columns: &[
         named("day", Date, "the lake path's day of the report whose values win in the batch"),
         named("num_reunion", Int, "its R"),
