@@ -1936,6 +1936,21 @@ mod tests {
     }
 
     #[test]
+    fn rows_first_listed_after_the_ledgers_last_day_are_relied_on_by_the_next_batch() {
+        // The ledger had days up to the 4th: a report of the 5th is newer than any loaded, so
+        // what it stages is PostgreSQL's once committed, and the same report a day later
+        // stages none of its past runners.
+        let (body, _) = performances_and_a_jockey_changed();
+        let perf = |d: &str| key(d, Some((1, 1)), Stage::Performances);
+        let ledger_max = NaiveDate::from_ymd_opt(2025, 11, 4);
+        let mut seen = SeenPastRaces::new(ledger_max);
+        let (staged, left_out, _) = through_filter(&mut seen, 1, &[(perf("2025-11-05"), &body)]);
+        assert_eq!((staged.len(), left_out), (5, 0));
+        let (staged, left_out, _) = through_filter(&mut seen, 2, &[(perf("2025-11-06"), &body)]);
+        assert_eq!((staged.len(), left_out), (0, 5));
+    }
+
+    #[test]
     fn direct_and_staged_past_runners_are_the_rows_of_the_batch() {
         // past_race_runner's key.
         const KEY: [&str; 4] = ["race_date", "hippodrome", "nom_prix", "nom_cheval"];

@@ -266,6 +266,8 @@ impl Batch {
             .collect();
         order.sort_unstable();
         let mut sent: Vec<Sent> = Vec::new();
+        // The first day as the filter compares it with the ledger's last day (ISO bytes).
+        let mut first_iso = Vec::with_capacity("2025-01-01".len());
         for group in order.chunk_by(|a, b| a.0 == b.0) {
             let copy = |&(_, i): &(u64, u32)| &copies[i as usize];
             // A copy's group: the copies of the same values. Its rank: the group's newest report,
@@ -297,7 +299,8 @@ impl Batch {
                 .map(|g| copy(g).report.0)
                 .min()
                 .expect("chunks are never empty");
-            let first = super::binary::date_bytes(day_of(first_day));
+            first_iso.clear();
+            crate::day::push_iso(&mut first_iso, day_of(first_day));
             let w = &copies[winner as usize];
             let route = match (seen.as_deref_mut(), w.seen) {
                 (Some(seen), Seen::Known(via)) => {
@@ -307,8 +310,8 @@ impl Batch {
                 (None, Seen::Known(_)) => {
                     panic!("a batch read with a filter of past runners finished without it")
                 }
-                (Some(seen), Seen::New) => seen.send(w.key, values, &first),
-                (Some(seen), Seen::Unasked) => seen.route(w.key, values, &first),
+                (Some(seen), Seen::New) => seen.send(w.key, values, &first_iso),
+                (Some(seen), Seen::Unasked) => seen.route(w.key, values, &first_iso),
                 (None, _) => Route::Staged,
             };
             let direct = match route {
