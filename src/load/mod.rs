@@ -24,9 +24,9 @@
 //! `past_race_runner` (and, when the tables' foreign keys and the index no statement of the load
 //! reads could be set aside until the end, [`aside`], the runners' reports, the payouts and the
 //! programme's bet offers and jackpots) while the first one loads the other tables ([`side`]),
-//! and the merges of the tables one object each
-//! writes are plain inserts ([`sql::INSERT_ONLY`]). The statements that run batch after batch with
-//! the same plan are prepared once per session ([`plans`]).
+//! and the merges of the tables one object each writes are plain inserts ([`sql::INSERT_ONLY`]).
+//! The statements that run batch after batch with the same plan are prepared once per session
+//! ([`plans`]).
 
 pub mod aside;
 pub mod ledger;
@@ -1196,9 +1196,9 @@ fn copy_and_merge(
 /// The ids of the races and réunions of the days from `first` to `last`, as this session sees
 /// them, as CSV for [`sql::COPY_RACE_IDS`] and [`sql::COPY_MEETING_IDS`].
 fn batch_ids(tx: &mut Transaction<'_>, first: Day, last: Day) -> Result<side::Ids> {
-    let days = [&first.iso(), &last.iso()];
+    let (first, last) = (first.iso(), last.iso());
     let rows = tx
-        .query(sql::BATCH_RACE_IDS, &[days[0], days[1]])
+        .query(sql::BATCH_RACE_IDS, &[&first, &last])
         .context("reading the ids of the batch's races")?;
     let mut races = Vec::with_capacity(rows.len() * 24);
     for r in &rows {
@@ -1207,7 +1207,7 @@ fn batch_ids(tx: &mut Transaction<'_>, first: Day, last: Day) -> Result<side::Id
         writeln!(races, "{id},{day},{reunion},{ordre}").expect("writing to a Vec");
     }
     let rows = tx
-        .query(sql::BATCH_MEETING_IDS, &[days[0], days[1]])
+        .query(sql::BATCH_MEETING_IDS, &[&first, &last])
         .context("reading the ids of the batch's réunions")?;
     let mut meetings = Vec::with_capacity(rows.len() * 20);
     for r in &rows {

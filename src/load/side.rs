@@ -158,10 +158,12 @@ impl Side {
     ) -> Result<Side> {
         let staging = &sql::STAGING[super::rows::PAST_RUNNER];
         let mut setup = vec![sql::SESSION, staging.create];
-        // The insert-only forms delete nothing, and read no staged programme.
+        // Only the whole forms of the bet offers' and jackpots' merges read them (to delete
+        // what a programme no longer lists); the insert-only forms delete nothing.
         let programme = reports.iter().flatten().any(|m| {
-            ["race_bet_offer", "meeting_jackpot"].contains(&m.target)
-                && m.insert_only != Some(m.sql)
+            PROGRAMME_TABLES
+                .iter()
+                .any(|&i| sql::names_table(m.sql, sql::STAGING[i].name))
         });
         match &reports {
             Some(_) => {
@@ -254,9 +256,10 @@ impl Side {
 }
 
 /// Whether the ledger row of a loaded object is written by the second session when it loads
-/// the reports (and the rest of [`SIDE_TABLES`]): those of the objects some of whose rows are there. The programme's
-/// bet offers and jackpots are there (its réunions and races here), the performances' rows but
-/// their `horse_race_history` ones, the rapports' rows all; the participants' rows are all here.
+/// the reports (and the rest of [`SIDE_TABLES`]): those of the objects some of whose rows are
+/// there. The programme's bet offers and jackpots are there (its réunions and races here), the
+/// performances' rows but their `horse_race_history` ones, the rapports' rows all; the
+/// participants' rows are all here.
 pub fn commits_last(entry: &Entry) -> bool {
     matches!(
         entry.key.stage,

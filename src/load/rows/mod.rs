@@ -17,11 +17,11 @@
 //! always-quoted text; the csv crate reads the output back in the tests.
 //!
 //! The tables whose text the server is slowest to parse (`Table::binary`: the runners, their
-//! past races and the runners of those, the reports' key arrays) are sent in PostgreSQL's binary COPY format instead
-//! ([`binary`]), by the same [`Row`] methods: the writer of a row does not know which format
-//! its table uses. A key out of its column's range cannot be sent as is there (in CSV
-//! PostgreSQL refuses it, naming it): the writers of those payloads check their keys first, and
-//! reject the object before writing any row of it.
+//! past races and the runners of those, the reports' key arrays) are sent in PostgreSQL's
+//! binary COPY format instead ([`binary`]), by the same [`Row`] methods: the writer of a row
+//! does not know which format its table uses. A key out of its column's range cannot be sent
+//! as is there (in CSV PostgreSQL refuses it, naming it): the writers of those payloads check
+//! their keys first, and reject the object before writing any row of it.
 
 mod binary;
 mod participants;

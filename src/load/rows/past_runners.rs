@@ -94,11 +94,14 @@ pub(super) struct Written {
 /// against 46.6 and 46.7 s (and 50.0, the first run); peak memory 94 MiB against 89, a binary
 /// row being longer (each field's length). The offsets of [`Written`] are of fields in that
 /// format.
-pub(super) const BINARY: bool = tables::PAST_RUNNER.binary;
+const BINARY: bool = tables::PAST_RUNNER.binary;
 const _: () = assert!(BINARY, "the offsets of Written are of binary fields");
 
+/// A binary row's field count, before its fields.
+pub(super) const FIELD_COUNT: usize = 2;
+
 /// A binary field's length, before its bytes.
-const LENGTH: usize = 4;
+pub(super) const LENGTH: usize = 4;
 
 /// `key_hash`, the key's last field (an `integer`), with its length.
 const KEY_HASH: usize = LENGTH + 4;

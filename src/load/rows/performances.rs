@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
-use super::past_runners::{Copy, Fields, Seen, Written};
+use super::past_runners::{Copy, FIELD_COUNT, Fields, LENGTH, Seen, Written};
 use super::{Batch, HISTORY, PAST_RUNNER, PERF_REPORT};
 use crate::lake::RaceId;
 use crate::load::seen::{SeenPastRaces, SeenRunners};
@@ -150,9 +150,9 @@ impl Batch {
             let mut r = self.row(PAST_RUNNER);
             // In binary: the row's field count (after the header, for the first row), each
             // field's length, then its bytes.
-            let start = r.buf.len() - 2;
+            let start = r.buf.len() - FIELD_COUNT;
             r.race_key(day, race);
-            let first_day = r.buf.len() + 4;
+            let first_day = r.buf.len() + LENGTH;
             r.date("first_day", day);
             let key_start = r.buf.len();
             r.date("race_date", race_date);
