@@ -286,6 +286,7 @@ fn load_locked(
             _ => *m,
         })
         .collect();
+    let two_sessions = second_session.is_some();
     let empty = Empty {
         second_session,
         merges,
@@ -297,15 +298,46 @@ fn load_locked(
     };
     // Back whatever became of the load: a failed one leaves no key or index missing either.
     let started = Instant::now();
-    let restored = aside::restore(client);
-    let keys_back = started.elapsed().as_secs_f64();
-    let indexes = aside::restore_indexes(client);
+    // The load's second session is gone; another one builds the indexes if a second session
+    // could be opened for the batches.
+    let other = two_sessions.then(second).and_then(|other| {
+        other
+            .map_err(|e| eprintln!("pmu-lake: building the indexes after the foreign keys: {e:#}"))
+            .ok()
+    });
+    let (restored, keys_back, indexes) = keys_and_indexes_back(client, other);
     let mut report = loaded?;
     warn(&restored?);
     indexes?;
     report.phases.foreign_keys = set_aside + keys_back;
     report.phases.indexes = started.elapsed().as_secs_f64() - keys_back;
     Ok(report)
+}
+
+/// The keys set aside back ([`aside::restore`]) on `client`, while `other`, another session,
+/// builds the indexes again ([`aside::restore_indexes`]): no key is of the indexes' table, so
+/// neither waits for the other's locks, and the index build no longer waits for the keys'
+/// validation (at full bench size 6.6 s of index and 4.7 s of keys, one after the other).
+/// Without `other`, the indexes are built here after the keys. Returns the keys' outcome, the
+/// seconds until they were back, and the indexes' outcome.
+fn keys_and_indexes_back(
+    client: &mut Client,
+    other: Option<Client>,
+) -> (Result<Vec<String>>, f64, Result<()>) {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let building =
+            other.map(|mut other| scope.spawn(move || aside::restore_indexes(&mut other)));
+        let restored = aside::restore(client);
+        let keys_back = started.elapsed().as_secs_f64();
+        let indexes = match building {
+            Some(building) => building
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the thread building the indexes panicked"))),
+            None => aside::restore_indexes(client),
+        };
+        (restored, keys_back, indexes)
+    })
 }
 
 fn warn(warnings: &[String]) {

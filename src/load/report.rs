@@ -175,7 +175,9 @@ pub struct Phases {
     /// back, validated, after it (`load::aside`).
     #[serde(default)]
     pub foreign_keys: f64,
-    /// Building the indexes set aside again after a first backfill (`load::aside`).
+    /// Building the indexes set aside again after a first backfill (`load::aside`), once the
+    /// keys are back: with two sessions, another session builds them while the keys are added
+    /// back, and this is the wait for it to end.
     #[serde(default)]
     pub indexes: f64,
     /// The first session idle, waiting for the lake's reader to hand over the next batch: the
