@@ -319,6 +319,17 @@ pub const KEPT_PLANS: [&str; 6] = [
 /// and it costs a statement per table per day).
 pub const SESSION: &str = "SET jit = off; SET work_mem = '32MB'; SET synchronous_commit = off";
 
+/// How the staging tables end a transaction, as their statements create them.
+pub const DELETED_AT_COMMIT: &str = "ON COMMIT DELETE ROWS";
+
+/// The name of the temp table a `CREATE TEMP TABLE IF NOT EXISTS` statement creates.
+pub fn temp_table_name(statement: &str) -> Option<&str> {
+    let rest = statement.strip_prefix("CREATE TEMP TABLE IF NOT EXISTS ")?;
+    rest.split([' ', '(', '\n'])
+        .next()
+        .filter(|name| !name.is_empty())
+}
+
 /// The ids of a batch's horses, written by the `horse` merge for the `race_participant` merge
 /// that follows it (one hash join there, where an index probe of `horse` per runner, through
 /// the versions each batch's update leaves, was about a quarter of that merge). In first loads
@@ -667,6 +678,23 @@ pub fn names_table(sql: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_tables_are_named_and_emptied_at_commit_as_the_second_session_expects() {
+        // The second session keeps its tables' rows across commits by rewriting the clause,
+        // and empties them by these names (load::side).
+        let mut creates: Vec<(&str, &str)> = STAGING.iter().map(|t| (t.create, t.name)).collect();
+        creates.extend([
+            (RACE_IDS, "stg_race_id"),
+            (MEETING_IDS, "stg_meeting_id"),
+            (HORSE_IDS, "stg_horse_id"),
+        ]);
+        for (create, name) in creates {
+            assert_eq!(temp_table_name(create), Some(name), "{create}");
+            assert_eq!(create.matches(DELETED_AT_COMMIT).count(), 1, "{create}");
+        }
+        assert_eq!(temp_table_name(SESSION), None);
+    }
 
     #[test]
     fn staging_texts_come_from_the_declaration() {
