@@ -668,7 +668,7 @@ fn print_table(spec: &Spec, runs: &[Run]) {
     );
     if let Some(p) = median_run(&firsts).and_then(|r| r.phases) {
         println!(
-            "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit, {:.2} s foreign keys set aside and validated, {:.2} s indexes built again",
+            "first load time (median run): {:.2} s read+parse, {:.2} s COPY, {:.2} s merges, {:.2} s ledger+commit, {:.2} s foreign keys set aside and validated, {:.2} s more for the indexes built again beside them",
             p.read_parse, p.copy, p.merge, p.ledger_commit, p.foreign_keys, p.indexes
         );
         // The first session's idle time, and what it waited for: where the load's critical
