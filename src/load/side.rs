@@ -190,20 +190,15 @@ impl Side {
             None => setup.push(REPORTED_RACES),
         }
         // Kept across commits, emptied as each transaction begins (see [`KEPT`]).
-        let mut begin = String::from("BEGIN");
+        let mut names = Vec::new();
         for statement in setup {
-            if let Some(name) = sql::temp_table_name(statement) {
-                begin.push_str(if begin == "BEGIN" {
-                    "; TRUNCATE "
-                } else {
-                    ", "
-                });
-                begin.push_str(name);
-            }
+            names.extend(sql::temp_table_name(statement));
             client
                 .batch_execute(&statement.replace(sql::DELETED_AT_COMMIT, KEPT))
                 .context("setting up the load's second session")?;
         }
+        // Never empty: the staged past runners' table is always there.
+        let begin = format!("BEGIN; TRUNCATE {}", names.join(", "));
         let merges = reports
             .iter()
             .flatten()
