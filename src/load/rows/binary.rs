@@ -142,11 +142,8 @@ pub fn date_bytes(d: NaiveDate) -> [u8; 4] {
 }
 
 pub fn date(buf: &mut Vec<u8>, d: NaiveDate) {
-    let days = (d - EPOCH).num_days();
-    int4(
-        buf,
-        i32::try_from(days).expect("a chrono date is within ±2^31 days of 2000"),
-    );
+    buf.extend_from_slice(&4_i32.to_be_bytes());
+    buf.extend_from_slice(&date_bytes(d));
 }
 
 /// A one-dimensional `integer[]` of `items` (`{}` when empty), without NULL elements.

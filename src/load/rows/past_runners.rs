@@ -348,7 +348,7 @@ impl Batch {
                 .row
                 .as_ref()
                 .expect("a copy not known is written");
-            let first = super::binary::date_bytes(day_of(first_day));
+            let first_day = day_of(first_day);
             if direct {
                 // The key's fields without key_hash (the key's last field), then reported_on
                 // and the values: the columns of DIRECT_PAST_RUNNER.
@@ -358,8 +358,7 @@ impl Batch {
                 let d = &mut self.direct;
                 super::binary::row(&mut d.csv, direct_fields);
                 d.csv.extend_from_slice(&key[..hash_at]);
-                d.csv.extend_from_slice(&4_i32.to_be_bytes());
-                d.csv.extend_from_slice(&first);
+                super::binary::date(&mut d.csv, first_day);
                 d.csv.extend_from_slice(&csv[w.values()]);
                 d.rows += 1;
             } else {
@@ -367,7 +366,7 @@ impl Batch {
                 debug_assert!(end <= row.start, "rows only move down");
                 let at = end + (w.first_day() - row.start);
                 csv.copy_within(row.clone(), end);
-                csv[at..at + DATE_LEN].copy_from_slice(&first);
+                csv[at..at + DATE_LEN].copy_from_slice(&super::binary::date_bytes(first_day));
                 end += row.len();
                 rows += 1;
             }
