@@ -35,6 +35,7 @@ pub mod plans;
 pub mod recent;
 pub mod report;
 pub mod rows;
+mod runners;
 pub mod seen;
 pub mod sent;
 pub mod side;
@@ -291,6 +292,7 @@ fn load_locked(
         second_session,
         merges,
         keys_aside: keys_aside.is_some(),
+        direct_runners: insert_only("race_participant"),
     };
     let loaded = load_days(client, lake, options, days, batches, seen, empty);
     let Some(set_aside) = keys_aside else {
@@ -360,6 +362,7 @@ fn load_days(
         second_session,
         merges,
         keys_aside,
+        direct_runners,
     } = empty;
     let bar = progress_bar(days.len() as u64, options.progress);
     let mut report = Report::default();
@@ -444,8 +447,13 @@ fn load_days(
                 while let Ok((done, whole)) = outcomes.try_recv() {
                     seen.outcome(done, whole);
                 }
-                let input = current
-                    .get_or_insert_with(|| Prepared::new(recycled.try_recv().unwrap_or_default()));
+                let input = current.get_or_insert_with(|| {
+                    let mut batch = recycled.try_recv().unwrap_or_default();
+                    if direct_runners {
+                        batch.copy_runners_directly();
+                    }
+                    Prepared::new(batch)
+                });
                 let day = ask.day;
                 if let Err(e) = objects
                     .and_then(|objects| prepare_day(day, objects, &ask.known, input, &mut seen))
@@ -1145,6 +1153,8 @@ struct Empty {
     /// The foreign keys are set aside ([`aside`]): the second session may load the reports and
     /// payouts too ([`side`]).
     keys_aside: bool,
+    /// The batches copy their runners straight into `race_participant` ([`runners`]).
+    direct_runners: bool,
 }
 
 /// How the first session runs a batch's merges.
@@ -1189,6 +1199,8 @@ fn copy_and_merge(
     phases.copy += copy_started.elapsed().as_secs_f64();
     let merge_started = Instant::now();
     let mut tables = Tables::default();
+    // The ids of the batch's races, when read for the second session.
+    let mut races = None;
     // Rows known new go straight into their table: the insert the merge would have done.
     let (csv, rows) = batch.direct();
     let mut direct = None;
@@ -1204,13 +1216,24 @@ fn copy_and_merge(
         if on_side {
             continue;
         }
+        if merge.target == "race_participant" && batch.direct_runners().len() > 0 {
+            let counts = runners::copy(tx, merging.plans, batch, races.take())?;
+            tables.add(merge.target, &counts);
+            // The merge still loads the runners staged (of races listing a numPmu twice).
+            if batch.table(rows::PARTICIPANT).1 == 0 {
+                continue;
+            }
+        }
         tables.add(merge.target, &run_merge(tx, merging.plans, merge)?);
         if merge.target == "race"
             && let Some((side, (first, last))) = merging.ids.take()
         {
             // Given whatever happens: the second session waits for them.
             match batch_ids(tx, first, last) {
-                Ok(ids) => side.ids(Some(ids))?,
+                Ok((ids, race_ids)) => {
+                    races = Some(race_ids);
+                    side.ids(Some(ids))?;
+                }
                 Err(e) => {
                     side.ids(None)?;
                     return Err(e);
@@ -1226,17 +1249,24 @@ fn copy_and_merge(
 }
 
 /// The ids of the races and réunions of the days from `first` to `last`, as this session sees
-/// them, as CSV for [`sql::COPY_RACE_IDS`] and [`sql::COPY_MEETING_IDS`].
-fn batch_ids(tx: &mut Transaction<'_>, first: Day, last: Day) -> Result<side::Ids> {
+/// them, as CSV for [`sql::COPY_RACE_IDS`] and [`sql::COPY_MEETING_IDS`], and the races' for
+/// [`runners::copy`].
+fn batch_ids(
+    tx: &mut Transaction<'_>,
+    first: Day,
+    last: Day,
+) -> Result<(side::Ids, runners::RaceIds)> {
     let (first, last) = (first.iso(), last.iso());
     let rows = tx
         .query(sql::BATCH_RACE_IDS, &[&first, &last])
         .context("reading the ids of the batch's races")?;
     let mut races = Vec::with_capacity(rows.len() * 24);
+    let mut race_ids = runners::RaceIds::default();
     for r in &rows {
         let (id, day, reunion, ordre): (i64, &str, i32, i32) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
         writeln!(races, "{id},{day},{reunion},{ordre}").expect("writing to a Vec");
+        race_ids.insert(id, runners::parse_day(day)?, reunion, ordre);
     }
     let rows = tx
         .query(sql::BATCH_MEETING_IDS, &[&first, &last])
@@ -1246,7 +1276,7 @@ fn batch_ids(tx: &mut Transaction<'_>, first: Day, last: Day) -> Result<side::Id
         let (id, day, officiel): (i64, &str, i32) = (r.get(0), r.get(1), r.get(2));
         writeln!(meetings, "{id},{day},{officiel}").expect("writing to a Vec");
     }
-    Ok(side::Ids { races, meetings })
+    Ok((side::Ids { races, meetings }, race_ids))
 }
 
 /// Runs one merge statement: its four counts ([`sql`]) and its time; PostgreSQL refusing a row

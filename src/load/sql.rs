@@ -87,6 +87,12 @@
 //! session runs the merges of [`SIDE_MERGES`] too, in forms that join the ids of the batch's
 //! races and réunions it is given ([`on_side`]).
 //!
+//! When `race_participant` was empty as the load began, a race's runners are not staged either
+//! (unless the race lists a `numPmu` twice, which the merge settles): their horses' columns go
+//! to `stg_horse`, which the `horse` merge reads beside `stg_participant`, and each runner's
+//! row is copied straight into `race_participant` with the ids of its race and horse, read once
+//! that merge ran ([`DIRECT_PARTICIPANT`], `load::runners`).
+//!
 //! A refreshed object is the whole truth about its race: runners a participants object no longer
 //! lists, and bets or paid combinations a non-empty rapports object no longer lists, are deleted
 //! by the `race_participant` and `bet_report` merges (an empty rapports `[]` stages nothing and
@@ -435,6 +441,23 @@ pub static DIRECT_PAST_RUNNER: LazyLock<String> = LazyLock::new(|| {
         values.join(", ")
     )
 });
+
+/// `COPY race_participant (…) FROM STDIN`: the runners of a first backfill, whose table was
+/// empty as the load began (`load::rows::participants`), with the ids of their race and horse
+/// the batch's transaction read after its `horse` merge: (race_id, num_pmu, horse_id, then the
+/// values of `stg_participant` in declaration order), what the insert-only merge would have
+/// inserted.
+pub static DIRECT_PARTICIPANT: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<&str> = tables::PARTICIPANT.values().collect();
+    format!(
+        "COPY race_participant (race_id, num_pmu, horse_id, {}) FROM STDIN (FORMAT binary)",
+        values.join(", ")
+    )
+});
+
+/// In the batch's transaction, after its `horse` merge: the id of each horse it staged (the
+/// rows that merge leaves in `stg_horse_id`), for [`DIRECT_PARTICIPANT`].
+pub const BATCH_HORSE_IDS: &str = "SELECT id_cheval, horse_id FROM stg_horse_id";
 
 /// The merges a second session runs after its `past_race_runner` ones, in a first backfill
 /// whose foreign keys are set aside (`load::side`): the rows of the runners' reports, of the
@@ -838,18 +861,37 @@ mod tests {
     }
 
     #[test]
+    fn stg_horse_has_the_horse_columns_of_stg_participant_which_the_horse_merge_reads_alike() {
+        let named: Vec<&Column> = tables::PARTICIPANT
+            .columns
+            .iter()
+            .filter(|c| c.role == Role::Named)
+            .collect();
+        assert_eq!(tables::HORSE.columns.iter().collect::<Vec<_>>(), named);
+        let names: Vec<&str> = named.iter().map(|c| c.name).collect();
+        let horse = MERGES.iter().find(|m| m.target == "horse").unwrap().sql;
+        let words = horse.split_whitespace().collect::<Vec<_>>().join(" ");
+        let union = format!(
+            "SELECT {} FROM stg_participant -- The runners a first backfill copies straight into race_participant: the same columns. UNION ALL SELECT * FROM stg_horse",
+            names.join(", ")
+        );
+        assert!(words.contains(&union), "{words}");
+    }
+
+    #[test]
     fn declarations_name_each_column_once_named_first_and_document_it() {
         for t in tables::ALL {
             let mut names: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
             let first_value = t.columns.iter().position(|c| c.role == Role::Value);
             let last_named = t.columns.iter().rposition(|c| c.role == Role::Named);
             assert!(
-                last_named < first_value,
+                first_value.is_none_or(|v| last_named < Some(v)),
                 "{}: named columns come first",
                 t.name
             );
+            // stg_horse has no merge of its own: the horse merge reads its columns by name.
             assert!(
-                t.values().count() >= 2,
+                t.values().count() >= 2 || (t.name == "stg_horse" && t.values().count() == 0),
                 "{}: SET (…) = (…) needs two values",
                 t.name
             );

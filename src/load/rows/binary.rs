@@ -52,6 +52,17 @@ pub fn row(buf: &mut Vec<u8>, fields: i16) {
     buf.extend_from_slice(&fields.to_be_bytes());
 }
 
+/// The length in bytes of the first `n` fields of `fields` (a row's fields after its field
+/// count, as the writers here lay them out).
+pub fn fields_len(fields: &[u8], n: usize) -> usize {
+    let mut at = 0;
+    for _ in 0..n {
+        let len = i32::from_be_bytes(fields[at..at + 4].try_into().expect("four bytes"));
+        at += 4 + usize::try_from(len).unwrap_or(0);
+    }
+    at
+}
+
 pub fn null(buf: &mut Vec<u8>) {
     buf.extend_from_slice(&(-1_i32).to_be_bytes());
 }

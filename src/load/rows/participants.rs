@@ -1,14 +1,109 @@
 //! A race's participants → `stg_participant` (the runner, and its horse's attributes).
+//!
+//! In a first backfill (`race_participant` empty as the load began, so that its merge is a
+//! plain insert), a race's runners skip `stg_participant`: their horses' columns go to
+//! `stg_horse`, which the `horse` merge reads beside it, and the rest of each row waits in
+//! [`DirectRunners`] until the batch's transaction knows the ids of their race and horse, then
+//! is copied straight into `race_participant` (`load::direct`). Those rows are the ones the
+//! insert-only merge would have inserted: one per `numPmu` of the race, with the race's and
+//! horse's ids, or none when the race is not in `race` (an orphan, counted as the merge counts
+//! it). A race listing a `numPmu` twice is staged as before, and the merge keeps one of them.
 
 use anyhow::Result;
 use chrono::NaiveDate;
 
-use super::{Batch, PARTICIPANT};
+use super::{Batch, HORSE, PARTICIPANT, binary};
 use crate::lake::RaceId;
 use crate::load::seen::SeenPastRaces;
+use crate::load::sql::tables::{self, HORSE_COLUMNS};
 use crate::pmu::participants::{Participant, ParticipantsResponse};
 
+/// A runner copied straight into `race_participant` (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectRunner<'a> {
+    pub day: NaiveDate,
+    pub race: RaceId,
+    pub num_pmu: i32,
+    /// Its horse's `id_cheval`, which the `horse` merge gives an id.
+    pub horse: Option<&'a str>,
+    /// Its value fields (those of `stg_participant` after [`HORSE_COLUMNS`]), in binary COPY
+    /// form.
+    pub values: &'a [u8],
+}
+
+/// The runners of a batch copied straight into `race_participant`, when it asks for them
+/// ([`Batch::copy_runners_directly`]).
+#[derive(Debug, Default)]
+pub struct DirectRunners {
+    /// Whether races with one row per `numPmu` go this way.
+    on: bool,
+    runners: Vec<At>,
+    values: Vec<u8>,
+    horses: String,
+    /// One runner's whole `stg_participant` row, before it is split.
+    scratch: Vec<u8>,
+}
+
+/// A runner of [`DirectRunners`], its horse and values as ranges of its buffers.
+#[derive(Debug)]
+struct At {
+    day: NaiveDate,
+    race: RaceId,
+    num_pmu: i32,
+    horse: Option<(usize, usize)>,
+    values: (usize, usize),
+}
+
+/// Where [`DirectRunners`] stood before an object was added, to take the object back.
+pub struct Mark(usize, usize, usize);
+
+impl DirectRunners {
+    pub fn len(&self) -> usize {
+        self.runners.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.runners.clear();
+        self.values.clear();
+        self.horses.clear();
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark(self.runners.len(), self.values.len(), self.horses.len())
+    }
+
+    pub fn truncate(&mut self, Mark(runners, values, horses): Mark) {
+        self.runners.truncate(runners);
+        self.values.truncate(values);
+        self.horses.truncate(horses);
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = DirectRunner<'_>> {
+        self.runners.iter().map(|r| DirectRunner {
+            day: r.day,
+            race: r.race,
+            num_pmu: r.num_pmu,
+            horse: r.horse.map(|(a, b)| &self.horses[a..b]),
+            values: &self.values[r.values.0..r.values.1],
+        })
+    }
+}
+
 impl Batch {
+    /// From now on (until the batch is dropped; [`Batch::clear`] keeps it), the runners of a
+    /// race with one row per `numPmu` go straight into `race_participant` (see the module's
+    /// documentation): for a load whose `race_participant` merge is a plain insert.
+    pub fn copy_runners_directly(&mut self) {
+        self.runners.on = true;
+    }
+
+    /// The runners to copy straight into `race_participant`, once the batch is
+    /// [finished](Batch::finish).
+    pub fn direct_runners(&self) -> impl ExactSizeIterator<Item = DirectRunner<'_>> {
+        assert!(self.finished, "direct runners read before Batch::finish");
+        self.runners.iter()
+    }
+
     /// Every runner with a `numPmu`; `seen` learns the race's runners and their horses.
     pub(super) fn participants(
         &mut self,
@@ -18,14 +113,49 @@ impl Batch {
         mut seen: Option<&mut SeenPastRaces>,
     ) -> Result<()> {
         Batch::num_pmus_fit(p.participants.iter().map(|r| r.num_pmu), "stg_participant")?;
+        let direct = self.runners.on && {
+            let mut numbers: Vec<i64> = p.participants.iter().filter_map(|r| r.num_pmu).collect();
+            numbers.sort_unstable();
+            numbers.windows(2).all(|w| w[0] != w[1])
+        };
         for runner in &p.participants {
             let horse = runner.horse_key();
             if let (Some(seen), Some(num_pmu)) = (seen.as_deref_mut(), runner.num_pmu) {
                 seen.runner(day, race, num_pmu, horse.as_deref());
             }
-            self.participant(day, race, runner, horse);
+            self.participant(day, race, runner, horse, direct);
         }
         Ok(())
+    }
+
+    /// The runner's row, written whole in `scratch`, split into its horse's row of `stg_horse`
+    /// and its values, which wait for the ids of its race and horse.
+    fn split_runner(&mut self, day: NaiveDate, race: RaceId, num_pmu: i32, horse: Option<String>) {
+        let d = &mut self.runners;
+        let row = d
+            .scratch
+            .strip_prefix(binary::HEADER)
+            .expect("a binary row written alone starts with the header");
+        let fields = &row[2..];
+        let at = binary::fields_len(fields, HORSE_COLUMNS);
+        let t = &mut self.tables[HORSE];
+        binary::row(&mut t.csv, tables::HORSE.columns.len() as i16);
+        t.csv.extend_from_slice(&fields[..at]);
+        t.rows += 1;
+        let start = d.values.len();
+        d.values.extend_from_slice(&fields[at..]);
+        let horse = horse.map(|h| {
+            let start = d.horses.len();
+            d.horses.push_str(&h);
+            (start, d.horses.len())
+        });
+        d.runners.push(At {
+            day,
+            race,
+            num_pmu,
+            horse,
+            values: (start, d.values.len()),
+        });
     }
 
     fn participant(
@@ -34,11 +164,22 @@ impl Batch {
         race: RaceId,
         p: &Participant,
         horse: Option<String>,
+        direct: bool,
     ) {
         let Some(num_pmu) = p.num_pmu else { return };
         let computed =
             horse.is_some() && p.id_cheval.as_deref().is_none_or(|id| id.trim().is_empty());
-        let mut r = self.row(PARTICIPANT);
+        let mut r = if direct {
+            self.runners.scratch.clear();
+            super::Row::new(
+                &mut self.runners.scratch,
+                tables::ALL[PARTICIPANT],
+                &mut self.out_of_range,
+                &self.current,
+            )
+        } else {
+            self.row(PARTICIPANT)
+        };
         r.race_key(day, race);
         r.int("num_pmu", Some(num_pmu));
         r.text("id_cheval", horse.as_deref());
@@ -140,5 +281,9 @@ impl Batch {
         );
         r.text("url_casaque", p.url_casaque.as_deref());
         r.end();
+        if direct {
+            let num_pmu = i32::try_from(num_pmu).expect("numPmu checked by num_pmus_fit");
+            self.split_runner(day, race, num_pmu, horse);
+        }
     }
 }

@@ -31,7 +31,15 @@ WITH latest AS (
                             horse_race, horse_pays, horse_robe_code, horse_robe_libelle)::text DESC
                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
            ) AS id_cheval_computed
-    FROM stg_participant WHERE id_cheval IS NOT NULL
+    FROM (
+        SELECT day, num_reunion, num_ordre, num_pmu, id_cheval, id_cheval_computed,
+               horse_nom, horse_nom_pere, horse_nom_mere, horse_nom_pere_mere,
+               horse_race, horse_pays, horse_robe_code, horse_robe_libelle
+        FROM stg_participant
+        -- The runners a first backfill copies straight into race_participant: the same columns.
+        UNION ALL
+        SELECT * FROM stg_horse
+    ) p WHERE id_cheval IS NOT NULL
     ORDER BY id_cheval, day DESC, num_reunion DESC, num_ordre DESC, num_pmu DESC NULLS LAST,
              ROW(horse_nom, horse_nom_pere, horse_nom_mere, horse_nom_pere_mere,
                  horse_race, horse_pays, horse_robe_code, horse_robe_libelle)::text DESC

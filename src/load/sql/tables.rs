@@ -380,10 +380,23 @@ pub const PERF_REPORT: Table = Table {
     ],
 };
 
+/// How many of [`PARTICIPANT`]'s columns, from the first, describe the runner's race and horse:
+/// the columns of [`HORSE`]. Its value columns follow them.
+pub const HORSE_COLUMNS: usize = 14;
+
+/// The horse columns of [`PARTICIPANT`] alone, for the runners a first backfill copies straight
+/// into `race_participant` (`load::rows::participants`): the `horse` merge reads this table
+/// beside `stg_participant`.
+pub const HORSE: Table = Table {
+    name: "stg_horse",
+    binary: true,
+    columns: PARTICIPANT.columns.split_at(HORSE_COLUMNS).0,
+};
+
 /// Every staging table, in the order of [`crate::load::sql::STAGING`] (and of the indexes of
 /// `load::rows`).
 #[rustfmt::skip]
-pub const ALL: [&Table; 11] = [
+pub const ALL: [&Table; 12] = [
     &DAILY_PROGRAM,
     &RACE_MEETING,
     &RACE,
@@ -395,4 +408,5 @@ pub const ALL: [&Table; 11] = [
     &MEETING_JACKPOT,
     &PAST_RUNNER,
     &PERF_REPORT,
+    &HORSE,
 ];
