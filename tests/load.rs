@@ -1819,7 +1819,10 @@ fn every_table_is_the_same_whatever_the_order_of_loading_and_the_batch_size() {
         assert!(runners["inserted"].as_i64() > Some(0), "{name}: {report}");
         assert_eq!(runners["direct"].as_i64(), Some(0), "{name}: {report}");
         let participants = table_counts(&report, "race_participant");
-        assert!(participants["inserted"].as_i64() > Some(0), "{name}: {report}");
+        assert!(
+            participants["inserted"].as_i64() > Some(0),
+            "{name}: {report}"
+        );
         assert_eq!(participants["direct"].as_i64(), Some(0), "{name}: {report}");
         let codes = [codes, load_day_by_day(&db, &dir, &order.map(day)[2..])].concat();
         assert!(codes.iter().all(|c| *c == Some(0)), "{name}: {codes:?}");

@@ -4,7 +4,7 @@
 //! plain insert), a race's runners skip `stg_participant`: their horses' columns go to
 //! `stg_horse`, which the `horse` merge reads beside it, and the rest of each row waits in
 //! [`DirectRunners`] until the batch's transaction knows the ids of their race and horse, then
-//! is copied straight into `race_participant` (`load::direct`). Those rows are the ones the
+//! is copied straight into `race_participant` (`load::runners`). Those rows are the ones the
 //! insert-only merge would have inserted: one per `numPmu` of the race, with the race's and
 //! horse's ids, or none when the race is not in `race` (an orphan, counted as the merge counts
 //! it). A race listing a `numPmu` twice is staged as before, and the merge keeps one of them.
