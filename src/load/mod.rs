@@ -1257,9 +1257,7 @@ fn batch_ids(
     last: Day,
 ) -> Result<(side::Ids, runners::RaceIds)> {
     let (first, last) = (first.iso(), last.iso());
-    let rows = tx
-        .query(sql::BATCH_RACE_IDS, &[&first, &last])
-        .context("reading the ids of the batch's races")?;
+    let rows = runners::race_rows(tx, &first, &last)?;
     let mut races = Vec::with_capacity(rows.len() * 24);
     let mut race_ids = runners::RaceIds::default();
     for r in &rows {

@@ -15,8 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use postgres::Transaction;
-use postgres::types::ToSql;
+use postgres::{Row, Transaction};
 
 use super::plans::Plans;
 use super::report::TableCounts;
@@ -36,11 +35,7 @@ impl RaceIds {
 
     /// The races of the days from `first` to `last` as `tx` sees them ([`sql::BATCH_RACE_IDS`]).
     pub fn read(tx: &mut Transaction<'_>, first: NaiveDate, last: NaiveDate) -> Result<RaceIds> {
-        let (first, last) = (first.to_string(), last.to_string());
-        let params: [&(dyn ToSql + Sync); 2] = [&first, &last];
-        let rows = tx
-            .query(sql::BATCH_RACE_IDS, &params)
-            .context("reading the ids of the batch's races")?;
+        let rows = race_rows(tx, &first.to_string(), &last.to_string())?;
         let mut races = RaceIds::default();
         for r in &rows {
             races.insert(r.get(0), parse_day(r.get(1))?, r.get(2), r.get(3));
@@ -51,6 +46,13 @@ impl RaceIds {
     fn get(&self, day: NaiveDate, reunion: i32, ordre: i32) -> Option<i64> {
         self.0.get(&(day, reunion, ordre)).copied()
     }
+}
+
+/// (id, day as text, R, C) of the races of the days from `first` to `last` (ISO dates), as `tx`
+/// sees them ([`sql::BATCH_RACE_IDS`]).
+pub fn race_rows(tx: &mut Transaction<'_>, first: &str, last: &str) -> Result<Vec<Row>> {
+    tx.query(sql::BATCH_RACE_IDS, &[&first, &last])
+        .context("reading the ids of the batch's races")
 }
 
 /// A day as `date::text` writes it.
