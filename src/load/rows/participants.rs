@@ -40,7 +40,7 @@ pub struct DirectRunners {
     runners: Vec<At>,
     values: Vec<u8>,
     horses: String,
-    /// One runner's whole `stg_participant` row, before it is split.
+    /// The binary header, then one runner's whole `stg_participant` row, before it is split.
     scratch: Vec<u8>,
 }
 
@@ -132,11 +132,8 @@ impl Batch {
     /// and its values, which wait for the ids of its race and horse.
     fn split_runner(&mut self, day: NaiveDate, race: RaceId, num_pmu: i32, horse: Option<String>) {
         let d = &mut self.runners;
-        let row = d
-            .scratch
-            .strip_prefix(binary::HEADER)
-            .expect("a binary row written alone starts with the header");
-        let fields = &row[2..];
+        // The header, then the row's field count, then its fields.
+        let fields = &d.scratch[binary::HEADER.len() + 2..];
         let at = binary::fields_len(fields, HORSE_COLUMNS);
         let t = &mut self.tables[HORSE];
         binary::row(&mut t.csv, tables::HORSE.columns.len() as i16);
@@ -170,7 +167,9 @@ impl Batch {
         let computed =
             horse.is_some() && p.id_cheval.as_deref().is_none_or(|id| id.trim().is_empty());
         let mut r = if direct {
-            self.runners.scratch.clear();
+            // Kept from row to row, the header is written once ([`binary::row`] writes it into
+            // an empty buffer only).
+            self.runners.scratch.truncate(binary::HEADER.len());
             super::Row::new(
                 &mut self.runners.scratch,
                 tables::ALL[PARTICIPANT],
